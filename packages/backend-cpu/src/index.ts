@@ -1,1 +1,1 @@
-export {};
+export { CpuBackend } from './cpu-backend.js';

@@ -1,0 +1,391 @@
+import type { BinaryOp, CompareOp, DType, OutSpec, TypedArray, UnaryOp, View } from '@sibert/tensor';
+import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
+import { erf, gelu, geluTanh } from './math.js';
+
+export function allocate(dtype: DType, size: number): TypedArray {
+  return dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
+}
+
+export function fill(value: number, out: OutSpec): TypedArray {
+  const result = allocate(out.dtype, sizeOf(out.shape));
+  if (value !== 0) result.fill(value);
+  return result;
+}
+
+export function cast(x: View, out: OutSpec): TypedArray {
+  const src = x.handle as TypedArray;
+  // Typed-array construction converts per element: float → int32 truncates toward zero (NaN → 0).
+  return out.dtype === 'float32' ? new Float32Array(src) : new Int32Array(src);
+}
+
+/** One loop per op (a switch outside the loop, never inside it). */
+export function unary(x: View, op: UnaryOp, out: OutSpec): TypedArray {
+  const src = x.handle as TypedArray;
+  const n = src.length;
+  const dst = allocate(out.dtype, n);
+  const isInt = out.dtype === 'int32';
+  switch (op) {
+    case 'neg':
+      for (let i = 0; i < n; i++) dst[i] = -src[i]!;
+      break;
+    case 'exp':
+      for (let i = 0; i < n; i++) dst[i] = Math.exp(src[i]!);
+      break;
+    case 'log':
+      for (let i = 0; i < n; i++) dst[i] = Math.log(src[i]!);
+      break;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) dst[i] = Math.sqrt(src[i]!);
+      break;
+    case 'rsqrt':
+      for (let i = 0; i < n; i++) dst[i] = 1 / Math.sqrt(src[i]!);
+      break;
+    case 'abs':
+      for (let i = 0; i < n; i++) dst[i] = Math.abs(src[i]!);
+      break;
+    case 'sign':
+      for (let i = 0; i < n; i++) dst[i] = Math.sign(src[i]!);
+      break;
+    case 'square':
+      if (isInt) {
+        for (let i = 0; i < n; i++) dst[i] = Math.imul(src[i]!, src[i]!);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = src[i]!;
+          dst[i] = v * v;
+        }
+      }
+      break;
+    case 'reciprocal':
+      for (let i = 0; i < n; i++) dst[i] = 1 / src[i]!;
+      break;
+    case 'relu':
+      // `Math.max(v, 0)` keeps NaN as NaN.
+      for (let i = 0; i < n; i++) {
+        const v = src[i]!;
+        dst[i] = Math.max(v, 0);
+      }
+      break;
+    case 'tanh':
+      for (let i = 0; i < n; i++) dst[i] = Math.tanh(src[i]!);
+      break;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) dst[i] = 1 / (1 + Math.exp(-src[i]!));
+      break;
+    case 'erf':
+      for (let i = 0; i < n; i++) dst[i] = erf(src[i]!);
+      break;
+    case 'gelu':
+      for (let i = 0; i < n; i++) dst[i] = gelu(src[i]!);
+      break;
+    case 'geluTanh':
+      for (let i = 0; i < n; i++) dst[i] = geluTanh(src[i]!);
+      break;
+  }
+  return dst;
+}
+
+/** Writes `n` results to out[o…] reading a[ia + i·sa] and b[ib + i·sb]. */
+type BinaryRow = (
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+) => void;
+
+function addRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  if (sa === 1 && sb === 1) {
+    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! + b[ib + i]!;
+    return;
+  }
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! + b[ib]!;
+}
+
+function subRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  if (sa === 1 && sb === 1) {
+    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! - b[ib + i]!;
+    return;
+  }
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! - b[ib]!;
+}
+
+function mulRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  if (sa === 1 && sb === 1) {
+    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! * b[ib + i]!;
+    return;
+  }
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! * b[ib]!;
+}
+
+/** int32 products wrap like C (a plain double product loses bits beyond 2⁵³). */
+function mulIntRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = Math.imul(a[ia]!, b[ib]!);
+}
+
+function divRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  if (sa === 1 && sb === 1) {
+    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! / b[ib + i]!;
+    return;
+  }
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! / b[ib]!;
+}
+
+function powRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! ** b[ib]!;
+}
+
+/** NaN in either operand propagates (as torch.maximum). */
+function maximumRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) {
+    const x = a[ia]!;
+    const y = b[ib]!;
+    out[o + i] = x > y || Number.isNaN(x) ? x : y;
+  }
+}
+
+function minimumRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) {
+    const x = a[ia]!;
+    const y = b[ib]!;
+    out[o + i] = x < y || Number.isNaN(x) ? x : y;
+  }
+}
+
+function gtRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! > b[ib]! ? 1 : 0;
+}
+function geRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! >= b[ib]! ? 1 : 0;
+}
+function ltRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! < b[ib]! ? 1 : 0;
+}
+function leRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! <= b[ib]! ? 1 : 0;
+}
+function eqRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! === b[ib]! ? 1 : 0;
+}
+function neRow(
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ia: number,
+  sa: number,
+  b: TypedArray,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! !== b[ib]! ? 1 : 0;
+}
+
+const BINARY_ROWS: Record<BinaryOp, BinaryRow> = {
+  add: addRow,
+  sub: subRow,
+  mul: mulRow,
+  div: divRow,
+  pow: powRow,
+  maximum: maximumRow,
+  minimum: minimumRow,
+};
+
+const COMPARE_ROWS: Record<CompareOp, BinaryRow> = {
+  gt: gtRow,
+  ge: geRow,
+  lt: ltRow,
+  le: leRow,
+  eq: eqRow,
+  ne: neRow,
+};
+
+function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec): TypedArray {
+  const size = sizeOf(out.shape);
+  const dst = allocate(out.dtype, size);
+  if (size === 0) return dst;
+  const av = a.handle as TypedArray;
+  const bv = b.handle as TypedArray;
+  const walk = planWalk(out.shape, [
+    contiguousStrides(out.shape),
+    broadcastStrides(a.shape, out.shape),
+    broadcastStrides(b.shape, out.shape),
+  ]);
+  const last = walk.shape.length - 1;
+  const sa = walk.strides[1]![last]!;
+  const sb = walk.strides[2]![last]!;
+  forEachRow(walk, [0, 0, 0], (offsets, n) =>
+    row(dst, offsets[0]!, av, offsets[1]!, sa, bv, offsets[2]!, sb, n),
+  );
+  return dst;
+}
+
+export function binary(a: View, b: View, op: BinaryOp, out: OutSpec): TypedArray {
+  const row = op === 'mul' && out.dtype === 'int32' ? mulIntRow : BINARY_ROWS[op];
+  return broadcastBinary(a, b, row, out);
+}
+
+export function compare(a: View, b: View, op: CompareOp, out: OutSpec): TypedArray {
+  return broadcastBinary(a, b, COMPARE_ROWS[op], out);
+}
+
+export function where(cond: View, a: View, b: View, out: OutSpec): TypedArray {
+  const size = sizeOf(out.shape);
+  const dst = allocate(out.dtype, size);
+  if (size === 0) return dst;
+  const cv = cond.handle as TypedArray;
+  const av = a.handle as TypedArray;
+  const bv = b.handle as TypedArray;
+  const walk = planWalk(out.shape, [
+    contiguousStrides(out.shape),
+    broadcastStrides(cond.shape, out.shape),
+    broadcastStrides(a.shape, out.shape),
+    broadcastStrides(b.shape, out.shape),
+  ]);
+  const last = walk.shape.length - 1;
+  const sc = walk.strides[1]![last]!;
+  const sa = walk.strides[2]![last]!;
+  const sb = walk.strides[3]![last]!;
+  forEachRow(walk, [0, 0, 0, 0], (offsets, n) => {
+    const o = offsets[0]!;
+    let ic = offsets[1]!;
+    let ia = offsets[2]!;
+    let ib = offsets[3]!;
+    for (let i = 0; i < n; i++, ic += sc, ia += sa, ib += sb) dst[o + i] = cv[ic] !== 0 ? av[ia]! : bv[ib]!;
+  });
+  return dst;
+}

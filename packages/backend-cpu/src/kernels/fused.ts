@@ -1,0 +1,137 @@
+import type { OutSpec, TypedArray, View } from '@sibert/tensor';
+import { broadcastStrides, sizeOf } from './layout.js';
+
+/** [rows, n] view of a tensor around its last axis. */
+function rowsOf(shape: readonly number[]): [number, number] {
+  const n = shape.length === 0 ? 1 : shape[shape.length - 1]!;
+  return [n === 0 ? 0 : sizeOf(shape) / n, n];
+}
+
+export function softmax(x: View, out: OutSpec): Float32Array {
+  const src = x.handle as Float32Array;
+  const dst = new Float32Array(sizeOf(out.shape));
+  const [rows, n] = rowsOf(x.shape);
+  for (let r = 0; r < rows; r++) {
+    const base = r * n;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const v = src[base + i]!;
+      if (v > max || Number.isNaN(v)) max = v;
+    }
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const e = Math.exp(src[base + i]! - max);
+      dst[base + i] = e;
+      sum += e;
+    }
+    const scale = 1 / sum;
+    for (let i = 0; i < n; i++) dst[base + i]! *= scale;
+  }
+  return dst;
+}
+
+export function logSoftmax(x: View, out: OutSpec): Float32Array {
+  const src = x.handle as Float32Array;
+  const dst = new Float32Array(sizeOf(out.shape));
+  const [rows, n] = rowsOf(x.shape);
+  for (let r = 0; r < rows; r++) {
+    const base = r * n;
+    const shift = logSumExp(src, base, n);
+    for (let i = 0; i < n; i++) dst[base + i] = src[base + i]! - shift;
+  }
+  return dst;
+}
+
+/** log Σ exp(src[base … base+n)), shifted by the row max. */
+function logSumExp(src: Float32Array, base: number, n: number): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const v = src[base + i]!;
+    if (v > max || Number.isNaN(v)) max = v;
+  }
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(src[base + i]! - max);
+  return max + Math.log(sum);
+}
+
+export function layerNormalize(x: View, eps: number, out: OutSpec): Float32Array {
+  const src = x.handle as Float32Array;
+  const dst = new Float32Array(sizeOf(out.shape));
+  const [rows, n] = rowsOf(x.shape);
+  for (let r = 0; r < rows; r++) {
+    const base = r * n;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += src[base + i]!;
+    const mean = sum / n;
+    // Two passes: the variance of centred values does not cancel catastrophically.
+    let squares = 0;
+    for (let i = 0; i < n; i++) {
+      const d = src[base + i]! - mean;
+      squares += d * d;
+    }
+    const scale = 1 / Math.sqrt(squares / n + eps);
+    for (let i = 0; i < n; i++) dst[base + i] = (src[base + i]! - mean) * scale;
+  }
+  return dst;
+}
+
+export function crossEntropy(logits: View, labels: View, ignoreIndex: number, out: OutSpec): Float32Array {
+  const src = logits.handle as Float32Array;
+  const label = labels.handle as Int32Array;
+  const dst = new Float32Array(sizeOf(out.shape));
+  const n = logits.shape[1]!;
+  for (let r = 0; r < dst.length; r++) {
+    const target = label[r]!;
+    if (target === ignoreIndex) continue;
+    const base = r * n;
+    dst[r] = logSumExp(src, base, n) - src[base + target]!;
+  }
+  return dst;
+}
+
+export function siNormalize(x: View, keep: View | null, eps: number, out: OutSpec): Float32Array {
+  const src = x.handle as Float32Array;
+  const dst = new Float32Array(sizeOf(out.shape));
+  const [rows, n] = rowsOf(x.shape);
+  if (keep === null) {
+    for (let r = 0; r < rows; r++) {
+      const base = r * n;
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        const v = src[base + i]!;
+        const a = Math.max(v, 0);
+        dst[base + i] = a;
+        sum += a;
+      }
+      const scale = 1 / (sum + eps);
+      for (let i = 0; i < n; i++) dst[base + i]! *= scale;
+    }
+    return dst;
+  }
+  const mask = keep.handle as TypedArray;
+  const keepStrides = broadcastStrides(keep.shape, x.shape);
+  const rank = x.shape.length;
+  const keepInner = rank === 0 ? 0 : keepStrides[rank - 1]!;
+  for (let r = 0; r < rows; r++) {
+    // keep's offset for this row: decompose r over x's leading axes.
+    let rest = r;
+    let k = 0;
+    for (let d = rank - 2; d >= 0; d--) {
+      const extent = x.shape[d]!;
+      const index = rest % extent;
+      rest = (rest - index) / extent;
+      k += index * keepStrides[d]!;
+    }
+    const base = r * n;
+    let sum = 0;
+    for (let i = 0; i < n; i++, k += keepInner) {
+      const v = src[base + i]!;
+      const a = Math.max(v, 0) * mask[k]!;
+      dst[base + i] = a;
+      sum += a;
+    }
+    const scale = 1 / (sum + eps);
+    for (let i = 0; i < n; i++) dst[base + i]! *= scale;
+  }
+  return dst;
+}

@@ -1,0 +1,148 @@
+import type { OutSpec, TypedArray, View } from '@sibert/tensor';
+import { allocate } from './elementwise.js';
+import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
+
+/** Below this many elements a plain loop beats `TypedArray.set(subarray)` (which allocates a view). */
+const BULK_COPY_MIN = 64;
+
+/** dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides] over every index i of `shape`. */
+export function copyStrided(
+  src: TypedArray,
+  srcOffset: number,
+  srcStrides: readonly number[],
+  dst: TypedArray,
+  dstOffset: number,
+  dstStrides: readonly number[],
+  shape: readonly number[],
+): void {
+  if (sizeOf(shape) === 0) return;
+  const walk = planWalk(shape, [dstStrides, srcStrides]);
+  const last = walk.shape.length - 1;
+  const sd = walk.strides[0]![last]!;
+  const ss = walk.strides[1]![last]!;
+  forEachRow(walk, [dstOffset, srcOffset], (offsets, n) => {
+    let d = offsets[0]!;
+    let s = offsets[1]!;
+    if (sd === 1 && ss === 1) {
+      if (n >= BULK_COPY_MIN) {
+        dst.set(src.subarray(s, s + n), d);
+      } else {
+        for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++, d += sd, s += ss) dst[d] = src[s]!;
+  });
+}
+
+export function transpose(x: View, perm: readonly number[], out: OutSpec): TypedArray {
+  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const xStrides = contiguousStrides(x.shape);
+  const srcStrides = perm.map((axis) => xStrides[axis]!);
+  copyStrided(x.handle as TypedArray, 0, srcStrides, dst, 0, contiguousStrides(out.shape), out.shape);
+  return dst;
+}
+
+export function broadcastTo(x: View, out: OutSpec): TypedArray {
+  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const srcStrides = broadcastStrides(x.shape, out.shape);
+  copyStrided(x.handle as TypedArray, 0, srcStrides, dst, 0, contiguousStrides(out.shape), out.shape);
+  return dst;
+}
+
+export function slice(x: View, begin: readonly number[], out: OutSpec): TypedArray {
+  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const xStrides = contiguousStrides(x.shape);
+  let offset = 0;
+  for (let d = 0; d < begin.length; d++) offset += begin[d]! * xStrides[d]!;
+  copyStrided(x.handle as TypedArray, offset, xStrides, dst, 0, contiguousStrides(out.shape), out.shape);
+  return dst;
+}
+
+export function concat(xs: readonly View[], axis: number, out: OutSpec): TypedArray {
+  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const outStrides = contiguousStrides(out.shape);
+  let axisOffset = 0;
+  for (const x of xs) {
+    const src = x.handle as TypedArray;
+    copyStrided(src, 0, contiguousStrides(x.shape), dst, axisOffset * outStrides[axis]!, outStrides, x.shape);
+    axisOffset += x.shape[axis]!;
+  }
+  return dst;
+}
+
+export function pad(
+  x: View,
+  paddings: readonly (readonly [number, number])[],
+  value: number,
+  out: OutSpec,
+): TypedArray {
+  const dst = allocate(out.dtype, sizeOf(out.shape));
+  if (value !== 0) dst.fill(value);
+  const outStrides = contiguousStrides(out.shape);
+  let offset = 0;
+  for (let d = 0; d < paddings.length; d++) offset += paddings[d]![0] * outStrides[d]!;
+  copyStrided(x.handle as TypedArray, 0, contiguousStrides(x.shape), dst, offset, outStrides, x.shape);
+  return dst;
+}
+
+/** x viewed as [outer, axisExtent, inner] around `axis`. */
+function splitAround(shape: readonly number[], axis: number): [number, number, number] {
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= shape[d]!;
+  let inner = 1;
+  for (let d = axis + 1; d < shape.length; d++) inner *= shape[d]!;
+  return [outer, shape[axis]!, inner];
+}
+
+export function gather(x: View, indices: View, axis: number, out: OutSpec): TypedArray {
+  const src = x.handle as TypedArray;
+  const index = indices.handle as Int32Array;
+  const dst = allocate(out.dtype, sizeOf(out.shape));
+  if (dst.length === 0) return dst;
+  const [outer, extent, inner] = splitAround(x.shape, axis);
+  const count = index.length;
+  let d = 0;
+  for (let o = 0; o < outer; o++) {
+    const base = o * extent * inner;
+    for (let j = 0; j < count; j++) {
+      const s = base + index[j]! * inner;
+      if (inner >= BULK_COPY_MIN) {
+        dst.set(src.subarray(s, s + inner), d);
+      } else {
+        for (let i = 0; i < inner; i++) dst[d + i] = src[s + i]!;
+      }
+      d += inner;
+    }
+  }
+  return dst;
+}
+
+export function scatterAdd(updates: View, indices: View, axis: number, out: OutSpec): TypedArray {
+  const src = updates.handle as TypedArray;
+  const index = indices.handle as Int32Array;
+  const dst = allocate(out.dtype, sizeOf(out.shape));
+  if (dst.length === 0 || src.length === 0) return dst;
+  const [outer, extent, inner] = splitAround(out.shape, axis);
+  const count = index.length;
+  let s = 0;
+  for (let o = 0; o < outer; o++) {
+    const base = o * extent * inner;
+    for (let j = 0; j < count; j++) {
+      const d = base + index[j]! * inner;
+      for (let i = 0; i < inner; i++) dst[d + i]! += src[s + i]!;
+      s += inner;
+    }
+  }
+  return dst;
+}
+
+export function oneHot(indices: View, depth: number, out: OutSpec): Float32Array {
+  const index = indices.handle as Int32Array;
+  const dst = new Float32Array(sizeOf(out.shape));
+  for (let i = 0; i < index.length; i++) {
+    const v = index[i]!;
+    if (v >= 0 && v < depth) dst[i * depth + v] = 1;
+  }
+  return dst;
+}
