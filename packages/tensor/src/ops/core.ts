@@ -1,0 +1,88 @@
+import type { Backend, Kernels, OutSpec } from '../backend.js';
+import type { DType } from '../dtype.js';
+import { getBackend, kernelOf } from '../engine.js';
+import { BackendError, DTypeError } from '../errors.js';
+import type { Shape } from '../shape.js';
+import { formatShape } from '../shape.js';
+import { fromHandle, fromValues, type Tensor } from '../tensor.js';
+
+/** Ops accept tensors, and plain numbers where a scalar makes sense. */
+export type TensorLike = Tensor | number;
+
+/** The one backend all inputs live on (mixing backends is an error, never a silent copy). */
+export function commonBackend(op: string, tensors: readonly Tensor[]): Backend {
+  let backend: Backend | null = null;
+  for (const t of tensors) {
+    const b = t.storage(op).backend;
+    if (backend && b !== backend) {
+      throw new BackendError(
+        `inputs are on different backends ('${backend.name}' and '${b.name}'); move one with tensor.to(name)`,
+        op,
+      );
+    }
+    backend = b;
+  }
+  return backend ?? getBackend();
+}
+
+/** Runs `kernel` on `backend` and wraps its output. */
+export function runKernel<K extends keyof Kernels>(
+  op: string,
+  backend: Backend,
+  kernel: K,
+  out: OutSpec,
+  call: (fn: NonNullable<Kernels[K]>) => unknown,
+): Tensor {
+  const fn = kernelOf(backend, kernel, op);
+  const handle = call(fn);
+  return fromHandle(backend, handle, out.shape, out.dtype);
+}
+
+/** A scalar tensor on `backend`. */
+export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
+  const values = dtype === 'float32' ? Float32Array.of(value) : Int32Array.of(value);
+  return fromValues(values, [], dtype, backend);
+}
+
+/**
+ * Turns op arguments into tensors on one backend; numbers become scalars of the tensors' dtype.
+ * `temps` collects the tensors created here so the caller can dispose them.
+ */
+export function toTensors(op: string, args: readonly TensorLike[], temps: Tensor[]): Tensor[] {
+  const tensors = args.filter((a): a is Tensor => typeof a !== 'number');
+  const backend = commonBackend(op, tensors);
+  const dtype = tensors[0]?.dtype ?? 'float32';
+  return args.map((a) => {
+    if (typeof a !== 'number') return a;
+    const t = scalarOn(backend, a, dtype);
+    temps.push(t);
+    return t;
+  });
+}
+
+export function assertFloat(op: string, ...tensors: Tensor[]): void {
+  for (const t of tensors) {
+    if (t.dtype !== 'float32') {
+      throw new DTypeError(`expected float32, got ${t.dtype} ${formatShape(t.shape)}`, op);
+    }
+  }
+}
+
+export function assertDType(op: string, t: Tensor, dtype: DType, what: string): void {
+  if (t.dtype !== dtype) {
+    throw new DTypeError(`expected ${what} of dtype ${dtype}, got ${t.dtype} ${formatShape(t.shape)}`, op);
+  }
+}
+
+export function assertSameDType(op: string, a: Tensor, b: Tensor): void {
+  if (a.dtype !== b.dtype) {
+    throw new DTypeError(
+      `inputs have different dtypes: ${a.dtype} ${formatShape(a.shape)} and ${b.dtype} ${formatShape(b.shape)}; cast one first`,
+      op,
+    );
+  }
+}
+
+export function out(shape: Shape, dtype: DType): OutSpec {
+  return { shape: [...shape], dtype };
+}
