@@ -1,0 +1,183 @@
+import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { TokenizerError } from './errors';
+import { unpackEncodings } from './packed';
+import type { Encoding } from './postprocess';
+import type { BertTokenizer, EncodeOptions, TextInput } from './tokenizer';
+import type { EncoderWorkerApi } from './worker';
+
+export interface EncoderPoolOptions {
+  /** Worker threads; default: every core (`os.availableParallelism()`). */
+  threads?: number;
+}
+
+type WorkerOptions = Omit<EncodeOptions, 'pair' | 'padding'>;
+
+interface PoolWorker {
+  worker: Worker;
+  api: Comlink.Remote<EncoderWorkerApi>;
+  pending: number;
+}
+
+function spawn(): Worker {
+  // Built, this code lives in dist/index.js beside dist/worker.js; under vitest or tsx it runs from
+  // src/pool.ts, and the TypeScript worker needs tsx's loader.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  return new Worker(url, fromSource ? { execArgv: ['--import', 'tsx'] } : {});
+}
+
+/**
+ * Worker threads that each hold a copy of the tokenizer, for encoding large batches and corpora on
+ * every core. Call `terminate()` when done (or use `await using`), so the process can exit.
+ */
+export class EncoderPool {
+  readonly tokenizer: BertTokenizer;
+  private readonly workers: PoolWorker[];
+
+  private constructor(tokenizer: BertTokenizer, workers: PoolWorker[]) {
+    this.tokenizer = tokenizer;
+    this.workers = workers;
+  }
+
+  static async create(tokenizer: BertTokenizer, options: EncoderPoolOptions = {}): Promise<EncoderPool> {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new TokenizerError(`EncoderPool: threads must be a positive integer, got ${threads}`);
+    }
+    const json = tokenizer.toTokenizerJson();
+    const workers: PoolWorker[] = [];
+    try {
+      for (let i = 0; i < threads; i++) {
+        const worker = spawn();
+        workers.push({ worker, api: Comlink.wrap<EncoderWorkerApi>(nodeEndpoint(worker)), pending: 0 });
+      }
+      await Promise.all(workers.map((w) => w.api.init(json)));
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.worker.terminate()));
+      throw e;
+    }
+    return new EncoderPool(tokenizer, workers);
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /** Encodes one chunk on the least busy worker. */
+  private async run(inputs: TextInput[], options: WorkerOptions): Promise<Encoding[]> {
+    let target = this.workers[0]!;
+    for (const w of this.workers) if (w.pending < target.pending) target = w;
+    target.pending++;
+    try {
+      return unpackEncodings(await target.api.encode(inputs, options));
+    } finally {
+      target.pending--;
+    }
+  }
+
+  /** Like `BertTokenizer.encodeBatch`, split across the workers. */
+  async encodeBatch(
+    inputs: readonly TextInput[],
+    options: Omit<EncodeOptions, 'pair'> = {},
+  ): Promise<Encoding[]> {
+    if (!Array.isArray(inputs)) {
+      throw new TokenizerError(`EncoderPool.encodeBatch: expected an array of texts, got ${typeof inputs}`);
+    }
+    const { padding, ...workerOptions } = options;
+    const chunks: TextInput[][] = [];
+    const per = Math.ceil(inputs.length / (this.workers.length * 4)) || 1;
+    for (let i = 0; i < inputs.length; i += per) chunks.push(inputs.slice(i, i + per));
+    const encoded = (await Promise.all(chunks.map((c) => this.run(c, workerOptions)))).flat();
+    const pad = padding === undefined ? this.tokenizer.config.padding : padding;
+    return pad ? this.tokenizer.pad(encoded, pad) : encoded;
+  }
+
+  /**
+   * Encodes a stream of texts, or the texts of files, in chunks spread over the workers, yielding
+   * the chunks' encodings in input order while later chunks are being encoded.
+   */
+  async *encodeCorpus(source: CorpusSource, options: CorpusOptions = {}): AsyncGenerator<Encoding[]> {
+    const { chunkChars = 1 << 18, split = 'line', ...workerOptions } = options;
+    const inFlight: Promise<Encoding[]>[] = [];
+    const limit = this.workers.length * 2;
+    let chunk: string[] = [];
+    let chars = 0;
+    for await (const text of texts(source, split)) {
+      chunk.push(text);
+      chars += text.length;
+      if (chars >= chunkChars) {
+        inFlight.push(this.run(chunk, workerOptions));
+        chunk = [];
+        chars = 0;
+        if (inFlight.length >= limit) yield await inFlight.shift()!;
+      }
+    }
+    if (chunk.length > 0) inFlight.push(this.run(chunk, workerOptions));
+    while (inFlight.length > 0) yield await inFlight.shift()!;
+  }
+
+  /** Stops the workers. */
+  async terminate(): Promise<void> {
+    for (const w of this.workers) w.api[Comlink.releaseProxy]();
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminate();
+  }
+}
+
+/** Texts, or files whose texts are read as they are needed. */
+export type CorpusSource = Iterable<string> | AsyncIterable<string> | { files: readonly string[] };
+
+export interface CorpusOptions extends WorkerOptions {
+  /** How a file is cut into texts: each non-blank line, each blank-line-separated paragraph, or the whole file. */
+  split?: 'line' | 'paragraph' | 'file';
+  /** About how many characters go to a worker at a time; default 262144. */
+  chunkChars?: number;
+}
+
+async function* texts(source: CorpusSource, split: 'line' | 'paragraph' | 'file'): AsyncGenerator<string> {
+  if (!('files' in source)) {
+    for await (const text of source) {
+      if (typeof text !== 'string')
+        throw new TokenizerError(`encodeCorpus: expected texts to be strings, got ${typeof text}`);
+      yield text;
+    }
+    return;
+  }
+  const separator = split === 'line' ? /\r?\n/ : /\r?\n[ \t]*\r?\n/;
+  for (const file of source.files) {
+    let rest = '';
+    for await (const piece of createReadStream(file, { encoding: 'utf8' })) {
+      rest += piece as string;
+      if (split === 'file') continue;
+      const parts = rest.split(separator);
+      rest = parts.pop()!;
+      for (const part of parts) if (part.trim() !== '') yield part;
+    }
+    if (rest.trim() !== '') yield rest;
+  }
+}
+
+/**
+ * Encodes a corpus on a pool of `threads` workers (default: every core) and yields the encodings
+ * chunk by chunk, in order; the workers are stopped when the iteration ends, however it ends.
+ */
+export async function* encodeCorpus(
+  tokenizer: BertTokenizer,
+  source: CorpusSource,
+  options: CorpusOptions & EncoderPoolOptions = {},
+): AsyncGenerator<Encoding[]> {
+  const { threads, ...corpusOptions } = options;
+  const pool = await EncoderPool.create(tokenizer, threads === undefined ? {} : { threads });
+  try {
+    yield* pool.encodeCorpus(source, corpusOptions);
+  } finally {
+    await pool.terminate();
+  }
+}
