@@ -1,0 +1,363 @@
+import type { BinaryOp, CompareOp, DType, OutSpec, UnaryOp, View } from '@sibert/tensor';
+import { broadcastStrides, coalesce, rowMajorStrides, sizeOf } from '../layout.js';
+import type { GpuRuntime, GpuStorage } from '../runtime.js';
+import {
+  ELEMENT_WORKGROUP,
+  f32Bits,
+  i32Bits,
+  inputDecl,
+  linearEntry,
+  outputDecl,
+  PARAMS_DECL,
+  stridedOffsets,
+  stridedParams,
+  type WgslScalar,
+  wgslType,
+} from '../wgsl/common.js';
+import { MATH_HELPERS } from '../wgsl/math.js';
+import { allocateOut, requireDType, storageOf, workgroupsFor } from './shared.js';
+
+interface StridedOperand {
+  readonly buffer: GPUBuffer;
+  readonly type: WgslScalar;
+  readonly base: number;
+  readonly strides: readonly number[];
+}
+
+interface MapSpec {
+  readonly op: string;
+  /** The index space walked, one thread per element. */
+  readonly shape: readonly number[];
+  readonly inputs: readonly StridedOperand[];
+  readonly out: StridedOperand;
+  /** The value written, in terms of v0..vk and `extra(j)` (the j-th extra scalar's param expression). */
+  readonly expression: (extra: (j: number) => string) => string;
+  readonly extras?: readonly number[];
+}
+
+/**
+ * The one strided elementwise kernel behind unary/binary/compare/where/cast/fill and all
+ * movement ops: each operand (and the output) is a base offset plus strides over `shape`.
+ */
+export function runMap(rt: GpuRuntime, spec: MapSpec): void {
+  const count = sizeOf(spec.shape);
+  if (count === 0) return;
+  const operands = [...spec.inputs, spec.out];
+  const layout = coalesce(
+    spec.shape,
+    operands.map((operand) => operand.strides),
+  );
+  const rank = layout.shape.length;
+  const params: number[] = [count];
+  const { shapeSlot, operandSlots } = stridedParams(
+    params,
+    layout.shape,
+    operands.map((operand, k) => ({ base: operand.base, strides: layout.strides[k]! })),
+  );
+  const extraSlot = params.length;
+  params.push(...(spec.extras ?? []));
+  const expression = spec.expression((j) => `param(${extraSlot + j}u)`);
+  let shader = PARAMS_DECL + MATH_HELPERS;
+  spec.inputs.forEach((input, k) => {
+    shader += inputDecl(1 + k, `x${k}`, input.type);
+  });
+  const outIndex = spec.inputs.length;
+  shader += outputDecl(1 + outIndex, 'result', spec.out.type);
+  shader += `${linearEntry(ELEMENT_WORKGROUP)}
+  if (index >= param(0u)) { return; }
+${stridedOffsets('index', rank, shapeSlot, operandSlots)}`;
+  spec.inputs.forEach((_, k) => {
+    shader += `  let v${k} = x${k}[off${k}];\n`;
+  });
+  shader += `  result[off${outIndex}] = ${expression};\n}\n`;
+  rt.dispatch({
+    op: spec.op,
+    shader,
+    inputs: spec.inputs.map((input) => input.buffer),
+    outputs: [spec.out.buffer],
+    params,
+    workgroups: workgroupsFor(count, ELEMENT_WORKGROUP),
+  });
+}
+
+function contiguousOut(storage: GpuStorage, out: OutSpec): StridedOperand {
+  return { buffer: storage.buffer, type: wgslType(out.dtype), base: 0, strides: rowMajorStrides(out.shape) };
+}
+
+function broadcastInput(op: string, view: View, outShape: readonly number[]): StridedOperand {
+  return {
+    buffer: storageOf(op, view).buffer,
+    type: wgslType(view.dtype),
+    base: 0,
+    strides: broadcastStrides(view.shape, outShape),
+  };
+}
+
+const FLOAT_UNARY: Record<UnaryOp, string> = {
+  neg: '-v0',
+  exp: 'exp(v0)',
+  log: 'log(v0)',
+  sqrt: 'sqrt(v0)',
+  rsqrt: 'inverseSqrt(v0)',
+  abs: 'abs(v0)',
+  sign: 'sign(v0)',
+  square: 'v0 * v0',
+  reciprocal: '1.0 / v0',
+  relu: 'select(v0, 0.0, v0 < 0.0)',
+  tanh: 'tanhSafe(v0)',
+  sigmoid: '1.0 / (1.0 + exp(-v0))',
+  erf: 'erfApprox(v0)',
+  gelu: '0.5 * v0 * (1.0 + erfApprox(v0 * 0.7071067811865476))',
+  geluTanh: '0.5 * v0 * (1.0 + tanhSafe(0.7978845608028654 * (v0 + 0.044715 * v0 * v0 * v0)))',
+};
+
+const INT_UNARY: Partial<Record<UnaryOp, string>> = {
+  neg: '-v0',
+  abs: 'abs(v0)',
+  sign: 'sign(v0)',
+  square: 'v0 * v0',
+  relu: 'max(v0, 0)',
+};
+
+export function unary(rt: GpuRuntime, x: View, op: UnaryOp, out: OutSpec): GpuStorage {
+  const name = `unary(${op})`;
+  const expression = x.dtype === 'float32' ? FLOAT_UNARY[op] : INT_UNARY[op];
+  if (expression === undefined) {
+    throw new Error(`webgpu: ${name}: x must be float32, got ${x.dtype}`);
+  }
+  const result = allocateOut(rt, name, out);
+  runMap(rt, {
+    op: name,
+    shape: out.shape,
+    inputs: [broadcastInput(name, x, out.shape)],
+    out: contiguousOut(result, out),
+    expression: () => expression,
+  });
+  return result;
+}
+
+const FLOAT_BINARY: Record<BinaryOp, string> = {
+  add: 'v0 + v1',
+  sub: 'v0 - v1',
+  mul: 'v0 * v1',
+  div: 'v0 / v1',
+  pow: 'powF(v0, v1)',
+  maximum: 'maxNan(v0, v1)',
+  minimum: 'minNan(v0, v1)',
+};
+
+const INT_BINARY: Partial<Record<BinaryOp, string>> = {
+  add: 'v0 + v1',
+  sub: 'v0 - v1',
+  mul: 'v0 * v1',
+  maximum: 'max(v0, v1)',
+  minimum: 'min(v0, v1)',
+};
+
+export function binary(rt: GpuRuntime, a: View, b: View, op: BinaryOp, out: OutSpec): GpuStorage {
+  const name = `binary(${op})`;
+  const expression = out.dtype === 'float32' ? FLOAT_BINARY[op] : INT_BINARY[op];
+  if (expression === undefined) {
+    throw new Error(`webgpu: ${name}: operands must be float32, got ${out.dtype}`);
+  }
+  const result = allocateOut(rt, name, out);
+  runMap(rt, {
+    op: name,
+    shape: out.shape,
+    inputs: [broadcastInput(name, a, out.shape), broadcastInput(name, b, out.shape)],
+    out: contiguousOut(result, out),
+    expression: () => expression,
+  });
+  return result;
+}
+
+const COMPARISONS: Record<CompareOp, string> = { gt: '>', ge: '>=', lt: '<', le: '<=', eq: '==', ne: '!=' };
+
+export function compare(rt: GpuRuntime, a: View, b: View, op: CompareOp, out: OutSpec): GpuStorage {
+  const name = `compare(${op})`;
+  if (a.dtype !== b.dtype) {
+    throw new Error(`webgpu: ${name}: operands must share a dtype, got ${a.dtype} and ${b.dtype}`);
+  }
+  requireDType(name, 'out', out.dtype, ['int32']);
+  const result = allocateOut(rt, name, out);
+  runMap(rt, {
+    op: name,
+    shape: out.shape,
+    inputs: [broadcastInput(name, a, out.shape), broadcastInput(name, b, out.shape)],
+    out: contiguousOut(result, out),
+    expression: () => `select(0, 1, v0 ${COMPARISONS[op]} v1)`,
+  });
+  return result;
+}
+
+export function where(rt: GpuRuntime, cond: View, a: View, b: View, out: OutSpec): GpuStorage {
+  const name = 'where';
+  const result = allocateOut(rt, name, out);
+  runMap(rt, {
+    op: name,
+    shape: out.shape,
+    inputs: [
+      broadcastInput(name, cond, out.shape),
+      broadcastInput(name, a, out.shape),
+      broadcastInput(name, b, out.shape),
+    ],
+    out: contiguousOut(result, out),
+    expression: () => 'select(v2, v1, v0 != 0)',
+  });
+  return result;
+}
+
+function castExpression(from: DType, to: DType): string {
+  if (from === to) return 'v0';
+  return to === 'int32' ? 'toInt(v0)' : 'f32(v0)';
+}
+
+export function cast(rt: GpuRuntime, x: View, out: OutSpec): GpuStorage {
+  const name = 'cast';
+  const result = allocateOut(rt, name, out);
+  runMap(rt, {
+    op: name,
+    shape: out.shape,
+    inputs: [broadcastInput(name, x, out.shape)],
+    out: contiguousOut(result, out),
+    expression: () => castExpression(x.dtype, out.dtype),
+  });
+  return result;
+}
+
+function fillInto(
+  rt: GpuRuntime,
+  op: string,
+  target: StridedOperand,
+  shape: readonly number[],
+  value: number,
+): void {
+  const isFloat = target.type === 'f32';
+  runMap(rt, {
+    op,
+    shape,
+    inputs: [],
+    out: target,
+    expression: (extra) => (isFloat ? `bitcast<f32>(${extra(0)})` : `bitcast<i32>(${extra(0)})`),
+    extras: [isFloat ? f32Bits(value) : i32Bits(value)],
+  });
+}
+
+export function fill(rt: GpuRuntime, value: number, out: OutSpec): GpuStorage {
+  const result = allocateOut(rt, 'fill', out);
+  fillInto(rt, 'fill', contiguousOut(result, out), out.shape, value);
+  return result;
+}
+
+/** Fills a raw buffer of `count` 32-bit words with `value` (used for scratch buffers). */
+export function fillWords(rt: GpuRuntime, op: string, buffer: GPUBuffer, count: number, value: number): void {
+  fillInto(rt, op, { buffer, type: 'i32', base: 0, strides: [1] }, [count], value);
+}
+
+// --- movement --------------------------------------------------------------------------------
+
+function copy(
+  rt: GpuRuntime,
+  op: string,
+  shape: readonly number[],
+  from: StridedOperand,
+  to: StridedOperand,
+): void {
+  runMap(rt, { op, shape, inputs: [from], out: to, expression: () => 'v0' });
+}
+
+export function transpose(rt: GpuRuntime, x: View, perm: readonly number[], out: OutSpec): GpuStorage {
+  const name = 'transpose';
+  const result = allocateOut(rt, name, out);
+  const strides = rowMajorStrides(x.shape);
+  copy(
+    rt,
+    name,
+    out.shape,
+    {
+      buffer: storageOf(name, x).buffer,
+      type: wgslType(x.dtype),
+      base: 0,
+      strides: perm.map((p) => strides[p]!),
+    },
+    contiguousOut(result, out),
+  );
+  return result;
+}
+
+export function broadcastTo(rt: GpuRuntime, x: View, out: OutSpec): GpuStorage {
+  const name = 'broadcastTo';
+  const result = allocateOut(rt, name, out);
+  copy(rt, name, out.shape, broadcastInput(name, x, out.shape), contiguousOut(result, out));
+  return result;
+}
+
+export function slice(rt: GpuRuntime, x: View, begin: readonly number[], out: OutSpec): GpuStorage {
+  const name = 'slice';
+  const result = allocateOut(rt, name, out);
+  const strides = rowMajorStrides(x.shape);
+  const base = begin.reduce((sum, start, axis) => sum + start * strides[axis]!, 0);
+  copy(
+    rt,
+    name,
+    out.shape,
+    { buffer: storageOf(name, x).buffer, type: wgslType(x.dtype), base, strides },
+    contiguousOut(result, out),
+  );
+  return result;
+}
+
+export function concat(rt: GpuRuntime, xs: readonly View[], axis: number, out: OutSpec): GpuStorage {
+  const name = 'concat';
+  const result = allocateOut(rt, name, out);
+  const outStrides = rowMajorStrides(out.shape);
+  let offset = 0;
+  for (const x of xs) {
+    copy(
+      rt,
+      name,
+      x.shape,
+      {
+        buffer: storageOf(name, x).buffer,
+        type: wgslType(x.dtype),
+        base: 0,
+        strides: rowMajorStrides(x.shape),
+      },
+      {
+        buffer: result.buffer,
+        type: wgslType(out.dtype),
+        base: offset * outStrides[axis]!,
+        strides: outStrides,
+      },
+    );
+    offset += x.shape[axis]!;
+  }
+  return result;
+}
+
+export function pad(
+  rt: GpuRuntime,
+  x: View,
+  paddings: readonly (readonly [number, number])[],
+  value: number,
+  out: OutSpec,
+): GpuStorage {
+  const name = 'pad';
+  const result = allocateOut(rt, name, out);
+  const target = contiguousOut(result, out);
+  fillInto(rt, name, target, out.shape, value);
+  const base = paddings.reduce((sum, [before], axis) => sum + before * target.strides[axis]!, 0);
+  copy(
+    rt,
+    name,
+    x.shape,
+    {
+      buffer: storageOf(name, x).buffer,
+      type: wgslType(x.dtype),
+      base: 0,
+      strides: rowMajorStrides(x.shape),
+    },
+    { ...target, base },
+  );
+  return result;
+}

@@ -1,0 +1,197 @@
+import type { OutSpec, View } from '@sibert/tensor';
+import { broadcastStrides, coalesce, sizeOf } from '../layout.js';
+import type { GpuRuntime, GpuStorage } from '../runtime.js';
+import { inputDecl, outputDecl, PARAMS_DECL, stridedOffsets, stridedParams } from '../wgsl/common.js';
+import { allocateOut, requireDType, storageOf } from './shared.js';
+
+/** Register tiling: a wx×wy workgroup computes a (wy·tm)×(wx·tn) block of C, one tm×tn block per thread. */
+export interface MatmulTiling {
+  readonly wx: number;
+  readonly wy: number;
+  readonly tm: number;
+  readonly tn: number;
+  /** Depth of the K slice staged in workgroup memory per step. */
+  readonly bk: number;
+}
+
+export const DEFAULT_TILING: MatmulTiling = { wx: 16, wy: 16, tm: 4, tn: 4, bk: 16 };
+
+/**
+ * WGSL for C = op(A)·op(B) over broadcast batches. Both operands are staged through workgroup
+ * memory as vec4 rows; the transposes only change how a tile is loaded (the loop reading global
+ * memory walks the operand's contiguous axis), never the inner product loop.
+ */
+export function matmulShader(
+  transposeA: boolean,
+  transposeB: boolean,
+  batchRank: number,
+  tiling: MatmulTiling,
+): string {
+  const { wx, wy, tm, tn, bk } = tiling;
+  const bm = wy * tm;
+  const bn = wx * tn;
+  const threads = wx * wy;
+  const loadsA = (bm * bk) / threads;
+  const loadsB = (bn * bk) / threads;
+  if (!Number.isInteger(loadsA) || !Number.isInteger(loadsB) || tm % 4 !== 0 || tn % 4 !== 0) {
+    throw new Error(`webgpu: matmul: tiling ${JSON.stringify(tiling)} does not divide evenly`);
+  }
+  // Batch layout: shape at slot 4, then A's and B's batch strides (see matmul()).
+  const batchOffsets = stridedOffsets('batch', batchRank, 4, [4 + batchRank, 5 + 2 * batchRank]);
+  // Tile coordinates of load l: walk the operand's contiguous axis fastest.
+  const aCoords = transposeA
+    ? `let mm = l % ${bm}u; let kk = l / ${bm}u;`
+    : `let kk = l % ${bk}u; let mm = l / ${bk}u;`;
+  const aIndex = transposeA ? 'k * M + m' : 'm * K + k';
+  const bCoords = transposeB
+    ? `let kk = l % ${bk}u; let nn = l / ${bk}u;`
+    : `let nn = l % ${bn}u; let kk = l / ${bn}u;`;
+  const bIndex = transposeB ? 'n * K + k' : 'k * N + n';
+
+  let accDecl = '';
+  let inner = '';
+  let store = '';
+  for (let i = 0; i < tm; i++) {
+    for (let jv = 0; jv < tn / 4; jv++) accDecl += `    var acc${i}_${jv} = vec4<f32>(0.0);\n`;
+  }
+  for (let iv = 0; iv < tm / 4; iv++)
+    inner += `      let a${iv} = tileA[kk * ${bm / 4}u + ty * ${tm / 4}u + ${iv}u];\n`;
+  for (let jv = 0; jv < tn / 4; jv++)
+    inner += `      let b${jv} = tileB[kk * ${bn / 4}u + tx * ${tn / 4}u + ${jv}u];\n`;
+  const lanes = ['x', 'y', 'z', 'w'];
+  for (let i = 0; i < tm; i++) {
+    for (let jv = 0; jv < tn / 4; jv++) {
+      inner += `      acc${i}_${jv} = fma(vec4<f32>(a${Math.floor(i / 4)}.${lanes[i % 4]}), b${jv}, acc${i}_${jv});\n`;
+    }
+  }
+  for (let i = 0; i < tm; i++) {
+    store += `    { let m = row0 + ${i}u;\n      if (m < M) {\n`;
+    for (let jv = 0; jv < tn / 4; jv++) {
+      for (let lane = 0; lane < 4; lane++) {
+        store += `        if (col0 + ${jv * 4 + lane}u < N) { result[outBase + m * N + col0 + ${jv * 4 + lane}u] = acc${i}_${jv}.${lanes[lane]}; }\n`;
+      }
+    }
+    store += '      }\n    }\n';
+  }
+
+  return `${PARAMS_DECL}${inputDecl(1, 'a', 'f32')}${inputDecl(2, 'b', 'f32')}${outputDecl(3, 'result', 'f32')}
+var<workgroup> tileA: array<vec4<f32>, ${(bk * bm) / 4}>;
+var<workgroup> tileB: array<vec4<f32>, ${(bk * bn) / 4}>;
+
+@compute @workgroup_size(${wx}, ${wy})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let M = param(0u);
+  let N = param(1u);
+  let K = param(2u);
+  let batches = param(3u);
+  let tx = local.x;
+  let ty = local.y;
+  let rowBlock = wid.y * ${bm}u;
+  let colBlock = wid.x * ${bn}u;
+  let row0 = rowBlock + ty * ${tm}u;
+  let col0 = colBlock + tx * ${tn}u;
+  for (var batch = wid.z; batch < batches; batch = batch + nwg.z) {
+    ${batchOffsets}
+    let baseA = off0;
+    let baseB = off1;
+    let outBase = batch * M * N;
+${accDecl}
+    for (var k0 = 0u; k0 < K; k0 = k0 + ${bk}u) {
+      for (var q = 0u; q < ${loadsA}u; q = q + 1u) {
+        let l = lid + q * ${threads}u;
+        ${aCoords}
+        let m = rowBlock + mm;
+        let k = k0 + kk;
+        var v = 0.0;
+        if (m < M && k < K) { v = a[baseA + ${aIndex}]; }
+        tileA[kk * ${bm / 4}u + mm / 4u][mm % 4u] = v;
+      }
+      for (var q = 0u; q < ${loadsB}u; q = q + 1u) {
+        let l = lid + q * ${threads}u;
+        ${bCoords}
+        let n = colBlock + nn;
+        let k = k0 + kk;
+        var v = 0.0;
+        if (n < N && k < K) { v = b[baseB + ${bIndex}]; }
+        tileB[kk * ${bn / 4}u + nn / 4u][nn % 4u] = v;
+      }
+      workgroupBarrier();
+      for (var kk = 0u; kk < ${bk}u; kk = kk + 1u) {
+${inner}      }
+      workgroupBarrier();
+    }
+${store}  }
+}
+`;
+}
+
+export function matmul(
+  rt: GpuRuntime,
+  a: View,
+  b: View,
+  transposeA: boolean,
+  transposeB: boolean,
+  out: OutSpec,
+  tiling: MatmulTiling = DEFAULT_TILING,
+): GpuStorage {
+  const name = 'matmul';
+  requireDType(name, 'a', a.dtype, ['float32']);
+  requireDType(name, 'b', b.dtype, ['float32']);
+  const result = allocateOut(rt, name, out);
+  const rank = out.shape.length;
+  const M = out.shape[rank - 2]!;
+  const N = out.shape[rank - 1]!;
+  const K = transposeA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+  const batchShape = out.shape.slice(0, rank - 2);
+  const batches = sizeOf(batchShape);
+  if (M * N * batches === 0) return result;
+  const matrixStrides = (shape: readonly number[]) => {
+    const batchDims = shape.slice(0, shape.length - 2);
+    const perMatrix = shape[shape.length - 2]! * shape[shape.length - 1]!;
+    return broadcastStrides(batchDims, batchShape).map((stride) => stride * perMatrix);
+  };
+  const batchLayout = coalesce(batchShape, [matrixStrides(a.shape), matrixStrides(b.shape)]);
+  const batchRank = batchLayout.shape.length;
+  const shader = matmulShader(transposeA, transposeB, batchRank, tiling);
+  const bm = tiling.wy * tiling.tm;
+  const bn = tiling.wx * tiling.tn;
+  rt.dispatch({
+    op: name,
+    shader,
+    inputs: [storageOf(name, a).buffer, storageOf(name, b).buffer],
+    outputs: [result.buffer],
+    params: matmulParams(
+      M,
+      N,
+      K,
+      batches,
+      batchLayout.shape,
+      batchLayout.strides[0]!,
+      batchLayout.strides[1]!,
+    ),
+    workgroups: [
+      Math.ceil(N / bn),
+      Math.ceil(M / bm),
+      Math.min(batches, rt.limits.maxComputeWorkgroupsPerDimension),
+    ],
+  });
+  return result;
+}
+
+function matmulParams(
+  M: number,
+  N: number,
+  K: number,
+  batches: number,
+  batchShape: readonly number[],
+  stridesA: readonly number[],
+  stridesB: readonly number[],
+): number[] {
+  const params = [M, N, K, batches];
+  stridedParams(params, batchShape, [
+    { base: 0, strides: stridesA },
+    { base: 0, strides: stridesB },
+  ]);
+  return params;
+}

@@ -1,0 +1,346 @@
+import { BufferPool } from './buffer-pool.js';
+
+// WebGPU's numeric flags, spelled out so the backend never needs them installed as globals.
+const BUFFER_MAP_READ = 0x1;
+const BUFFER_COPY_SRC = 0x4;
+const BUFFER_COPY_DST = 0x8;
+const BUFFER_UNIFORM = 0x40;
+const BUFFER_STORAGE = 0x80;
+const SHADER_STAGE_COMPUTE = 0x4;
+const MAP_MODE_READ = 0x1;
+
+/** Bytes of one dispatch's parameter block; also the uniform offset alignment WebGPU guarantees. */
+export const PARAM_BLOCK_BYTES = 256;
+export const PARAM_WORDS = PARAM_BLOCK_BYTES / 4;
+/** Dispatches recorded before the batch is submitted (one parameter block each). */
+const DISPATCHES_PER_BATCH = 128;
+
+/** The storage behind one tensor: a pooled buffer and how many 32-bit elements it holds. */
+export class GpuStorage {
+  released = false;
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly elements: number,
+  ) {}
+}
+
+export interface DispatchSpec {
+  /** The kernel's name, used in every error this dispatch can cause. */
+  readonly op: string;
+  readonly shader: string;
+  /** Bound read-only at bindings 1..k. */
+  readonly inputs: readonly GPUBuffer[];
+  /** Bound read-write after the inputs. */
+  readonly outputs: readonly GPUBuffer[];
+  /** At most PARAM_WORDS words, bound as the uniform at binding 0. */
+  readonly params: ArrayLike<number>;
+  /** A linear workgroup count (split into a 2-D grid when it exceeds the per-dimension limit) or an explicit grid. */
+  readonly workgroups: number | readonly [number, number, number];
+}
+
+interface Layout {
+  readonly bindGroupLayout: GPUBindGroupLayout;
+  readonly pipelineLayout: GPUPipelineLayout;
+}
+
+/**
+ * Owns the device-side machinery every kernel shares: the buffer pool, the pipeline cache
+ * (keyed by WGSL source), one uniform buffer of parameter blocks per batch, the open command
+ * encoder, and the error bookkeeping that turns asynchronous WebGPU errors into thrown errors
+ * naming the op that caused them.
+ */
+export class GpuRuntime {
+  private readonly storagePool: BufferPool;
+  private readonly readbackPool: BufferPool;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly layouts = new Map<string, Layout>();
+  private readonly uniformBuffer: GPUBuffer;
+  private readonly paramStaging = new Uint32Array(PARAM_WORDS * DISPATCHES_PER_BATCH);
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchOps: string[] = [];
+  private pendingChecks: Promise<void>[] = [];
+  private firstError: Error | null = null;
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private destroyed = false;
+  private liveBytes = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly limits: {
+      readonly maxBufferSize: number;
+      readonly maxStorageBufferBindingSize: number;
+      readonly maxComputeWorkgroupsPerDimension: number;
+    },
+  ) {
+    const storageUsage = BUFFER_STORAGE | BUFFER_COPY_SRC | BUFFER_COPY_DST;
+    this.storagePool = new BufferPool(device, storageUsage);
+    this.readbackPool = new BufferPool(device, BUFFER_MAP_READ | BUFFER_COPY_DST);
+    this.uniformBuffer = device.createBuffer({
+      size: this.paramStaging.byteLength,
+      usage: BUFFER_UNIFORM | BUFFER_COPY_DST,
+    });
+    device.lost.then((info) => {
+      if (!this.destroyed) this.lostInfo = info;
+    });
+  }
+
+  /** Throws when the device can no longer run `op`. */
+  assertUsable(op: string): void {
+    if (this.destroyed) throw new Error(`webgpu: ${op}: the backend was disposed`);
+    if (this.lostInfo) {
+      throw new Error(`webgpu: ${op}: device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
+    }
+  }
+
+  /** Allocates storage for `elements` 32-bit values, rejecting sizes no binding can hold. */
+  allocate(op: string, elements: number): GpuStorage {
+    this.assertUsable(op);
+    const bytes = elements * 4;
+    if (bytes > this.limits.maxStorageBufferBindingSize) {
+      throw new Error(
+        `webgpu: ${op}: a tensor of ${elements} elements (${bytes} bytes) exceeds the device's ` +
+          `maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize} bytes`,
+      );
+    }
+    if (BufferPool.sizeClass(bytes) > this.limits.maxBufferSize) {
+      throw new Error(
+        `webgpu: ${op}: a buffer of ${bytes} bytes exceeds the device's maxBufferSize of ${this.limits.maxBufferSize} bytes`,
+      );
+    }
+    this.device.pushErrorScope('out-of-memory');
+    const buffer = this.storagePool.acquire(bytes);
+    this.watch(op, this.device.popErrorScope());
+    this.liveBytes += buffer.size;
+    return new GpuStorage(buffer, elements);
+  }
+
+  release(op: string, storage: GpuStorage): void {
+    if (storage.released) throw new Error(`webgpu: ${op}: the storage was already freed`);
+    storage.released = true;
+    if (this.destroyed) return;
+    this.liveBytes -= storage.buffer.size;
+    this.storagePool.release(storage.buffer);
+  }
+
+  /** Uploads `values` (copied before returning) into fresh storage. */
+  upload(op: string, values: Int32Array | Float32Array | Uint32Array): GpuStorage {
+    const storage = this.allocate(op, values.length);
+    // A pooled buffer may still be read by recorded but unsubmitted work; queue writes run
+    // before any later submit, so that work must be submitted first.
+    if (this.encoder) this.flush();
+    if (values.length > 0) {
+      this.device.queue.writeBuffer(storage.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    }
+    return storage;
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    this.assertUsable(spec.op);
+    const grid = this.grid(spec.op, spec.workgroups);
+    if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
+    if (spec.params.length > PARAM_WORDS) {
+      throw new Error(
+        `webgpu: ${spec.op}: needs ${spec.params.length} parameter words, at most ${PARAM_WORDS} fit (rank too high)`,
+      );
+    }
+    for (const buffer of [...spec.inputs, ...spec.outputs]) {
+      if (buffer.size > this.limits.maxStorageBufferBindingSize) {
+        throw new Error(
+          `webgpu: ${spec.op}: a binding of ${buffer.size} bytes exceeds maxStorageBufferBindingSize ` +
+            `(${this.limits.maxStorageBufferBindingSize} bytes)`,
+        );
+      }
+    }
+    if (this.batchOps.length === DISPATCHES_PER_BATCH) this.flush();
+    const slot = this.batchOps.length;
+    this.paramStaging.fill(0, slot * PARAM_WORDS, (slot + 1) * PARAM_WORDS);
+    this.paramStaging.set(spec.params, slot * PARAM_WORDS);
+
+    this.device.pushErrorScope('validation');
+    const layout = this.layout(spec.inputs.length, spec.outputs.length);
+    const pipeline = this.pipeline(spec.shader, layout);
+    const entries: GPUBindGroupEntry[] = [
+      {
+        binding: 0,
+        resource: { buffer: this.uniformBuffer, offset: slot * PARAM_BLOCK_BYTES, size: PARAM_BLOCK_BYTES },
+      },
+    ];
+    let binding = 1;
+    for (const buffer of spec.inputs) entries.push({ binding: binding++, resource: { buffer } });
+    for (const buffer of spec.outputs) entries.push({ binding: binding++, resource: { buffer } });
+    const bindGroup = this.device.createBindGroup({ layout: layout.bindGroupLayout, entries });
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.watch(spec.op, this.device.popErrorScope());
+    this.batchOps.push(spec.op);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    const encoder = this.encoder;
+    this.pass?.end();
+    this.pass = null;
+    this.encoder = null;
+    const ops = this.batchOps;
+    this.batchOps = [];
+    this.device.pushErrorScope('validation');
+    if (ops.length > 0) {
+      this.device.queue.writeBuffer(
+        this.uniformBuffer,
+        0,
+        this.paramStaging.buffer,
+        0,
+        ops.length * PARAM_BLOCK_BYTES,
+      );
+    }
+    this.device.queue.submit([encoder.finish()]);
+    this.watch(`one of ${[...new Set(ops)].join(', ')}`, this.device.popErrorScope());
+  }
+
+  async read(op: string, storage: GpuStorage, elements: number): Promise<ArrayBuffer> {
+    this.assertUsable(op);
+    if (storage.released) throw new Error(`webgpu: ${op}: the storage was already freed`);
+    const bytes = elements * 4;
+    if (elements === 0) {
+      await this.checkErrors();
+      return new ArrayBuffer(0);
+    }
+    this.flush();
+    const staging = this.readbackPool.acquire(bytes);
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(storage.buffer, 0, staging, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
+    } catch (error) {
+      this.assertUsable(op);
+      throw new Error(`webgpu: ${op}: mapping the readback buffer failed: ${(error as Error).message}`);
+    }
+    const copy = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    this.readbackPool.release(staging);
+    await this.checkErrors();
+    return copy;
+  }
+
+  async sync(): Promise<void> {
+    this.assertUsable('sync');
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+    this.assertUsable('sync');
+  }
+
+  /** Bytes held by live tensors and by the pool. */
+  memory(): { liveBytes: number; pooledBytes: number } {
+    return { liveBytes: this.liveBytes, pooledBytes: this.storagePool.idleBytes };
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pass = null;
+    this.encoder = null;
+    this.storagePool.destroy();
+    this.readbackPool.destroy();
+    this.uniformBuffer.destroy();
+    this.pipelines.clear();
+    this.layouts.clear();
+    this.device.destroy();
+  }
+
+  /** Rejects with the first WebGPU error recorded since the last check. */
+  private async checkErrors(): Promise<void> {
+    const checks = this.pendingChecks;
+    this.pendingChecks = [];
+    await Promise.all(checks);
+    const error = this.firstError;
+    this.firstError = null;
+    if (error) throw error;
+    if (this.lostInfo) this.assertUsable('read');
+  }
+
+  private watch(op: string, scope: Promise<GPUError | null>): void {
+    this.pendingChecks.push(
+      scope.then(
+        (error) => {
+          if (error && !this.firstError) this.firstError = new Error(`webgpu: ${op}: ${error.message}`);
+        },
+        (error: unknown) => {
+          if (!this.firstError && !this.destroyed) {
+            this.firstError = new Error(`webgpu: ${op}: ${(error as Error).message}`);
+          }
+        },
+      ),
+    );
+  }
+
+  private grid(op: string, workgroups: DispatchSpec['workgroups']): [number, number, number] {
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (typeof workgroups !== 'number') {
+      for (const count of workgroups) {
+        if (count > max) {
+          throw new Error(
+            `webgpu: ${op}: needs ${count} workgroups in one dimension, maxComputeWorkgroupsPerDimension is ${max}`,
+          );
+        }
+      }
+      return [workgroups[0], workgroups[1], workgroups[2]];
+    }
+    if (workgroups <= max) return [workgroups, 1, 1];
+    const rows = Math.ceil(workgroups / max);
+    if (rows > max) {
+      throw new Error(
+        `webgpu: ${op}: needs ${workgroups} workgroups, more than maxComputeWorkgroupsPerDimension² (${max}²)`,
+      );
+    }
+    return [Math.ceil(workgroups / rows), rows, 1];
+  }
+
+  private layout(inputs: number, outputs: number): Layout {
+    const key = `${inputs}:${outputs}`;
+    const cached = this.layouts.get(key);
+    if (cached) return cached;
+    const entries: GPUBindGroupLayoutEntry[] = [
+      { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'uniform' } },
+    ];
+    for (let k = 0; k < inputs; k++) {
+      entries.push({
+        binding: 1 + k,
+        visibility: SHADER_STAGE_COMPUTE,
+        buffer: { type: 'read-only-storage' },
+      });
+    }
+    for (let k = 0; k < outputs; k++) {
+      entries.push({
+        binding: 1 + inputs + k,
+        visibility: SHADER_STAGE_COMPUTE,
+        buffer: { type: 'storage' },
+      });
+    }
+    const bindGroupLayout = this.device.createBindGroupLayout({ entries });
+    const layout = {
+      bindGroupLayout,
+      pipelineLayout: this.device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] }),
+    };
+    this.layouts.set(key, layout);
+    return layout;
+  }
+
+  private pipeline(shader: string, layout: Layout): GPUComputePipeline {
+    const cached = this.pipelines.get(shader);
+    if (cached) return cached;
+    const module = this.device.createShaderModule({ code: shader });
+    const pipeline = this.device.createComputePipeline({
+      layout: layout.pipelineLayout,
+      compute: { module, entryPoint: 'main' },
+    });
+    this.pipelines.set(shader, pipeline);
+    return pipeline;
+  }
+}

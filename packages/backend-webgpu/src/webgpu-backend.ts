@@ -1,0 +1,171 @@
+import type { Backend, DType, Handle, Kernels, TypedArray } from '@sibert/tensor';
+import {
+  binary,
+  broadcastTo,
+  cast,
+  compare,
+  concat,
+  fill,
+  pad,
+  slice,
+  transpose,
+  unary,
+  where,
+} from './kernels/elementwise.js';
+import { gather, oneHot, scatterAdd } from './kernels/indexing.js';
+import { matmul } from './kernels/matmul.js';
+import { random } from './kernels/random.js';
+import { reduce } from './kernels/reduce.js';
+import { crossEntropy, layerNormalize, logSoftmax, siNormalize, softmax } from './kernels/rows.js';
+import { GpuRuntime, GpuStorage } from './runtime.js';
+
+export interface WebGpuBackendOptions {
+  /** Passed to `requestAdapter`. */
+  readonly powerPreference?: GPUPowerPreference;
+  /** Ask for the fallback (software) adapter, e.g. lavapipe/SwiftShader. */
+  readonly forceFallbackAdapter?: boolean;
+  /** The `GPU` object to use; defaults to `navigator.gpu` in browsers and the `webgpu` package in Node. */
+  readonly gpu?: GPU;
+}
+
+/** The limits the backend asks for: the adapter's own maxima, so large tensors fit where the hardware allows. */
+const REQUESTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+async function defaultGpu(): Promise<GPU> {
+  const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (browserGpu) return browserGpu;
+  let dawn: { create(flags: string[]): GPU };
+  try {
+    dawn = await import('webgpu');
+  } catch (error) {
+    throw new Error(
+      `webgpu: create: no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
+    );
+  }
+  return dawn.create([]);
+}
+
+/**
+ * The WebGPU backend: every kernel of the engine's contract in WGSL. Work is recorded into one
+ * command encoder and submitted in batches; nothing is read back unless `read` asks.
+ */
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly kernels: Kernels;
+  /** Holds Dawn's instance alive exactly as long as the backend; dropped on dispose so Node can exit. */
+  private gpu: GPU | null;
+
+  private constructor(
+    gpu: GPU,
+    private readonly runtime: GpuRuntime,
+    private readonly adapterInfo: GPUAdapterInfo,
+  ) {
+    this.gpu = gpu;
+    const rt = runtime;
+    this.kernels = {
+      unary: (x, op, out) => unary(rt, x, op, out),
+      binary: (a, b, op, out) => binary(rt, a, b, op, out),
+      compare: (a, b, op, out) => compare(rt, a, b, op, out),
+      where: (cond, a, b, out) => where(rt, cond, a, b, out),
+      cast: (x, out) => cast(rt, x, out),
+      reduce: (x, op, axes, out) => reduce(rt, x, op, axes, out),
+      matmul: (a, b, transposeA, transposeB, out) => matmul(rt, a, b, transposeA, transposeB, out),
+      transpose: (x, perm, out) => transpose(rt, x, perm, out),
+      broadcastTo: (x, out) => broadcastTo(rt, x, out),
+      slice: (x, begin, out) => slice(rt, x, begin, out),
+      concat: (xs, axis, out) => concat(rt, xs, axis, out),
+      pad: (x, paddings, value, out) => pad(rt, x, paddings, value, out),
+      gather: (x, indices, axis, out) => gather(rt, x, indices, axis, out),
+      scatterAdd: (updates, indices, axis, out) => scatterAdd(rt, updates, indices, axis, out),
+      oneHot: (indices, depth, out) => oneHot(rt, indices, depth, out),
+      fill: (value, out) => fill(rt, value, out),
+      random: (dist, stream, out) => random(rt, dist, stream, out),
+      softmax: (x, out) => softmax(rt, x, out),
+      logSoftmax: (x, out) => logSoftmax(rt, x, out),
+      layerNormalize: (x, eps, out) => layerNormalize(rt, x, eps, out),
+      crossEntropy: (logits, labels, ignoreIndex, out) => crossEntropy(rt, logits, labels, ignoreIndex, out),
+      siNormalize: (x, keep, eps, out) => siNormalize(rt, x, keep, eps, out),
+    };
+  }
+
+  /** Opens an adapter and a device; rejects with the reason when none is available. */
+  static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+    const gpu = options.gpu ?? (await defaultGpu());
+    const adapterOptions: GPURequestAdapterOptions = {};
+    if (options.powerPreference) adapterOptions.powerPreference = options.powerPreference;
+    if (options.forceFallbackAdapter) adapterOptions.forceFallbackAdapter = true;
+    const adapter = await gpu.requestAdapter(adapterOptions);
+    if (!adapter) {
+      throw new Error(
+        `webgpu: create: no WebGPU adapter (options ${JSON.stringify(adapterOptions)}); on Linux without a GPU run tools/setup-webgpu.sh`,
+      );
+    }
+    const requiredLimits: Record<string, number> = {};
+    for (const limit of REQUESTED_LIMITS) requiredLimits[limit] = adapter.limits[limit];
+    const device = await adapter.requestDevice({ requiredLimits });
+    const runtime = new GpuRuntime(device, {
+      maxBufferSize: device.limits.maxBufferSize,
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    });
+    return new WebGpuBackend(gpu, runtime, adapter.info);
+  }
+
+  write(values: TypedArray, dtype: DType): Handle {
+    const expected = dtype === 'float32' ? Float32Array : Int32Array;
+    if (!(values instanceof expected)) {
+      throw new Error(
+        `webgpu: write: expected a ${expected.name} for ${dtype}, got ${values.constructor.name}`,
+      );
+    }
+    return this.runtime.upload('write', values);
+  }
+
+  async read(handle: Handle, size: number, dtype: DType): Promise<TypedArray> {
+    const bytes = await this.runtime.read('read', this.storage('read', handle), size);
+    return dtype === 'float32' ? new Float32Array(bytes) : new Int32Array(bytes);
+  }
+
+  free(handle: Handle): void {
+    this.runtime.release('free', this.storage('free', handle));
+  }
+
+  sync(): Promise<void> {
+    return this.runtime.sync();
+  }
+
+  /** Destroys the device and every pooled buffer and drops Dawn's instance, so Node can exit. */
+  dispose(): void {
+    this.runtime.destroy();
+    this.gpu = null;
+  }
+
+  get disposed(): boolean {
+    return this.gpu === null;
+  }
+
+  describe(): Record<string, unknown> {
+    const { liveBytes, pooledBytes } = this.runtime.memory();
+    return {
+      vendor: this.adapterInfo.vendor,
+      architecture: this.adapterInfo.architecture,
+      device: this.adapterInfo.device,
+      description: this.adapterInfo.description,
+      maxBufferSize: this.runtime.limits.maxBufferSize,
+      maxStorageBufferBindingSize: this.runtime.limits.maxStorageBufferBindingSize,
+      liveBytes,
+      pooledBytes,
+    };
+  }
+
+  private storage(op: string, handle: Handle): GpuStorage {
+    if (!(handle instanceof GpuStorage)) {
+      throw new Error(`webgpu: ${op}: expected a handle of the webgpu backend, got ${String(handle)}`);
+    }
+    return handle;
+  }
+}
