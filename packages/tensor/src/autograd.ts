@@ -1,7 +1,7 @@
 import { isGradEnabled, keep, noGrad, tidy } from './engine.js';
 import { GradientError, ShapeError } from './errors.js';
-import { add } from './ops/elementwise.js';
 import { onesLike } from './ops/creation.js';
+import { add } from './ops/elementwise.js';
 import { formatShape, shapesEqual } from './shape.js';
 import { type Tensor, viewOf } from './tensor.js';
 
@@ -12,7 +12,11 @@ import { type Tensor, viewOf } from './tensor.js';
  * and `backward()` frees the whole graph it walked.
  */
 /** Gradients for each input (null where none flows); `needs[i]` says whether input i wants one. */
-export type VJP = (dy: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => readonly (Tensor | null)[];
+export type VJP = (
+  dy: Tensor,
+  saved: readonly Tensor[],
+  needs: readonly boolean[],
+) => readonly (Tensor | null)[];
 
 export interface GradNode {
   readonly op: string;
@@ -28,7 +32,13 @@ export interface GradNode {
  * Records `output` as the result of `op` over `inputs` if any input requires gradients.
  * `save` lists tensors the VJP needs; they are retained (sharing storage) until the node is freed.
  */
-export function record(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VJP, save: readonly Tensor[] = []): Tensor {
+export function record(
+  op: string,
+  inputs: readonly Tensor[],
+  output: Tensor,
+  vjp: VJP,
+  save: readonly Tensor[] = [],
+): Tensor {
   if (!isGradEnabled()) return output;
   if (!inputs.some((t) => t.requiresGrad)) return output;
   const parents = inputs.map((t) => {
@@ -69,7 +79,10 @@ export function backward(root: Tensor, seed?: Tensor): void {
     );
   }
   if (seed && !shapesEqual(seed.shape, root.shape)) {
-    throw new ShapeError(`seed shape ${formatShape(seed.shape)} differs from the output's ${formatShape(root.shape)}`, op);
+    throw new ShapeError(
+      `seed shape ${formatShape(seed.shape)} differs from the output's ${formatShape(root.shape)}`,
+      op,
+    );
   }
   if (!seed && root.size !== 1) {
     throw new GradientError(
@@ -98,9 +111,16 @@ export function backward(root: Tensor, seed?: Tensor): void {
       grads.delete(node);
       if (!dy) continue;
       const inputGrads = tidy(() => {
-        const result = node.vjp(dy, node.saved, node.parents.map((p) => p.node !== null || p.leaf !== null));
+        const result = node.vjp(
+          dy,
+          node.saved,
+          node.parents.map((p) => p.node !== null || p.leaf !== null),
+        );
         if (result.length !== node.parents.length) {
-          throw new GradientError(`VJP returned ${result.length} gradients for ${node.parents.length} inputs`, node.op);
+          throw new GradientError(
+            `VJP returned ${result.length} gradients for ${node.parents.length} inputs`,
+            node.op,
+          );
         }
         return result.map((g) => (g ? keep(g) : null));
       });

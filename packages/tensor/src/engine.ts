@@ -82,7 +82,9 @@ export function findBackend(name: string): Backend {
   const reg = registry.get(name);
   if (!reg) throw unknownBackend(name);
   if (!reg.instance) {
-    throw new BackendError(`backend '${name}' is registered but not initialised: call 'await initBackend("${name}")' first`);
+    throw new BackendError(
+      `backend '${name}' is registered but not initialised: call 'await initBackend("${name}")' first`,
+    );
   }
   return reg.instance;
 }
@@ -195,7 +197,11 @@ function collectDisposables(value: unknown, into: Set<Disposable>, depth: number
     into.add(value);
     return;
   }
-  const items = Array.isArray(value) ? value : value instanceof Map ? [...value.values()] : Object.values(value);
+  const items = Array.isArray(value)
+    ? value
+    : value instanceof Map
+      ? [...value.values()]
+      : Object.values(value);
   for (const item of items) collectDisposables(item, into, depth + 1);
 }
 

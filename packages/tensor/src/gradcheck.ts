@@ -79,7 +79,9 @@ export async function gradcheck(
         const perturbed = async (delta: number) => {
           const values = base.slice();
           values[j] = base[j]! + delta;
-          const args = leaves.map((l, k) => (k === i ? fromValues(values, l.shape, l.dtype, backendOf(l)) : l));
+          const args = leaves.map((l, k) =>
+            k === i ? fromValues(values, l.shape, l.dtype, backendOf(l)) : l,
+          );
           const value = await projectedLoss(args);
           args[i]!.dispose();
           return value;

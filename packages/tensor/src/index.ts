@@ -1,28 +1,28 @@
-export type { DType, TypedArray } from './dtype.js';
-export { DTYPES, bytesPerElement } from './dtype.js';
+export { type GradNode, record, type VJP } from './autograd.js';
 export * from './backend.js';
-export * from './errors.js';
-export { type Shape, sizeOf, broadcastShapes, formatShape } from './shape.js';
-export { Tensor } from './tensor.js';
+export type { DType, TypedArray } from './dtype.js';
+export { bytesPerElement, DTYPES } from './dtype.js';
 export {
+  type BackendMemory,
+  disposeBackend,
+  findBackend,
+  getBackend,
+  initBackend,
+  isGradEnabled,
+  keep,
+  type MemoryInfo,
+  memory,
+  noGrad,
   registerBackend,
   registeredBackends,
-  initBackend,
-  setBackend,
-  getBackend,
-  findBackend,
-  disposeBackend,
-  tidy,
-  keep,
-  noGrad,
-  isGradEnabled,
-  memory,
   resetPeakMemory,
+  setBackend,
+  tidy,
   withoutFusedKernels,
-  type MemoryInfo,
-  type BackendMemory,
 } from './engine.js';
-export { record, type VJP, type GradNode } from './autograd.js';
-export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
-export { philox4x32, fillRandom, bernoulliThreshold, splitU64 } from './rng.js';
+export * from './errors.js';
+export { type GradcheckOptions, type GradcheckResult, gradcheck } from './gradcheck.js';
 export * from './ops/index.js';
+export { bernoulliThreshold, fillRandom, philox4x32, splitU64 } from './rng.js';
+export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
+export { Tensor } from './tensor.js';

@@ -33,12 +33,20 @@ function mulhi(a: number, b: number): number {
   return (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
 }
 
-/** Philox4x32-10 of one counter; writes the four words into `out`. */
-export function philox4x32(c0: number, c1: number, k0: number, k1: number, out: Uint32Array): void {
+/** Philox4x32-10 of the counter (c0, c1, c2, c3) under key (k0, k1); writes the four words into `out`. */
+export function philox4x32(
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+  out: Uint32Array,
+): void {
   let x0 = c0 >>> 0;
   let x1 = c1 >>> 0;
-  let x2 = 0;
-  let x3 = 0;
+  let x2 = c2 >>> 0;
+  let x3 = c3 >>> 0;
   let key0 = k0 >>> 0;
   let key1 = k1 >>> 0;
   for (let round = 0; round < 10; round++) {
@@ -65,7 +73,7 @@ export function bernoulliThreshold(p: number): number {
 }
 
 export function splitU64(value: number): [number, number] {
-  return [value % TWO_POW_32 >>> 0, Math.floor(value / TWO_POW_32) >>> 0];
+  return [(value % TWO_POW_32) >>> 0, Math.floor(value / TWO_POW_32) >>> 0];
 }
 
 const U24 = 1 / 16777216;
@@ -84,7 +92,7 @@ export function fillRandom(dist: RandomDistribution, stream: RandomStream, out: 
   const threshold = dist.kind === 'bernoulli' ? bernoulliThreshold(dist.p) : 0;
   for (let i = 0; i < out.length; i++) {
     const [c0, c1] = splitU64(stream.offset + i);
-    philox4x32(c0, c1, k0, k1, words);
+    philox4x32(c0, c1, 0, 0, k0, k1, words);
     const w0 = words[0]!;
     switch (dist.kind) {
       case 'uniform':

@@ -1,5 +1,5 @@
-import type { Backend, Handle, View } from './backend.js';
 import { backward, type GradNode, releaseNode } from './autograd.js';
+import type { Backend, Handle, View } from './backend.js';
 import { allocArray, bytesPerElement, type DType, type TypedArray } from './dtype.js';
 import { countBytes, countTensor, findBackend, getBackend, trackInScope } from './engine.js';
 import { BackendError, DisposedError, DTypeError, GradientError } from './errors.js';
@@ -87,7 +87,10 @@ export class Tensor {
 
   set requiresGrad(value: boolean) {
     if (value && this.dtype !== 'float32') {
-      throw new GradientError(`only float32 tensors can require gradients, this one is ${this.dtype}`, 'requiresGrad');
+      throw new GradientError(
+        `only float32 tensors can require gradients, this one is ${this.dtype}`,
+        'requiresGrad',
+      );
     }
     this.requires = value;
   }
@@ -145,7 +148,9 @@ export class Tensor {
     const head = `Tensor(${formatShape(this.shape)}, ${this.dtype}, ${this.isDisposed ? 'disposed' : this.backend})`;
     if (this.isDisposed || !this.storage().backend.readSync) return head;
     const values = this.dataSync();
-    const shown = Array.from(values.subarray(0, 20), (v) => (this.dtype === 'int32' ? String(v) : formatFloat(v)));
+    const shown = Array.from(values.subarray(0, 20), (v) =>
+      this.dtype === 'int32' ? String(v) : formatFloat(v),
+    );
     return `${head} [${shown.join(', ')}${values.length > 20 ? ', …' : ''}]`;
   }
 
@@ -191,7 +196,10 @@ export class Tensor {
       );
     }
     if (source.backend !== target.backend) {
-      throw new BackendError(`the value is on '${source.backend.name}', the target on '${target.backend.name}'`, op);
+      throw new BackendError(
+        `the value is on '${source.backend.name}', the target on '${target.backend.name}'`,
+        op,
+      );
     }
     source.refs++;
     target.release();
@@ -220,7 +228,12 @@ export function fromHandle(backend: Backend, handle: Handle, shape: Shape, dtype
 }
 
 /** @internal Uploads host values. */
-export function fromValues(values: TypedArray, shape: Shape, dtype: DType, backend: Backend = getBackend()): Tensor {
+export function fromValues(
+  values: TypedArray,
+  shape: Shape,
+  dtype: DType,
+  backend: Backend = getBackend(),
+): Tensor {
   return fromHandle(backend, backend.write(values, dtype), shape, dtype);
 }
 

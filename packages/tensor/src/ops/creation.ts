@@ -57,7 +57,12 @@ function flatten(value: Nested, depth: number, shape: number[], into: number[]):
 }
 
 /** A tensor filled with `value` on `backend` (the current one by default). */
-export function full(shape: Shape, value: number, dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {
+export function full(
+  shape: Shape,
+  value: number,
+  dtype: DType = 'float32',
+  backend: Backend = getBackend(),
+): Tensor {
   assertValidShape(shape, 'full');
   if (dtype === 'int32' && !Number.isInteger(value)) {
     throw new DTypeError(`an int32 fill value must be an integer, got ${value}`, 'full');

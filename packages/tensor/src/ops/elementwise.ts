@@ -1,5 +1,5 @@
-import type { BinaryOp, CompareOp, UnaryOp } from '../backend.js';
 import { record } from '../autograd.js';
+import type { BinaryOp, CompareOp, UnaryOp } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { DTypeError, RangeArgumentError } from '../errors.js';
 import { broadcastShapes, formatShape } from '../shape.js';
@@ -111,7 +111,10 @@ export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
     return record('gelu', [x], unary('geluTanh', x), (dy, [x]) => [mul(dy, geluTanhGrad(x!))], [x]);
   }
   if (approximate !== 'none') {
-    throw new RangeArgumentError(`approximate must be 'none' or 'tanh', got '${String(approximate)}'`, 'gelu');
+    throw new RangeArgumentError(
+      `approximate must be 'none' or 'tanh', got '${String(approximate)}'`,
+      'gelu',
+    );
   }
   return record('gelu', [x], unary('gelu', x), (dy, [x]) => [mul(dy, geluGrad(x!))], [x]);
 }
@@ -134,7 +137,12 @@ function geluTanhGrad(x: Tensor): Tensor {
 
 const INT_BINARY = new Set<BinaryOp>(['add', 'sub', 'mul', 'maximum', 'minimum']);
 
-function binary(op: BinaryOp, aLike: TensorLike, bLike: TensorLike, build: (a: Tensor, b: Tensor, y: Tensor) => Tensor): Tensor {
+function binary(
+  op: BinaryOp,
+  aLike: TensorLike,
+  bLike: TensorLike,
+  build: (a: Tensor, b: Tensor, y: Tensor) => Tensor,
+): Tensor {
   const temps: Tensor[] = [];
   try {
     const [a, b] = toTensors(op, [aLike, bLike], temps) as [Tensor, Tensor];
@@ -208,7 +216,9 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
       y,
       (dy, [a, b, y], needs) => [
         needs[0] ? sumTo(mul(dy, mul(b!, pow(a!, sub(b!, 1)))), a!.shape) : null,
-        needs[1] ? sumTo(mul(dy, mul(y!, where(greater(a!, 0), log(maximum(a!, 1e-30)), 0))), b!.shape) : null,
+        needs[1]
+          ? sumTo(mul(dy, mul(y!, where(greater(a!, 0), log(maximum(a!, 1e-30)), 0))), b!.shape)
+          : null,
       ],
       [a, b, y],
     ),
@@ -282,7 +292,7 @@ export const less = (a: TensorLike, b: TensorLike): Tensor => compare('lt', a, b
 export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => compare('le', a, b);
 export const equal = (a: TensorLike, b: TensorLike): Tensor => compare('eq', a, b);
 export const notEqual = (a: TensorLike, b: TensorLike): Tensor => compare('ne', a, b);
-export { greater as gt, greaterEqual as ge, less as lt, lessEqual as le, equal as eq, notEqual as ne };
+export { equal as eq, greater as gt, greaterEqual as ge, less as lt, lessEqual as le, notEqual as ne };
 
 /** cond ? a : b elementwise, all broadcast; cond is any dtype (non-zero is true). */
 export function where(cond: Tensor, aLike: TensorLike, bLike: TensorLike): Tensor {

@@ -3,8 +3,8 @@ import { ShapeError } from '../errors.js';
 import { broadcastShapes, formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, commonBackend, out, runKernel } from './core.js';
-import { sumTo } from './reduce.js';
 import { reshape } from './movement.js';
+import { sumTo } from './reduce.js';
 
 export interface MatmulOptions {
   /** Use aᵀ (the last two axes swapped), read in place. */
@@ -21,23 +21,35 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const op = 'matmul';
   assertFloat(op, a, b);
   if (a.rank === 0 || b.rank === 0) {
-    throw new ShapeError(`needs tensors of rank ≥ 1, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`, op);
+    throw new ShapeError(
+      `needs tensors of rank ≥ 1, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+      op,
+    );
   }
   const transposeA = options.transposeA ?? false;
   const transposeB = options.transposeB ?? false;
   if (a.rank === 1 || b.rank === 1) {
     const a2 = a.rank === 1 ? reshape(a, transposeA ? [a.size, 1] : [1, a.size]) : a;
     const b2 = b.rank === 1 ? reshape(b, transposeB ? [1, b.size] : [b.size, 1]) : b;
-    const y = matmul(a2, b2, options);
-    const shape = [...y.shape];
-    if (b.rank === 1) shape.pop();
-    if (a.rank === 1) shape.splice(shape.length - (b.rank === 1 ? 1 : 2), 1);
-    const result = reshape(y, shape);
-    for (const t of [a2, b2, y]) if (t !== a && t !== b) t.dispose();
-    return result;
+    try {
+      const y = matmul(a2, b2, options);
+      const shape = [...y.shape];
+      if (b.rank === 1) shape.pop();
+      if (a.rank === 1) shape.splice(shape.length - (b.rank === 1 ? 1 : 2), 1);
+      const result = reshape(y, shape);
+      y.dispose();
+      return result;
+    } finally {
+      if (a2 !== a) a2.dispose();
+      if (b2 !== b) b2.dispose();
+    }
   }
-  const [m, kA] = transposeA ? [a.shape[a.rank - 1]!, a.shape[a.rank - 2]!] : [a.shape[a.rank - 2]!, a.shape[a.rank - 1]!];
-  const [kB, n] = transposeB ? [b.shape[b.rank - 1]!, b.shape[b.rank - 2]!] : [b.shape[b.rank - 2]!, b.shape[b.rank - 1]!];
+  const [m, kA] = transposeA
+    ? [a.shape[a.rank - 1]!, a.shape[a.rank - 2]!]
+    : [a.shape[a.rank - 2]!, a.shape[a.rank - 1]!];
+  const [kB, n] = transposeB
+    ? [b.shape[b.rank - 1]!, b.shape[b.rank - 2]!]
+    : [b.shape[b.rank - 2]!, b.shape[b.rank - 1]!];
   if (kA !== kB) {
     throw new ShapeError(
       `inner dimensions differ: ${formatShape(a.shape)}${transposeA ? 'ᵀ' : ''} × ${formatShape(b.shape)}${transposeB ? 'ᵀ' : ''} (${kA} vs ${kB})`,

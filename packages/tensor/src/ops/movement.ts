@@ -1,6 +1,14 @@
 import { record } from '../autograd.js';
 import { DTypeError, RangeArgumentError, ShapeError } from '../errors.js';
-import { broadcastShapes, formatShape, normalizeAxes, normalizeAxis, type Shape, shapesEqual, sizeOf } from '../shape.js';
+import {
+  broadcastShapes,
+  formatShape,
+  normalizeAxes,
+  normalizeAxis,
+  type Shape,
+  shapesEqual,
+  sizeOf,
+} from '../shape.js';
 import { type Tensor, viewOf } from '../tensor.js';
 import { assertDType, commonBackend, out, runKernel } from './core.js';
 import { sumTo } from './reduce.js';
@@ -16,12 +24,18 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   if (unknown === 1) {
     const known = sizeOf(shape.filter((d) => d !== -1));
     if (known === 0 || x.size % known !== 0) {
-      throw new ShapeError(`cannot reshape ${formatShape(x.shape)} (${x.size} values) to ${formatShape(shape)}`, op);
+      throw new ShapeError(
+        `cannot reshape ${formatShape(x.shape)} (${x.size} values) to ${formatShape(shape)}`,
+        op,
+      );
     }
     target = shape.map((d) => (d === -1 ? x.size / known : d));
   }
   if (sizeOf(target) !== x.size) {
-    throw new ShapeError(`cannot reshape ${formatShape(x.shape)} (${x.size} values) to ${formatShape(shape)}`, op);
+    throw new ShapeError(
+      `cannot reshape ${formatShape(x.shape)} (${x.size} values) to ${formatShape(shape)}`,
+      op,
+    );
   }
   return record(op, [x], viewOf(x, target, op), (dy) => [reshape(dy, x.shape)]);
 }
@@ -41,7 +55,10 @@ export function expandDims(x: Tensor, axis = 0): Tensor {
 
 /** Removes size-1 axes (the given ones, or all). */
 export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
-  const list = axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes(axes, x.rank, 'squeeze');
+  const list =
+    axes === undefined
+      ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))
+      : normalizeAxes(axes, x.rank, 'squeeze');
   for (const a of list) {
     if (x.shape[a] !== 1) {
       throw new ShapeError(`axis ${a} of ${formatShape(x.shape)} has size ${x.shape[a]}, not 1`, 'squeeze');
@@ -211,7 +228,10 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   const first = xs[0]!;
   for (const t of xs) {
     if (!shapesEqual(t.shape, first.shape)) {
-      throw new ShapeError(`all inputs need one shape, got ${formatShape(first.shape)} and ${formatShape(t.shape)}`, op);
+      throw new ShapeError(
+        `all inputs need one shape, got ${formatShape(first.shape)} and ${formatShape(t.shape)}`,
+        op,
+      );
     }
   }
   const a = normalizeAxis(axis, first.rank + 1, op);
@@ -224,7 +244,10 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 /** Pads with `value`: paddings[i] = [before, after] for axis i. */
 export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor {
   const op = 'pad';
-  if (paddings.length !== x.rank || paddings.some(([b, a]) => !Number.isInteger(b) || !Number.isInteger(a) || b < 0 || a < 0)) {
+  if (
+    paddings.length !== x.rank ||
+    paddings.some(([b, a]) => !Number.isInteger(b) || !Number.isInteger(a) || b < 0 || a < 0)
+  ) {
     throw new RangeArgumentError(
       `expected ${x.rank} pairs of non-negative integers for shape ${formatShape(x.shape)}, got ${JSON.stringify(paddings)}`,
       op,

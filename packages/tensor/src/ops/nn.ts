@@ -4,16 +4,19 @@ import { RangeArgumentError, ShapeError } from '../errors.js';
 import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertDType, assertFloat, commonBackend, out, runKernel } from './core.js';
-import { bernoulli, type StreamOptions } from './random.js';
 import { add, cast, div, exp, greater, log, mul, notEqual, relu, rsqrt, sub } from './elementwise.js';
 import { checkIndices, oneHot, reshape, swapAxes } from './movement.js';
+import { bernoulli, type StreamOptions } from './random.js';
 import { max, mean, sum, variance } from './reduce.js';
 
 /**
  * Fused ops: each runs the backend's fused kernel when it has one (and fused kernels are on), else
  * its composed definition; both share one VJP. The conformance suite checks they agree.
  */
-function fusedAvailable(x: Tensor, kernel: 'softmax' | 'logSoftmax' | 'layerNormalize' | 'crossEntropy' | 'siNormalize'): boolean {
+function fusedAvailable(
+  x: Tensor,
+  kernel: 'softmax' | 'logSoftmax' | 'layerNormalize' | 'crossEntropy' | 'siNormalize',
+): boolean {
   return fusedKernels() && x.storage(kernel).backend.kernels[kernel] !== undefined;
 }
 
@@ -43,7 +46,13 @@ export function softmax(x: Tensor, axis = -1): Tensor {
           const e = exp(shifted);
           return div(e, sum(e, -1, { keepDims: true }));
         });
-    return record('softmax', [x], y, (dy, [y]) => [mul(y!, sub(dy, sum(mul(dy, y!), -1, { keepDims: true })))], [y]);
+    return record(
+      'softmax',
+      [x],
+      y,
+      (dy, [y]) => [mul(y!, sub(dy, sum(mul(dy, y!), -1, { keepDims: true })))],
+      [y],
+    );
   });
 }
 
@@ -53,8 +62,12 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   if (x.rank === 0) throw new ShapeError('needs a tensor of rank ≥ 1', 'logSoftmax');
   return alongLastAxis(x, axis, 'logSoftmax', (x) => {
     const y = fusedAvailable(x, 'logSoftmax')
-      ? runKernel('logSoftmax', commonBackend('logSoftmax', [x]), 'logSoftmax', out(x.shape, 'float32'), (fn) =>
-          fn(x.view('logSoftmax'), out(x.shape, 'float32')),
+      ? runKernel(
+          'logSoftmax',
+          commonBackend('logSoftmax', [x]),
+          'logSoftmax',
+          out(x.shape, 'float32'),
+          (fn) => fn(x.view('logSoftmax'), out(x.shape, 'float32')),
         )
       : noGrad(() => {
           const shifted = sub(x, max(x, -1, { keepDims: true }));
@@ -92,7 +105,10 @@ export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
     ['bias', options.bias],
   ] as const) {
     if (p && !shapesEqual(p.shape, [features])) {
-      throw new ShapeError(`${name} must have shape [${features}] for input ${formatShape(x.shape)}, got ${formatShape(p.shape)}`, op);
+      throw new ShapeError(
+        `${name} must have shape [${features}] for input ${formatShape(x.shape)}, got ${formatShape(p.shape)}`,
+        op,
+      );
     }
   }
   const normalized = fusedAvailable(x, 'layerNormalize')

@@ -1,5 +1,5 @@
-import type { ReduceOp } from '../backend.js';
 import { record } from '../autograd.js';
+import type { ReduceOp } from '../backend.js';
 import { ShapeError } from '../errors.js';
 import { formatShape, normalizeAxes, normalizeAxis, type Shape, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -19,7 +19,13 @@ function keptShape(shape: Shape, axes: readonly number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
-function reduceKernel(op: ReduceOp, x: Tensor, axes: readonly number[], keepDims: boolean, name: string): Tensor {
+function reduceKernel(
+  op: ReduceOp,
+  x: Tensor,
+  axes: readonly number[],
+  keepDims: boolean,
+  name: string,
+): Tensor {
   const reducedShape = x.shape.filter((_, i) => !axes.includes(i));
   const dtype = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
   let y: Tensor;
