@@ -1,5 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -23,11 +26,17 @@ interface PoolWorker {
 }
 
 function spawn(): Worker {
-  // Built, this code lives in dist/index.js beside dist/worker.js; under vitest or tsx it runs from
-  // src/pool.ts, and the TypeScript worker needs tsx's loader.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
-  return new Worker(url, fromSource ? { execArgv: ['--import', 'tsx'] } : {});
+  // Built, this code lives in dist/index.js beside dist/worker.js.
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+  // From the TypeScript sources (vitest, tsx), the worker is TypeScript too. Node 20 does not carry
+  // loader hooks into worker threads, so the worker starts by loading it through tsx's API.
+  const require = createRequire(import.meta.url);
+  const tsxPackage = require.resolve('tsx/package.json');
+  const tsxApi = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'].import.default as string;
+  const bootstrap = `
+    const { tsImport } = await import(${JSON.stringify(pathToFileURL(join(dirname(tsxPackage), tsxApi)).href)});
+    await tsImport(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
 }
 
 /**
@@ -55,7 +64,21 @@ export class EncoderPool {
         const worker = spawn();
         workers.push({ worker, api: Comlink.wrap<EncoderWorkerApi>(nodeEndpoint(worker)), pending: 0 });
       }
-      await Promise.all(workers.map((w) => w.api.init(json)));
+      // A worker that fails to start emits 'error' and never answers: fail instead of waiting.
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              const failed = (e: Error) =>
+                reject(new TokenizerError(`EncoderPool: a worker failed to start: ${e.message}`));
+              w.worker.once('error', failed);
+              w.api.init(json).then(() => {
+                w.worker.off('error', failed);
+                resolve();
+              }, reject);
+            }),
+        ),
+      );
     } catch (e) {
       await Promise.all(workers.map((w) => w.worker.terminate()));
       throw e;
@@ -142,6 +165,11 @@ export interface CorpusOptions extends WorkerOptions {
 }
 
 async function* texts(source: CorpusSource, split: 'line' | 'paragraph' | 'file'): AsyncGenerator<string> {
+  if (typeof source === 'string' || source === null || typeof source !== 'object') {
+    throw new TokenizerError(
+      `encodeCorpus: expected an iterable of texts or { files }, got ${source === null ? 'null' : typeof source}`,
+    );
+  }
   if (!('files' in source)) {
     for await (const text of source) {
       if (typeof text !== 'string')
