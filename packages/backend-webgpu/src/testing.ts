@@ -29,7 +29,7 @@ export async function openTestBackend(options?: WebGpuBackendOptions): Promise<W
   const probe = await probeWebGpu(options);
   if (probe.available) return probe.backend;
   if (typeof process !== 'undefined' && process.env.CI === 'true') {
-    throw new Error(`WebGPU is required in CI but unavailable: ${probe.reason}; run ${WEBGPU_SETUP_SCRIPT}`);
+    throw new Error(`WebGPU is required in CI (CI=true) but unavailable: ${probe.reason}`);
   }
   return null;
 }

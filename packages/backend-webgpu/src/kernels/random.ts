@@ -31,7 +31,19 @@ fn philox(c0: u32, c1: u32, k0: u32, k1: u32) -> vec4<u32> {
 }
 const U24: f32 = 5.9604644775390625e-8;
 const TWO_PI: f32 = 6.283185307179586;
-fn radius(w: u32) -> f32 { return sqrt(-2.0 * log(f32((w >> 8u) + 1u) * U24)); }
+// ln(u1) for u1 = ((w >> 8) + 1)·2⁻²⁴. WGSL bounds log only absolutely (2⁻²¹) near 1, where
+// ln(u1) is tiny, so there it goes through log1p(u1 − 1) = 2·atanh(s), s = (u1 − 1)/(u1 + 1),
+// with u1 − 1 exact in f32.
+fn logUnit(w: u32) -> f32 {
+  let n = (w >> 8u) + 1u;
+  let u = f32(n) * U24;
+  if (u < 0.5) { return log(u); }
+  let y = -f32(16777216u - n) * U24;
+  let s = y / (2.0 + y);
+  let s2 = s * s;
+  return 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 / 13.0))))));
+}
+fn radius(w: u32) -> f32 { return sqrt(-2.0 * logUnit(w)); }
 fn angle(w: u32) -> f32 { return TWO_PI * f32(w >> 8u) * U24; }
 `;
 

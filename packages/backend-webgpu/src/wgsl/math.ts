@@ -23,6 +23,7 @@ fn erfApprox(x: f32) -> f32 {
 fn powF(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
   if (isNan(a) || isNan(b)) { return bitcast<f32>(NAN_BITS); }
+  if (a == 0.0) { return select(0.0, bitcast<f32>(POSITIVE_INFINITY_BITS), b < 0.0); }
   let magnitude = pow(abs(a), b);
   if (a < 0.0) {
     if (fract(b) != 0.0) { return bitcast<f32>(NAN_BITS); }

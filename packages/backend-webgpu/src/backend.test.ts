@@ -1,0 +1,142 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { create } from 'webgpu';
+import { GpuRuntime } from './runtime.js';
+import { download, upload } from './test-support.js';
+import { openTestBackend } from './testing.js';
+
+const backend = await openTestBackend();
+afterAll(() => backend?.dispose());
+
+describe.skipIf(!backend)('webgpu backend storage, errors and lifetime', () => {
+  const b = backend!;
+
+  it('write copies the caller array before returning', async () => {
+    const values = new Float32Array([1, 2, 3]);
+    const handle = b.write(values, 'float32');
+    values.fill(9);
+    expect(Array.from(await b.read(handle, 3, 'float32'))).toEqual([1, 2, 3]);
+    const ints = new Int32Array([-1, 2 ** 31 - 1]);
+    expect(Array.from(await b.read(b.write(ints, 'int32'), 2, 'int32'))).toEqual([-1, 2 ** 31 - 1]);
+  });
+
+  it('write rejects an array that does not match the dtype', () => {
+    expect(() => b.write(new Float32Array(2), 'int32')).toThrow(
+      /write: expected a Int32Array for int32, got Float32Array/,
+    );
+  });
+
+  it('pooled buffers are reused without stale reads after free', async () => {
+    const first = b.write(new Float32Array([5, 6, 7, 8]), 'float32');
+    const doubled = b.kernels.binary!(
+      { handle: first, shape: [4], dtype: 'float32' },
+      { handle: first, shape: [4], dtype: 'float32' },
+      'add',
+      { shape: [4], dtype: 'float32' },
+    );
+    b.free(first); // its buffer may back the next write while the add is still only recorded
+    const second = b.write(new Float32Array([1, 1, 1, 1]), 'float32');
+    expect(Array.from(await b.read(doubled, 4, 'float32'))).toEqual([10, 12, 14, 16]);
+    expect(Array.from(await b.read(second, 4, 'float32'))).toEqual([1, 1, 1, 1]);
+  });
+
+  it('freeing twice and reading freed storage are errors naming the op', async () => {
+    const handle = b.write(new Float32Array(1), 'float32');
+    b.free(handle);
+    expect(() => b.free(handle)).toThrow(/free: the storage was already freed/);
+    await expect(b.read(handle, 1, 'float32')).rejects.toThrow(/read: the storage was already freed/);
+    expect(() =>
+      b.kernels.unary!({ handle, shape: [1], dtype: 'float32' }, 'neg', { shape: [1], dtype: 'float32' }),
+    ).toThrow(/unary\(neg\): an input was already freed/);
+  });
+
+  it('rejects foreign handles', () => {
+    expect(() =>
+      b.kernels.unary!({ handle: new Float32Array(1), shape: [1], dtype: 'float32' }, 'neg', {
+        shape: [1],
+        dtype: 'float32',
+      }),
+    ).toThrow(/unary\(neg\): expected a handle of the webgpu backend, got Float32Array/);
+  });
+
+  it('a tensor larger than a storage binding is an error naming the limit', () => {
+    const limit = b.describe().maxStorageBufferBindingSize as number;
+    const elements = limit / 4 + 1;
+    expect(() => b.kernels.fill!(0, { shape: [elements], dtype: 'float32' })).toThrow(
+      new RegExp(`fill: .*exceeds the device's maxStorageBufferBindingSize of ${limit} bytes`),
+    );
+  });
+
+  it('splits large dispatches into a 2-D grid beyond maxComputeWorkgroupsPerDimension', async () => {
+    const count = 65535 * 256 + 1000; // one more row of workgroups than one dimension allows
+    const filled = b.kernels.fill!(3, { shape: [count], dtype: 'float32' });
+    const view = { handle: filled, shape: [count], dtype: 'float32' as const };
+    const plusOne = b.kernels.binary!(view, upload(b, [1], [1]), 'add', { shape: [count], dtype: 'float32' });
+    const tail = b.kernels.slice!({ handle: plusOne, shape: [count], dtype: 'float32' }, [count - 4], {
+      shape: [4],
+      dtype: 'float32',
+    });
+    expect(Array.from(await download(b, tail, [4]))).toEqual([4, 4, 4, 4]);
+    b.free(filled);
+    b.free(plusOne);
+  });
+
+  it('sync resolves after work and describe names the adapter', async () => {
+    b.kernels.fill!(1, { shape: [16], dtype: 'float32' });
+    await b.sync();
+    expect(b.describe()).toMatchObject({
+      maxBufferSize: expect.any(Number),
+      description: expect.any(String),
+    });
+  });
+});
+
+describe.skipIf(!backend)('webgpu runtime error reporting', () => {
+  it('a WGSL error rejects the next sync with the op name', async () => {
+    const gpu = create([]);
+    const adapter = await gpu.requestAdapter();
+    const device = await adapter!.requestDevice();
+    const runtime = new GpuRuntime(device, {
+      maxBufferSize: device.limits.maxBufferSize,
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    });
+    const out = runtime.allocate('broken', 4);
+    runtime.dispatch({
+      op: 'broken',
+      shader: 'this is not WGSL',
+      inputs: [],
+      outputs: [out.buffer],
+      params: [],
+      workgroups: 1,
+    });
+    await expect(runtime.sync()).rejects.toThrow(/webgpu: broken: .*WGSL/);
+    await expect(runtime.sync()).resolves.toBeUndefined();
+    runtime.destroy();
+    expect(() => runtime.allocate('after', 1)).toThrow(/after: the backend was disposed/);
+  });
+
+  it('the process exits by itself after dispose', () => {
+    const entry = fileURLToPath(new URL('./index.ts', import.meta.url));
+    const script = `
+      const { WebGpuBackend } = await import(${JSON.stringify(entry)});
+      const backend = await WebGpuBackend.create();
+      const h = backend.kernels.fill(2, { shape: [8], dtype: 'float32' });
+      const values = await backend.read(h, 8, 'float32');
+      backend.dispose();
+      process.stdout.write('read ' + values[0]);
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--conditions', 'source', '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        timeout: 30_000,
+        encoding: 'utf8',
+      },
+    );
+    expect(child.error).toBeUndefined();
+    expect(child.stdout).toBe('read 2');
+    expect(child.status).toBe(0);
+  });
+});

@@ -1,0 +1,77 @@
+import type { DType, Handle, TypedArray, View } from '@sibert/tensor';
+import { expect } from 'vitest';
+import { rowMajorStrides, sizeOf } from './layout.js';
+import { type Tolerance, withinTolerance } from './tolerances.js';
+import type { WebGpuBackend } from './webgpu-backend.js';
+
+/** Deterministic test inputs in [low, high) (a 32-bit LCG, independent of the backend under test). */
+export function sampleValues(count: number, seed: number, low = -3, high = 3): Float32Array {
+  const values = new Float32Array(count);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = low + ((high - low) * state) / 4294967296;
+  }
+  return values;
+}
+
+export function upload(
+  backend: WebGpuBackend,
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  dtype: DType = 'float32',
+): View {
+  const data = dtype === 'float32' ? Float32Array.from(values) : Int32Array.from(values);
+  expect(data.length).toBe(sizeOf(shape));
+  return { handle: backend.write(data, dtype), shape, dtype };
+}
+
+export async function download(
+  backend: WebGpuBackend,
+  handle: Handle,
+  shape: readonly number[],
+  dtype: DType = 'float32',
+): Promise<TypedArray> {
+  return backend.read(handle, sizeOf(shape), dtype);
+}
+
+/** Asserts element-wise closeness, reporting the first offending index. */
+export function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tolerance: Tolerance,
+  label: string,
+): void {
+  expect(got.length, `${label}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!withinTolerance(got[i]!, want[i]!, tolerance)) {
+      expect.fail(
+        `${label}: element ${i}: got ${got[i]}, want ${want[i]} (rtol ${tolerance.rtol}, atol ${tolerance.atol})`,
+      );
+    }
+  }
+}
+
+export const EXACT: Tolerance = { rtol: 0, atol: 0 };
+
+/** Coordinates of linear index `index` in `shape` (row-major). */
+export function coordinates(index: number, shape: readonly number[]): number[] {
+  const coords = new Array<number>(shape.length);
+  let rest = index;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    coords[axis] = rest % shape[axis]!;
+    rest = Math.floor(rest / shape[axis]!);
+  }
+  return coords;
+}
+
+/** Linear index of `coords` in `shape`, broadcasting (size-1 axes read index 0; missing leading axes dropped). */
+export function broadcastIndex(coords: readonly number[], shape: readonly number[]): number {
+  const strides = rowMajorStrides(shape);
+  const shift = coords.length - shape.length;
+  let index = 0;
+  for (let axis = 0; axis < shape.length; axis++) {
+    if (shape[axis] !== 1) index += coords[axis + shift]! * strides[axis]!;
+  }
+  return index;
+}
