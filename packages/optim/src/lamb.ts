@@ -1,0 +1,66 @@
+import { add, div, greater, mul, sqrt, square, sub, sum, where } from '@sibert/tensor';
+import { type AdamOptions, updateMoments, validateMomentOptions } from './adam.js';
+import { Optimizer, type ParamGroup, type UpdateContext, type UpdateResult } from './optimizer.js';
+import type { ParamList } from './params.js';
+
+export type LAMBOptions = AdamOptions;
+
+/**
+ * LAMB (You et al., "Large Batch Optimization for Deep Learning"), per tensor: the bias-corrected
+ * Adam direction r = m̂/(√v̂ + ε) plus decoupled decay, u = r + λx, scaled by the trust ratio
+ * ‖x‖/‖u‖ (1 when either norm is 0): x ← x − η·(‖x‖/‖u‖)·u. The ratio stays on the device.
+ */
+export class LAMB extends Optimizer<LAMBOptions> {
+  readonly name = 'LAMB';
+
+  constructor(
+    params: ParamList | readonly ParamGroup<LAMBOptions>[],
+    options: Partial<LAMBOptions> & { lr: number },
+  ) {
+    super(params, options);
+  }
+
+  protected override defaultOptions() {
+    return { ...super.defaultOptions(), betas: [0.9, 0.999] as [number, number], eps: 1e-6 };
+  }
+
+  protected ownOptionKeys() {
+    return ['betas', 'eps'];
+  }
+
+  protected validateOptions(options: LAMBOptions, fail: (message: string) => never): void {
+    validateMomentOptions(options, fail);
+  }
+
+  protected stateNames(): readonly string[] {
+    return ['expAvg', 'expAvgSq'];
+  }
+
+  protected update({
+    param,
+    grad,
+    state,
+    options,
+    lr,
+    stepNumber,
+  }: UpdateContext<LAMBOptions>): UpdateResult {
+    const moments = updateMoments(grad, state, options, stepNumber);
+    const adamDirection = div(
+      div(moments.expAvg, moments.correction1),
+      add(sqrt(div(moments.expAvgSq, moments.correction2)), options.eps),
+    );
+    const direction =
+      options.weightDecay > 0 ? add(adamDirection, mul(param, options.weightDecay)) : adamDirection;
+    const paramNorm = sqrt(sum(square(param)));
+    const directionNorm = sqrt(sum(square(direction)));
+    const trust = where(
+      greater(paramNorm, 0),
+      where(greater(directionNorm, 0), div(paramNorm, directionNorm), 1),
+      1,
+    );
+    return {
+      param: sub(param, mul(direction, mul(trust, lr))),
+      state: { expAvg: moments.expAvg, expAvgSq: moments.expAvgSq },
+    };
+  }
+}

@@ -1,0 +1,59 @@
+import { add, mul, sub } from '@sibert/tensor';
+import {
+  type BaseGroupOptions,
+  Optimizer,
+  type ParamGroup,
+  type UpdateContext,
+  type UpdateResult,
+} from './optimizer.js';
+import type { ParamList } from './params.js';
+
+export interface SGDOptions extends BaseGroupOptions {
+  /** Heavy-ball momentum μ (0 = off: then no per-parameter state is kept). */
+  momentum: number;
+  /** Nesterov momentum (needs momentum > 0). */
+  nesterov: boolean;
+}
+
+/**
+ * SGD with coupled weight decay, as `torch.optim.SGD` (dampening 0): d = g + λx;
+ * with momentum b ← μb + d and d ← b (or d + μb for Nesterov); x ← x − ηd. Without momentum this
+ * is the paper's x ← (1 − ηλ)x − ηg. The decay is computed as ηλx (not (1 − ηλ)·x) because 1 − ηλ
+ * rounds badly in float32 when ηλ is ~1e-5.
+ */
+export class SGD extends Optimizer<SGDOptions> {
+  readonly name = 'SGD';
+
+  constructor(
+    params: ParamList | readonly ParamGroup<SGDOptions>[],
+    options: Partial<SGDOptions> & { lr: number },
+  ) {
+    super(params, options);
+  }
+
+  protected override defaultOptions() {
+    return { ...super.defaultOptions(), momentum: 0, nesterov: false };
+  }
+
+  protected ownOptionKeys() {
+    return ['momentum', 'nesterov'];
+  }
+
+  protected validateOptions(options: SGDOptions, fail: (message: string) => never): void {
+    if (!(options.momentum >= 0 && options.momentum < 1))
+      fail(`momentum must be in [0, 1), got ${options.momentum}`);
+    if (options.nesterov && options.momentum === 0) fail('nesterov needs momentum > 0');
+  }
+
+  protected stateNames(options: SGDOptions): readonly string[] {
+    return options.momentum > 0 ? ['momentumBuffer'] : [];
+  }
+
+  protected update({ param, grad, state, options, lr }: UpdateContext<SGDOptions>): UpdateResult {
+    const direction = options.weightDecay > 0 ? add(grad, mul(param, options.weightDecay)) : grad;
+    if (options.momentum === 0) return { param: sub(param, mul(direction, lr)) };
+    const buffer = add(mul(state.momentumBuffer!, options.momentum), direction);
+    const step = options.nesterov ? add(direction, mul(buffer, options.momentum)) : buffer;
+    return { param: sub(param, mul(step, lr)), state: { momentumBuffer: buffer } };
+  }
+}
