@@ -40,7 +40,7 @@ describe('relative global clipping', () => {
         expect(Math.abs((group.clipFactor * group.gradNorm) / group.clipThreshold! - 1)).toBeLessThan(1e-6);
       } else {
         expect(group.clipFactor).toBe(1);
-        used.forEach((u, i) => expect(u).toBeCloseTo(g[i]!, 4));
+        for (const [i, u] of used.entries()) expect(u).toBeCloseTo(g[i]!, 4);
       }
     }
   });

@@ -26,11 +26,12 @@ function run(optimizer: (p: ReturnType<typeof param>) => OptimizerLike): number[
 
 function expectClose(actual: number[][], expected: number[][]): void {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((row, t) =>
-    row.forEach((v, i) =>
-      expect(Math.abs(v - expected[t]![i]!)).toBeLessThan(1e-6 * (1 + Math.abs(expected[t]![i]!))),
-    ),
-  );
+  for (const [t, row] of actual.entries()) {
+    for (const [i, v] of row.entries()) {
+      const want = expected[t]![i]!;
+      expect(Math.abs(v - want)).toBeLessThan(1e-6 * (1 + Math.abs(want)));
+    }
+  }
 }
 
 function reference(update: (x: number[], g: number[], t: number, state: number[][]) => number[]): number[][] {
