@@ -1,12 +1,10 @@
 /**
- * Matmul throughput of the CPU backend (single thread): GFLOP/s, median of several runs after warm-up.
- * Run: cd packages/backend-cpu && npx tsx --conditions=source bench/matmul.ts (or npm run bench)
+ * Matmul throughput of the CPU backend (one thread): GFLOP/s, median of several runs after a warm-up,
+ * for each matmul implementation. Run: cd packages/backend-cpu && npm run bench
+ * (= npx tsx --conditions=source bench/matmul.ts; RUNS=n sets the number of timed runs).
  */
-import type { View } from '@sibert/tensor';
+import type { Kernels, View } from '@sibert/tensor';
 import { CpuBackend } from '../src/index.js';
-
-const backend = new CpuBackend();
-const matmul = backend.kernels.matmul;
 
 function randomMatrix(rows: number, cols: number): View {
   const values = new Float32Array(rows * cols);
@@ -15,9 +13,8 @@ function randomMatrix(rows: number, cols: number): View {
 }
 
 function measure(
-  m: number,
-  n: number,
-  k: number,
+  matmul: Kernels['matmul'],
+  [m, n, k]: [number, number, number],
   transposeA: boolean,
   transposeB: boolean,
   runs: number,
@@ -25,7 +22,7 @@ function measure(
   const a = transposeA ? randomMatrix(k, m) : randomMatrix(m, k);
   const b = transposeB ? randomMatrix(n, k) : randomMatrix(k, n);
   const out = { shape: [m, n], dtype: 'float32' as const };
-  matmul(a, b, transposeA, transposeB, out); // warm-up (JIT)
+  matmul(a, b, transposeA, transposeB, out); // warm-up (JIT, WASM tier-up, heap growth)
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
     const start = performance.now();
@@ -38,16 +35,23 @@ function measure(
 }
 
 const runs = Number(process.env['RUNS'] ?? 5);
+// [M, N, K]: the square case, then BERT-mini's feed-forward shapes (4096 tokens, hidden 256, FF 1024).
 const cases: [number, number, number][] = [
   [1024, 1024, 1024],
+  [4096, 1024, 256],
   [4096, 256, 1024],
 ];
-for (const [m, n, k] of cases) {
-  for (const transposeA of [false, true]) {
-    for (const transposeB of [false, true]) {
-      const gflops = measure(m, n, k, transposeA, transposeB, runs);
-      const label = `${m}x${n}x${k} (M×N×K) transposeA=${transposeA ? 1 : 0} transposeB=${transposeB ? 1 : 0}`;
-      console.log(`${label.padEnd(52)} ${gflops.toFixed(2)} GFLOP/s`);
+for (const kind of ['wasm-simd', 'js'] as const) {
+  const backend = new CpuBackend({ matmul: kind });
+  console.log(`matmul: ${backend.matmulKind} (median of ${runs} runs after a warm-up)`);
+  for (const shape of cases) {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        const gflops = measure(backend.kernels.matmul, shape, transposeA, transposeB, runs);
+        const [m, n, k] = shape;
+        const label = `  M=${m} N=${n} K=${k} transposeA=${transposeA ? 1 : 0} transposeB=${transposeB ? 1 : 0}`;
+        console.log(`${label.padEnd(52)} ${gflops.toFixed(2)} GFLOP/s`);
+      }
     }
   }
 }

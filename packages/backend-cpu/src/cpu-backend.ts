@@ -12,7 +12,7 @@ import {
 import { allocate, binary, cast, compare, fill, unary, where } from './kernels/elementwise.js';
 import { crossEntropy, layerNormalize, logSoftmax, siNormalize, softmax } from './kernels/fused.js';
 import { sizeOf } from './kernels/layout.js';
-import { matmul } from './kernels/matmul.js';
+import { type GemmKind, matmul, selectGemm } from './kernels/matmul.js';
 import {
   broadcastTo,
   concat,
@@ -31,36 +31,55 @@ function random(dist: RandomDistribution, stream: RandomStream, out: OutSpec): T
   return out.dtype === 'float32' ? values : new Int32Array(values);
 }
 
+export interface CpuBackendOptions {
+  /** Matmul implementation: 'wasm-simd' (default; falls back to 'js' where unsupported) or 'js'. */
+  readonly matmul?: GemmKind;
+}
+
 /**
  * The CPU backend: handles are the typed arrays themselves (Float32Array / Int32Array of exactly
  * `size` elements), kernels run synchronously on the calling thread.
  */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
-  readonly kernels: Kernels = {
-    unary,
-    binary,
-    compare,
-    where,
-    cast,
-    reduce,
-    matmul: (a, b, transposeA, transposeB, out) => matmul(a, b, transposeA, transposeB, out),
-    transpose,
-    broadcastTo,
-    slice,
-    concat,
-    pad,
-    gather,
-    scatterAdd,
-    oneHot,
-    fill,
-    random,
-    softmax,
-    logSoftmax,
-    layerNormalize,
-    crossEntropy,
-    siNormalize,
-  };
+  /** The matmul implementation in use (after any fallback). */
+  readonly matmulKind: GemmKind;
+  readonly kernels: Kernels;
+
+  constructor(options: CpuBackendOptions = {}) {
+    const { kind, gemm } = selectGemm(options.matmul ?? 'wasm-simd');
+    this.matmulKind = kind;
+    this.kernels = this.#createKernels((a, b, transposeA, transposeB, out) =>
+      matmul(a, b, transposeA, transposeB, out, gemm),
+    );
+  }
+
+  #createKernels(matmulKernel: Kernels['matmul']): Kernels {
+    return {
+      unary,
+      binary,
+      compare,
+      where,
+      cast,
+      reduce,
+      matmul: matmulKernel,
+      transpose,
+      broadcastTo,
+      slice,
+      concat,
+      pad,
+      gather,
+      scatterAdd,
+      oneHot,
+      fill,
+      random,
+      softmax,
+      logSoftmax,
+      layerNormalize,
+      crossEntropy,
+      siNormalize,
+    };
+  }
 
   write(values: TypedArray, dtype: DType): Handle {
     const copy = allocate(dtype, values.length);
@@ -88,6 +107,6 @@ export class CpuBackend implements Backend {
   dispose(): void {}
 
   describe(): Record<string, unknown> {
-    return { threads: 1, matmul: 'js-tiled-4x4' };
+    return { threads: 1, matmul: this.matmulKind };
   }
 }

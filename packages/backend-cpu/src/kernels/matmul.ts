@@ -1,10 +1,12 @@
 import type { OutSpec, View } from '@sibert/tensor';
+import { createWasmGemm } from './gemm-wasm.js';
 import { broadcastStrides, sizeOf } from './layout.js';
 
 /**
  * One strided single-matrix product C[m×n] += A[m×k]·B[k×n], C contiguous at cOffset.
  * A(i, p) = a[aOffset + i·aRowStride + p·aColStride], B(p, j) = b[bOffset + p·bRowStride + j·bColStride],
- * so transposes are just swapped strides. A faster implementation (WASM SIMD, threads) slots in here.
+ * so transposes are just swapped strides. Implementations: `gemmTiled` (plain JavaScript) and the
+ * WASM SIMD one from `createWasmGemm`; a threaded one would slot in the same way.
  */
 export type Gemm = (
   m: number,
@@ -22,6 +24,19 @@ export type Gemm = (
   cOffset: number,
 ) => void;
 
+export type GemmKind = 'wasm-simd' | 'js';
+
+let wasmGemm: Gemm | null | undefined;
+
+/** The GEMM of a kind; 'wasm-simd' falls back to 'js' where WebAssembly SIMD is unavailable. */
+export function selectGemm(kind: GemmKind): { kind: GemmKind; gemm: Gemm } {
+  if (kind === 'wasm-simd') {
+    if (wasmGemm === undefined) wasmGemm = createWasmGemm();
+    if (wasmGemm !== null) return { kind, gemm: wasmGemm };
+  }
+  return { kind: 'js', gemm: gemmTiled };
+}
+
 /** Batched matmul with broadcast batch dims; every batch goes through `gemm`. */
 export function matmul(
   a: View,
@@ -29,7 +44,7 @@ export function matmul(
   transposeA: boolean,
   transposeB: boolean,
   out: OutSpec,
-  gemm: Gemm = gemmTiled,
+  gemm: Gemm,
 ): Float32Array {
   const av = a.handle as Float32Array;
   const bv = b.handle as Float32Array;
