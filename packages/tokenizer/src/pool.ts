@@ -23,6 +23,18 @@ interface PoolWorker {
   worker: Worker;
   api: Comlink.Remote<EncoderWorkerApi>;
   pending: number;
+  /** Rejects when the worker dies; a dead worker never answers, so calls race against this. */
+  died: Promise<never>;
+}
+
+function poolWorker(worker: Worker): PoolWorker {
+  const died = new Promise<never>((_, reject) => {
+    worker.once('error', (e) => reject(new TokenizerError(`EncoderPool: a worker failed: ${e.message}`)));
+    worker.once('exit', (code) => reject(new TokenizerError(`EncoderPool: a worker exited (code ${code})`)));
+  });
+  // Nobody may be waiting when it dies (e.g. after terminate()).
+  died.catch(() => {});
+  return { worker, api: Comlink.wrap<EncoderWorkerApi>(nodeEndpoint(worker)), pending: 0, died };
 }
 
 function spawn(): Worker {
@@ -60,25 +72,8 @@ export class EncoderPool {
     const json = tokenizer.toTokenizerJson();
     const workers: PoolWorker[] = [];
     try {
-      for (let i = 0; i < threads; i++) {
-        const worker = spawn();
-        workers.push({ worker, api: Comlink.wrap<EncoderWorkerApi>(nodeEndpoint(worker)), pending: 0 });
-      }
-      // A worker that fails to start emits 'error' and never answers: fail instead of waiting.
-      await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<void>((resolve, reject) => {
-              const failed = (e: Error) =>
-                reject(new TokenizerError(`EncoderPool: a worker failed to start: ${e.message}`));
-              w.worker.once('error', failed);
-              w.api.init(json).then(() => {
-                w.worker.off('error', failed);
-                resolve();
-              }, reject);
-            }),
-        ),
-      );
+      for (let i = 0; i < threads; i++) workers.push(poolWorker(spawn()));
+      await Promise.all(workers.map((w) => Promise.race([w.api.init(json), w.died])));
     } catch (e) {
       await Promise.all(workers.map((w) => w.worker.terminate()));
       throw e;
@@ -96,7 +91,7 @@ export class EncoderPool {
     for (const w of this.workers) if (w.pending < target.pending) target = w;
     target.pending++;
     try {
-      return unpackEncodings(await target.api.encode(inputs, options));
+      return unpackEncodings(await Promise.race([target.api.encode(inputs, options), target.died]));
     } finally {
       target.pending--;
     }
@@ -129,18 +124,23 @@ export class EncoderPool {
     const limit = this.workers.length * 2;
     let chunk: string[] = [];
     let chars = 0;
-    for await (const text of texts(source, split)) {
-      chunk.push(text);
-      chars += text.length;
-      if (chars >= chunkChars) {
-        inFlight.push(this.run(chunk, workerOptions));
-        chunk = [];
-        chars = 0;
-        if (inFlight.length >= limit) yield await inFlight.shift()!;
+    try {
+      for await (const text of texts(source, split)) {
+        chunk.push(text);
+        chars += text.length;
+        if (chars >= chunkChars) {
+          inFlight.push(this.run(chunk, workerOptions));
+          chunk = [];
+          chars = 0;
+          if (inFlight.length >= limit) yield await inFlight.shift()!;
+        }
       }
+      if (chunk.length > 0) inFlight.push(this.run(chunk, workerOptions));
+      while (inFlight.length > 0) yield await inFlight.shift()!;
+    } finally {
+      // When the caller stops early or a chunk fails, the chunks still in flight are dropped.
+      for (const pending of inFlight) pending.catch(() => {});
     }
-    if (chunk.length > 0) inFlight.push(this.run(chunk, workerOptions));
-    while (inFlight.length > 0) yield await inFlight.shift()!;
   }
 
   /** Stops the workers. */
