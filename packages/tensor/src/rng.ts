@@ -21,17 +21,10 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 const TWO_POW_32 = 4294967296;
-
-function mulhi(a: number, b: number): number {
-  const aH = a >>> 16;
-  const aL = a & 0xffff;
-  const bH = b >>> 16;
-  const bL = b & 0xffff;
-  const lh = aL * bH;
-  const hl = aH * bL;
-  const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
-}
+const M0_HI = M0 >>> 16;
+const M0_LO = M0 & 0xffff;
+const M1_HI = M1 >>> 16;
+const M1_LO = M1 & 0xffff;
 
 /** Philox4x32-10 of the counter (c0, c1, c2, c3) under key (k0, k1); writes the four words into `out`. */
 export function philox4x32(
@@ -50,9 +43,10 @@ export function philox4x32(
   let key0 = k0 >>> 0;
   let key1 = k1 >>> 0;
   for (let round = 0; round < 10; round++) {
-    const hi0 = mulhi(M0, x0);
+    // 32×32 → 64-bit products split into 16-bit halves of the constant, exact in doubles (< 2⁴⁹).
+    const hi0 = Math.floor((x0 * M0_HI + Math.floor((x0 * M0_LO) / 65536)) / 65536) >>> 0;
     const lo0 = Math.imul(M0, x0) >>> 0;
-    const hi1 = mulhi(M1, x2);
+    const hi1 = Math.floor((x2 * M1_HI + Math.floor((x2 * M1_LO) / 65536)) / 65536) >>> 0;
     const lo1 = Math.imul(M1, x2) >>> 0;
     x0 = (hi1 ^ x1 ^ key0) >>> 0;
     x1 = lo1;
@@ -90,9 +84,11 @@ export function fillRandom(dist: RandomDistribution, stream: RandomStream, out: 
   const [k0, k1] = splitU64(stream.seed);
   const words = new Uint32Array(4);
   const threshold = dist.kind === 'bernoulli' ? bernoulliThreshold(dist.p) : 0;
+  let [c0, c1] = splitU64(stream.offset);
   for (let i = 0; i < out.length; i++) {
-    const [c0, c1] = splitU64(stream.offset + i);
     philox4x32(c0, c1, 0, 0, k0, k1, words);
+    c0 = (c0 + 1) >>> 0;
+    if (c0 === 0) c1 = (c1 + 1) >>> 0;
     const w0 = words[0]!;
     switch (dist.kind) {
       case 'uniform':
