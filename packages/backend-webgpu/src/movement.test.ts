@@ -167,3 +167,27 @@ describe.skipIf(!backend)('webgpu movement and indexing kernels', () => {
     expect(broadcastIndex([1, 2, 1], [3, 1])).toBe(2);
   });
 });
+
+describe.skipIf(!backend)('webgpu device-side index checks', () => {
+  const b = backend!;
+
+  it('gather, scatterAdd and crossEntropy report out-of-range indices at the next read', async () => {
+    const x = upload(b, [1, 2, 3, 4], [2, 2]);
+    const bad = upload(b, [0, 2], [2], 'int32');
+    const gathered = b.kernels.gather!(x, bad, 0, { shape: [2, 2], dtype: 'float32' });
+    await expect(b.read(gathered, 4, 'float32')).rejects.toThrow(
+      /webgpu: gather: index 2 is out of range \[0, 2\)/,
+    );
+    expect(Array.from(await b.read(gathered, 4, 'float32'))).toEqual([1, 2, 0, 0]);
+
+    b.kernels.scatterAdd!(x, upload(b, [-1, 0], [2], 'int32'), 0, { shape: [2, 2], dtype: 'float32' });
+    await expect(b.sync()).rejects.toThrow(/webgpu: scatterAdd: index -1 is out of range \[0, 2\)/);
+
+    const labels = upload(b, [1, 7], [2], 'int32');
+    const losses = b.kernels.crossEntropy!(x, labels, -100, { shape: [2], dtype: 'float32' });
+    await expect(b.read(losses, 2, 'float32')).rejects.toThrow(
+      /webgpu: crossEntropy: index 7 is out of range \[0, 2\)/,
+    );
+    await b.sync();
+  });
+});

@@ -64,6 +64,10 @@ export class GpuRuntime {
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
   private liveBytes = 0;
+  /** Two words written by kernels that find an index out of range: the failing check's id and the index. */
+  readonly indexErrorBuffer: GPUBuffer;
+  private readonly indexChecks = new Map<number, string>();
+  private nextIndexCheck = 1;
 
   constructor(
     readonly device: GPUDevice,
@@ -80,6 +84,7 @@ export class GpuRuntime {
       size: this.paramStaging.byteLength,
       usage: BUFFER_UNIFORM | BUFFER_COPY_DST,
     });
+    this.indexErrorBuffer = device.createBuffer({ size: 16, usage: storageUsage });
     device.lost.then((info) => {
       if (!this.destroyed) this.lostInfo = info;
     });
@@ -133,6 +138,17 @@ export class GpuRuntime {
       this.device.queue.writeBuffer(storage.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
     }
     return storage;
+  }
+
+  /**
+   * Registers a device-side index check for a kernel about to be dispatched: the kernel reports
+   * an out-of-range index into `indexErrorBuffer` under the returned id, and the next read or
+   * sync throws `webgpu: <op>: index … is out of range [0, bound)`.
+   */
+  indexCheck(op: string, bound: number): number {
+    const id = this.nextIndexCheck++;
+    this.indexChecks.set(id, `${op}: index {index} is out of range [0, ${bound})`);
+    return id;
   }
 
   dispatch(spec: DispatchSpec): void {
@@ -205,25 +221,21 @@ export class GpuRuntime {
   async read(op: string, storage: GpuStorage, elements: number): Promise<ArrayBuffer> {
     this.assertUsable(op);
     if (storage.released) throw new Error(`webgpu: ${op}: the storage was already freed`);
-    const bytes = elements * 4;
-    if (elements === 0) {
-      await this.checkErrors();
-      return new ArrayBuffer(0);
-    }
     this.flush();
-    const staging = this.readbackPool.acquire(bytes);
+    const bytes = elements * 4;
     const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(storage.buffer, 0, staging, 0, bytes);
+    const staging = elements > 0 ? this.readbackPool.acquire(bytes) : null;
+    if (staging) encoder.copyBufferToBuffer(storage.buffer, 0, staging, 0, bytes);
+    const indexCheck = this.recordIndexCheck(encoder);
     this.device.queue.submit([encoder.finish()]);
-    try {
-      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
-    } catch (error) {
-      this.assertUsable(op);
-      throw new Error(`webgpu: ${op}: mapping the readback buffer failed: ${(error as Error).message}`);
+    let copy = new ArrayBuffer(0);
+    if (staging) {
+      await this.mapForReading(op, staging, bytes);
+      copy = staging.getMappedRange(0, bytes).slice(0);
+      staging.unmap();
+      this.readbackPool.release(staging);
     }
-    const copy = staging.getMappedRange(0, bytes).slice(0);
-    staging.unmap();
-    this.readbackPool.release(staging);
+    await this.finishIndexCheck(op, indexCheck);
     await this.checkErrors();
     return copy;
   }
@@ -231,9 +243,52 @@ export class GpuRuntime {
   async sync(): Promise<void> {
     this.assertUsable('sync');
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    if (this.indexChecks.size > 0) {
+      const encoder = this.device.createCommandEncoder();
+      const indexCheck = this.recordIndexCheck(encoder);
+      this.device.queue.submit([encoder.finish()]);
+      await this.finishIndexCheck('sync', indexCheck);
+    } else {
+      await this.device.queue.onSubmittedWorkDone();
+    }
     await this.checkErrors();
     this.assertUsable('sync');
+  }
+
+  private async mapForReading(op: string, staging: GPUBuffer, bytes: number): Promise<void> {
+    try {
+      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
+    } catch (error) {
+      this.assertUsable(op);
+      throw new Error(`webgpu: ${op}: mapping the readback buffer failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Copies the index-error words out when checks ran since the last look; returns what to await. */
+  private recordIndexCheck(encoder: GPUCommandEncoder): { staging: GPUBuffer; lastId: number } | null {
+    if (this.indexChecks.size === 0) return null;
+    const staging = this.readbackPool.acquire(8);
+    encoder.copyBufferToBuffer(this.indexErrorBuffer, 0, staging, 0, 8);
+    return { staging, lastId: this.nextIndexCheck - 1 };
+  }
+
+  private async finishIndexCheck(
+    op: string,
+    check: { staging: GPUBuffer; lastId: number } | null,
+  ): Promise<void> {
+    if (!check) return;
+    await this.mapForReading(op, check.staging, 8);
+    const [failedId, index] = new Int32Array(check.staging.getMappedRange(0, 8).slice(0));
+    check.staging.unmap();
+    this.readbackPool.release(check.staging);
+    const message = failedId ? this.indexChecks.get(failedId) : undefined;
+    for (const id of this.indexChecks.keys()) if (id <= check.lastId) this.indexChecks.delete(id);
+    if (failedId) {
+      this.device.queue.writeBuffer(this.indexErrorBuffer, 0, new Uint32Array(2));
+      throw new Error(
+        `webgpu: ${(message ?? 'an index check: index {index} is out of range').replace('{index}', String(index))}`,
+      );
+    }
   }
 
   /** Bytes held by live tensors and by the pool. */
@@ -249,6 +304,7 @@ export class GpuRuntime {
     this.storagePool.destroy();
     this.readbackPool.destroy();
     this.uniformBuffer.destroy();
+    this.indexErrorBuffer.destroy();
     this.pipelines.clear();
     this.layouts.clear();
     this.device.destroy();

@@ -3,6 +3,7 @@ import { sizeOf } from '../layout.js';
 import type { GpuRuntime, GpuStorage } from '../runtime.js';
 import {
   ELEMENT_WORKGROUP,
+  indexErrorsDecl,
   inputDecl,
   linearEntry,
   outputDecl,
@@ -33,7 +34,7 @@ export function gather(rt: GpuRuntime, x: View, indices: View, axis: number, out
   const { outer, extent, inner } = aroundAxis(x.shape, axis);
   const picks = sizeOf(indices.shape);
   const type = wgslType(x.dtype);
-  const shader = `${PARAMS_DECL}${inputDecl(1, 'x', type)}${inputDecl(2, 'indices', 'i32')}${outputDecl(3, 'result', type)}
+  const shader = `${PARAMS_DECL}${inputDecl(1, 'x', type)}${inputDecl(2, 'indices', 'i32')}${outputDecl(3, 'result', type)}${indexErrorsDecl(4)}
 ${linearEntry(ELEMENT_WORKGROUP)}
   if (index >= param(0u)) { return; }
   let inner = param(3u);
@@ -42,16 +43,21 @@ ${linearEntry(ELEMENT_WORKGROUP)}
   let rest = index / inner;
   let j = rest % picks;
   let o = rest / picks;
-  let source = u32(indices[j]);
-  result[index] = x[(o * param(1u) + source) * inner + r];
+  let source = indices[j];
+  if (source < 0 || u32(source) >= param(1u)) {
+    reportBadIndex(param(5u), source);
+    result[index] = ${type}(0);
+    return;
+  }
+  result[index] = x[(o * param(1u) + u32(source)) * inner + r];
 }
 `;
   rt.dispatch({
     op: name,
     shader,
     inputs: [storageOf(name, x).buffer, storageOf(name, indices).buffer],
-    outputs: [result.buffer],
-    params: [count, extent, picks, inner, outer],
+    outputs: [result.buffer, rt.indexErrorBuffer],
+    params: [count, extent, picks, inner, outer, rt.indexCheck(name, extent)],
     workgroups: workgroupsFor(count, ELEMENT_WORKGROUP),
   });
   return result;
@@ -82,15 +88,19 @@ export function scatterAdd(
   const starts = rt.allocate(name, extent + 1);
   const ranks = rt.allocate(name, Math.max(picks, 1));
   const order = rt.allocate(name, Math.max(picks, 1));
-  const params = [count, extent, picks, inner, outer];
+  const params = [count, extent, picks, inner, outer, rt.indexCheck(name, extent)];
 
   fillWords(rt, name, counts.buffer, extent, 0);
   rt.dispatch({
     op: name,
-    shader: `${PARAMS_DECL}${inputDecl(1, 'indices', 'i32')}${outputDecl(2, 'counts', 'atomic<u32>')}${outputDecl(3, 'ranks', 'u32')}
+    shader: `${PARAMS_DECL}${inputDecl(1, 'indices', 'i32')}${outputDecl(2, 'counts', 'atomic<u32>')}${outputDecl(3, 'ranks', 'u32')}${indexErrorsDecl(4)}
 ${linearEntry(ELEMENT_WORKGROUP)}
   if (index >= param(2u)) { return; }
   let bucket = indices[index];
+  if (bucket < 0 || u32(bucket) >= param(1u)) {
+    reportBadIndex(param(5u), bucket);
+    return;
+  }
   var rank = 0u;
   for (var j = 0u; j < index; j = j + 1u) {
     if (indices[j] == bucket) { rank = rank + 1u; }
@@ -100,7 +110,7 @@ ${linearEntry(ELEMENT_WORKGROUP)}
 }
 `,
     inputs: [indexBuffer],
-    outputs: [counts.buffer, ranks.buffer],
+    outputs: [counts.buffer, ranks.buffer, rt.indexErrorBuffer],
     params,
     workgroups: workgroupsFor(picks, ELEMENT_WORKGROUP),
   });
@@ -145,8 +155,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     op: name,
     shader: `${PARAMS_DECL}${inputDecl(1, 'indices', 'i32')}${inputDecl(2, 'starts', 'u32')}${inputDecl(3, 'ranks', 'u32')}${outputDecl(4, 'order', 'u32')}
 ${linearEntry(ELEMENT_WORKGROUP)}
-  if (index >= param(2u)) { return; }
-  order[starts[u32(indices[index])] + ranks[index]] = index;
+  let bucket = indices[index];
+  if (index >= param(2u) || bucket < 0 || u32(bucket) >= param(1u)) { return; }
+  order[starts[u32(bucket)] + ranks[index]] = index;
 }
 `,
     inputs: [indexBuffer, starts.buffer, ranks.buffer],

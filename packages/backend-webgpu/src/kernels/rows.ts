@@ -5,6 +5,7 @@ import {
   f32Bits,
   IS_NAN,
   i32Bits,
+  indexErrorsDecl,
   inputDecl,
   NEGATIVE_INFINITY,
   outputDecl,
@@ -56,6 +57,7 @@ function rowKernel(
   body: string,
   out: OutSpec,
   params: (rows: number, columns: number) => number[],
+  extraOutputs: readonly GPUBuffer[] = [],
 ): GpuStorage {
   requireDType(op, 'x', x.dtype, ['float32']);
   const result = allocateOut(rt, op, out);
@@ -74,7 +76,7 @@ ${body}
     op,
     shader,
     inputs: [storageOf(op, x).buffer, ...extraInputs],
-    outputs: [result.buffer],
+    outputs: [result.buffer, ...extraOutputs],
     params: params(rows, columns),
     workgroups: rows,
   });
@@ -146,16 +148,23 @@ export function crossEntropy(
     'crossEntropy',
     logits,
     [storageOf('crossEntropy', labels).buffer],
-    inputDecl(2, 'labels', 'i32') + resultDecl(3),
+    inputDecl(2, 'labels', 'i32') + resultDecl(3) + indexErrorsDecl(4),
     `${ROW_LOG_SUM_EXP}
   if (lid == 0u) {
     let label = labels[row];
     var loss = 0.0;
-    if (label != paramI(2u)) { loss = rowMax + log(rowSum) - x[base + u32(label)]; }
+    if (label != paramI(2u)) {
+      if (label < 0 || u32(label) >= C) {
+        reportBadIndex(param(3u), label);
+      } else {
+        loss = rowMax + log(rowSum) - x[base + u32(label)];
+      }
+    }
     result[row] = loss;
   }`,
     out,
-    (rows, columns) => [rows, columns, i32Bits(ignoreIndex)],
+    (rows, columns) => [rows, columns, i32Bits(ignoreIndex), rt.indexCheck('crossEntropy', columns)],
+    [rt.indexErrorBuffer],
   );
 }
 

@@ -114,3 +114,19 @@ export function f32Bits(value: number): number {
 export function i32Bits(value: number): number {
   return value >>> 0;
 }
+
+/**
+ * Records the first out-of-range index a kernel meets (check id and value) in the runtime's
+ * index-error buffer, bound read-write as `indexErrors`; the host throws at the next read.
+ */
+export function indexErrorsDecl(binding: number): string {
+  return `@group(0) @binding(${binding}) var<storage, read_write> indexErrors: array<atomic<u32>>;
+fn reportBadIndex(check: u32, value: i32) {
+  loop {
+    let swap = atomicCompareExchangeWeak(&indexErrors[0], 0u, check);
+    if (swap.exchanged) { atomicStore(&indexErrors[1], bitcast<u32>(value)); break; }
+    if (swap.old_value != 0u) { break; }
+  }
+}
+`;
+}
