@@ -1,10 +1,10 @@
-import { add, div, mul, sqrt, square, sub, type Tensor } from '@sibert/tensor';
+import { add, div, mul, sqrt, square, sub, type Tensor, tidy } from '@sibert/tensor';
 import {
+  assignFrom,
   type BaseGroupOptions,
   Optimizer,
   type ParamGroup,
   type UpdateContext,
-  type UpdateResult,
 } from './optimizer.js';
 import type { ParamList } from './params.js';
 
@@ -25,26 +25,32 @@ export function validateMomentOptions(options: AdamOptions, fail: (message: stri
     fail(`eps must be a finite number > 0, got ${options.eps}`);
 }
 
-/** m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², and the bias corrections 1 − β^t. */
+/** m ← β₁m + (1−β₁)g and v ← β₂v + (1−β₂)g², in place; returns the bias corrections 1 − β^t. */
 export function updateMoments(
   grad: Tensor,
   state: Readonly<Record<string, Tensor>>,
   options: AdamOptions,
   stepNumber: number,
-): { expAvg: Tensor; expAvgSq: Tensor; correction1: number; correction2: number } {
+): { correction1: number; correction2: number } {
   const [beta1, beta2] = options.betas;
-  return {
-    expAvg: add(mul(state.expAvg!, beta1), mul(grad, 1 - beta1)),
-    expAvgSq: add(mul(state.expAvgSq!, beta2), mul(square(grad), 1 - beta2)),
-    correction1: 1 - beta1 ** stepNumber,
-    correction2: 1 - beta2 ** stepNumber,
-  };
+  const expAvg = state.expAvg!;
+  const expAvgSq = state.expAvgSq!;
+  assignFrom(expAvg, () => add(mul(expAvg, beta1), mul(grad, 1 - beta1)));
+  assignFrom(expAvgSq, () => add(mul(expAvgSq, beta2), mul(square(grad), 1 - beta2)));
+  return { correction1: 1 - beta1 ** stepNumber, correction2: 1 - beta2 ** stepNumber };
 }
 
 /** The Adam step m̂/(√v̂ + ε) times `scale`, computed as torch does: (scale/c₁)·m / (√v/√c₂ + ε). */
-function adamStep(moments: ReturnType<typeof updateMoments>, eps: number, scale: number): Tensor {
-  const denominator = add(div(sqrt(moments.expAvgSq), Math.sqrt(moments.correction2)), eps);
-  return mul(div(moments.expAvg, denominator), scale / moments.correction1);
+function adamStep(
+  state: Readonly<Record<string, Tensor>>,
+  eps: number,
+  { correction1, correction2 }: { correction1: number; correction2: number },
+  scale: number,
+): Tensor {
+  return tidy(() => {
+    const denominator = tidy(() => add(div(sqrt(state.expAvgSq!), Math.sqrt(correction2)), eps));
+    return mul(div(state.expAvg!, denominator), scale / correction1);
+  });
 }
 
 type AdamInput = Partial<AdamOptions> & { lr: number };
@@ -75,20 +81,11 @@ export class Adam extends AdamFamily {
     super(params, options);
   }
 
-  protected update({
-    param,
-    grad,
-    state,
-    options,
-    lr,
-    stepNumber,
-  }: UpdateContext<AdamOptions>): UpdateResult {
-    const direction = options.weightDecay > 0 ? add(grad, mul(param, options.weightDecay)) : grad;
-    const moments = updateMoments(direction, state, options, stepNumber);
-    return {
-      param: sub(param, adamStep(moments, options.eps, lr)),
-      state: { expAvg: moments.expAvg, expAvgSq: moments.expAvgSq },
-    };
+  protected update({ param, grad, state, options, lr, stepNumber }: UpdateContext<AdamOptions>): Tensor {
+    const direction = options.weightDecay > 0 ? tidy(() => add(grad, mul(param, options.weightDecay))) : grad;
+    const corrections = updateMoments(direction, state, options, stepNumber);
+    if (direction !== grad) direction.dispose();
+    return sub(param, adamStep(state, options.eps, corrections, lr));
   }
 }
 
@@ -107,19 +104,10 @@ export class AdamW extends AdamFamily {
     return { ...super.defaultOptions(), weightDecay: 0.01 };
   }
 
-  protected update({
-    param,
-    grad,
-    state,
-    options,
-    lr,
-    stepNumber,
-  }: UpdateContext<AdamOptions>): UpdateResult {
-    const moments = updateMoments(grad, state, options, stepNumber);
-    const decayed = options.weightDecay > 0 ? sub(param, mul(param, lr * options.weightDecay)) : param;
-    return {
-      param: sub(decayed, adamStep(moments, options.eps, lr)),
-      state: { expAvg: moments.expAvg, expAvgSq: moments.expAvgSq },
-    };
+  protected update({ param, grad, state, options, lr, stepNumber }: UpdateContext<AdamOptions>): Tensor {
+    const corrections = updateMoments(grad, state, options, stepNumber);
+    const step = adamStep(state, options.eps, corrections, lr);
+    const decay = options.weightDecay;
+    return decay > 0 ? tidy(() => sub(sub(param, mul(param, lr * decay)), step)) : sub(param, step);
   }
 }

@@ -2,6 +2,7 @@ export { Adam, type AdamOptions, AdamW } from './adam.js';
 export { CombinedOptimizer, type CombinedStateDict, type CombineOptions } from './combined.js';
 export { LAMB, type LAMBOptions } from './lamb.js';
 export {
+  assignFrom,
   type BaseGroupOptions,
   type ClipSpec,
   type GroupStateDict,
@@ -14,7 +15,6 @@ export {
   type StepOptions,
   type StepReport,
   type UpdateContext,
-  type UpdateResult,
 } from './optimizer.js';
 export type { NamedParam, ParamList } from './params.js';
 export {

@@ -1,6 +1,6 @@
-import { add, div, greater, mul, sqrt, square, sub, sum, where } from '@sibert/tensor';
+import { add, div, greater, mul, sqrt, square, sub, sum, type Tensor, tidy, where } from '@sibert/tensor';
 import { type AdamOptions, updateMoments, validateMomentOptions } from './adam.js';
-import { Optimizer, type ParamGroup, type UpdateContext, type UpdateResult } from './optimizer.js';
+import { Optimizer, type ParamGroup, type UpdateContext } from './optimizer.js';
 import type { ParamList } from './params.js';
 
 export type LAMBOptions = AdamOptions;
@@ -36,31 +36,24 @@ export class LAMB extends Optimizer<LAMBOptions> {
     return ['expAvg', 'expAvgSq'];
   }
 
-  protected update({
-    param,
-    grad,
-    state,
-    options,
-    lr,
-    stepNumber,
-  }: UpdateContext<LAMBOptions>): UpdateResult {
-    const moments = updateMoments(grad, state, options, stepNumber);
-    const adamDirection = div(
-      div(moments.expAvg, moments.correction1),
-      add(sqrt(div(moments.expAvgSq, moments.correction2)), options.eps),
-    );
-    const direction =
-      options.weightDecay > 0 ? add(adamDirection, mul(param, options.weightDecay)) : adamDirection;
-    const paramNorm = sqrt(sum(square(param)));
-    const directionNorm = sqrt(sum(square(direction)));
-    const trust = where(
-      greater(paramNorm, 0),
-      where(greater(directionNorm, 0), div(paramNorm, directionNorm), 1),
-      1,
-    );
-    return {
-      param: sub(param, mul(direction, mul(trust, lr))),
-      state: { expAvg: moments.expAvg, expAvgSq: moments.expAvgSq },
-    };
+  protected update({ param, grad, state, options, lr, stepNumber }: UpdateContext<LAMBOptions>): Tensor {
+    const { correction1, correction2 } = updateMoments(grad, state, options, stepNumber);
+    const direction = tidy(() => {
+      const adam = div(
+        div(state.expAvg!, correction1),
+        add(sqrt(div(state.expAvgSq!, correction2)), options.eps),
+      );
+      return options.weightDecay > 0 ? add(adam, mul(param, options.weightDecay)) : adam;
+    });
+    const trust = tidy(() => {
+      const paramNorm = sqrt(sum(square(param)));
+      const directionNorm = sqrt(sum(square(direction)));
+      return where(
+        greater(paramNorm, 0),
+        where(greater(directionNorm, 0), div(paramNorm, directionNorm), 1),
+        1,
+      );
+    });
+    return sub(param, mul(direction, mul(trust, lr)));
   }
 }

@@ -127,10 +127,15 @@ export interface UpdateContext<O extends BaseGroupOptions> {
   stepNumber: number;
 }
 
-/** The new values of a parameter and of its state buffers (assigned in place by the base class). */
-export interface UpdateResult {
-  param: Tensor;
-  state?: Record<string, Tensor>;
+/**
+ * Replaces `target`'s values with `compute()`'s, in place, freeing every temporary of `compute` at
+ * once: updates are written as a few such stages so that only a few parameter-sized temporaries
+ * are alive at any time.
+ */
+export function assignFrom(target: Tensor, compute: () => Tensor): void {
+  const value = tidy(compute);
+  target.assign(value);
+  value.dispose();
 }
 
 interface Group<O extends BaseGroupOptions> {
@@ -240,8 +245,11 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
   protected abstract validateOptions(options: O, fail: (message: string) => never): void;
   /** Names of the state buffers a parameter needs under `options` (none for plain SGD). */
   protected abstract stateNames(options: O): readonly string[];
-  /** One parameter's update; runs inside `tidy` and `noGrad`. */
-  protected abstract update(context: UpdateContext<O>): UpdateResult;
+  /**
+   * One parameter's update, inside `tidy` and `noGrad`: updates the state buffers in place (see
+   * `assignFrom`) and returns the parameter's new value, which the base class assigns.
+   */
+  protected abstract update(context: UpdateContext<O>): Tensor;
 
   private createState(param: Tensor, options: O): Record<string, Tensor> {
     const state: Record<string, Tensor> = {};
@@ -316,16 +324,9 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
             const grad = param.grad!;
             const clipped = stats?.factor ? mul(grad, stats.factor) : grad;
             const state = group.state[index]!;
-            const result = this.update({
-              param,
-              grad: clipped,
-              state,
-              options: group.options,
-              lr,
-              stepNumber,
-            });
-            param.assign(result.param);
-            for (const [key, value] of Object.entries(result.state ?? {})) state[key]!.assign(value);
+            param.assign(
+              this.update({ param, grad: clipped, state, options: group.options, lr, stepNumber }),
+            );
           });
         }
         if (stats && options.report) reported.push({ group, lr, stats });

@@ -1,10 +1,10 @@
-import { add, mul, sub } from '@sibert/tensor';
+import { add, mul, sub, type Tensor, tidy } from '@sibert/tensor';
 import {
+  assignFrom,
   type BaseGroupOptions,
   Optimizer,
   type ParamGroup,
   type UpdateContext,
-  type UpdateResult,
 } from './optimizer.js';
 import type { ParamList } from './params.js';
 
@@ -49,11 +49,14 @@ export class SGD extends Optimizer<SGDOptions> {
     return options.momentum > 0 ? ['momentumBuffer'] : [];
   }
 
-  protected update({ param, grad, state, options, lr }: UpdateContext<SGDOptions>): UpdateResult {
-    const direction = options.weightDecay > 0 ? add(grad, mul(param, options.weightDecay)) : grad;
-    if (options.momentum === 0) return { param: sub(param, mul(direction, lr)) };
-    const buffer = add(mul(state.momentumBuffer!, options.momentum), direction);
-    const step = options.nesterov ? add(direction, mul(buffer, options.momentum)) : buffer;
-    return { param: sub(param, mul(step, lr)), state: { momentumBuffer: buffer } };
+  protected update({ param, grad, state, options, lr }: UpdateContext<SGDOptions>): Tensor {
+    const { weightDecay, momentum } = options;
+    let direction = weightDecay > 0 ? tidy(() => add(grad, mul(param, weightDecay))) : grad;
+    if (momentum > 0) {
+      const buffer = state.momentumBuffer!;
+      assignFrom(buffer, () => add(mul(buffer, momentum), direction));
+      direction = options.nesterov ? tidy(() => add(direction, mul(buffer, momentum))) : buffer;
+    }
+    return sub(param, mul(direction, lr));
   }
 }
