@@ -1,0 +1,141 @@
+import { SI_NORM_EPS } from '@sibert/scale-invariant';
+import { RangeArgumentError } from '@sibert/tensor';
+
+export type ModelFamily = 'bert' | 'sibert';
+export type PresetSize = 'tiny' | 'mini' | 'small' | 'base';
+export type ModelName = `${ModelFamily}-${PresetSize}`;
+
+/** Everything needed to build a model; JSON-serialisable (it travels in checkpoint metadata). */
+export interface ModelConfig {
+  family: ModelFamily;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  intermediateSize: number;
+  maxPositions: number;
+  typeVocabSize: number;
+  /** Dropout on embeddings and residual branches. */
+  hiddenDropout: number;
+  /** Dropout on attention weights. */
+  attentionDropout: number;
+  /** LayerNorm epsilon (BERT uses 1e-12). */
+  layerNormEps: number;
+  /** Standard deviation of the truncated-normal initialisation (BERT: 0.02). */
+  initStd: number;
+  /** BERT only: add the pooler (dense + tanh over [CLS]). */
+  pooler: boolean;
+}
+
+const SIZES: Record<
+  PresetSize,
+  Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'numHeads' | 'intermediateSize'>
+> = {
+  tiny: { numLayers: 2, hiddenSize: 128, numHeads: 2, intermediateSize: 512 },
+  mini: { numLayers: 4, hiddenSize: 256, numHeads: 4, intermediateSize: 1024 },
+  small: { numLayers: 4, hiddenSize: 512, numHeads: 8, intermediateSize: 2048 },
+  base: { numLayers: 12, hiddenSize: 768, numHeads: 12, intermediateSize: 3072 },
+};
+
+export const MODEL_NAMES: readonly ModelName[] = (['bert', 'sibert'] as const).flatMap((family) =>
+  (Object.keys(SIZES) as PresetSize[]).map((size) => `${family}-${size}` as ModelName),
+);
+
+/**
+ * The config of a preset (`sibert-tiny`, `bert-base`, …) with the vocabulary size taken from the
+ * tokenizer and any overrides; validated.
+ */
+export function presetConfig(
+  name: string,
+  vocabSize: number,
+  overrides: Partial<ModelConfig> = {},
+): ModelConfig {
+  const [family, size] = name.split('-') as [string, string | undefined];
+  const sizes = size ? SIZES[size as PresetSize] : undefined;
+  if ((family !== 'bert' && family !== 'sibert') || !sizes) {
+    throw new RangeArgumentError(
+      `unknown model '${name}'; expected one of ${MODEL_NAMES.join(', ')}`,
+      'presetConfig',
+    );
+  }
+  return validateConfig({
+    family,
+    vocabSize,
+    ...sizes,
+    maxPositions: 512,
+    typeVocabSize: 2,
+    hiddenDropout: 0.1,
+    attentionDropout: 0.1,
+    // SIBERT's norms need a tiny eps to stay invariant when parameters shrink (see SI_NORM_EPS).
+    layerNormEps: family === 'bert' ? 1e-12 : SI_NORM_EPS,
+    initStd: 0.02,
+    pooler: family === 'bert',
+    ...overrides,
+  });
+}
+
+const KEYS: readonly (keyof ModelConfig)[] = [
+  'family',
+  'vocabSize',
+  'hiddenSize',
+  'numLayers',
+  'numHeads',
+  'intermediateSize',
+  'maxPositions',
+  'typeVocabSize',
+  'hiddenDropout',
+  'attentionDropout',
+  'layerNormEps',
+  'initStd',
+  'pooler',
+];
+
+/** Checks a config (for example one read from JSON) and returns it typed; every problem is listed. */
+export function validateConfig(value: unknown): ModelConfig {
+  const problems: string[] = [];
+  if (typeof value !== 'object' || value === null) {
+    throw new RangeArgumentError(`expected a model config object, got ${String(value)}`, 'validateConfig');
+  }
+  const config = value as Record<string, unknown>;
+  for (const key of Object.keys(config)) {
+    if (!KEYS.includes(key as keyof ModelConfig)) problems.push(`unknown key '${key}'`);
+  }
+  for (const key of KEYS) if (!(key in config)) problems.push(`missing '${key}'`);
+  if (config.family !== 'bert' && config.family !== 'sibert') {
+    problems.push(`family must be 'bert' or 'sibert', got ${JSON.stringify(config.family)}`);
+  }
+  for (const key of [
+    'vocabSize',
+    'hiddenSize',
+    'numLayers',
+    'numHeads',
+    'intermediateSize',
+    'maxPositions',
+    'typeVocabSize',
+  ] as const) {
+    const v = config[key];
+    if (key in config && !(Number.isInteger(v) && (v as number) > 0))
+      problems.push(`${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  for (const key of ['hiddenDropout', 'attentionDropout'] as const) {
+    const v = config[key];
+    if (key in config && !(typeof v === 'number' && v >= 0 && v < 1))
+      problems.push(`${key} must be in [0, 1), got ${JSON.stringify(v)}`);
+  }
+  for (const key of ['layerNormEps', 'initStd'] as const) {
+    const v = config[key];
+    if (key in config && !(typeof v === 'number' && v > 0))
+      problems.push(`${key} must be a positive number, got ${JSON.stringify(v)}`);
+  }
+  if ('pooler' in config && typeof config.pooler !== 'boolean')
+    problems.push(`pooler must be a boolean, got ${JSON.stringify(config.pooler)}`);
+  const hidden = config.hiddenSize as number;
+  const heads = config.numHeads as number;
+  if (Number.isInteger(hidden) && Number.isInteger(heads) && heads > 0 && hidden % heads !== 0) {
+    problems.push(`hiddenSize (${hidden}) must be divisible by numHeads (${heads})`);
+  }
+  if (problems.length > 0) {
+    throw new RangeArgumentError(`invalid model config: ${problems.join('; ')}`, 'validateConfig');
+  }
+  return config as unknown as ModelConfig;
+}

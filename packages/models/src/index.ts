@@ -1,0 +1,48 @@
+export { BertEmbeddings, BertLayer, BertModel } from './bert.js';
+export {
+  type CheckpointableModel,
+  type CheckpointContents,
+  checkpointNames,
+  type LoadWeightsOptions,
+  loadWeights,
+  readCheckpoint,
+  saveModel,
+} from './checkpoint.js';
+export {
+  MODEL_NAMES,
+  type ModelConfig,
+  type ModelFamily,
+  type ModelName,
+  type PresetSize,
+  presetConfig,
+  validateConfig,
+} from './config.js';
+export {
+  ClassificationHead,
+  classificationLoss,
+  clsState,
+  type MaskedTargets,
+  MlmHead,
+  type MlmOutput,
+  maskedTargetsFromLabels,
+  mlmLoss,
+} from './heads.js';
+export { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';
+export {
+  createEncoder,
+  type Encoder,
+  MaskedLanguageModel,
+  type ParamGroups,
+  paramGroups,
+  SequenceClassifier,
+} from './models.js';
+export {
+  CheckpointError,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+  type TensorData,
+  writeFileAtomic,
+} from './safetensors.js';
+export { SibertModel } from './sibert.js';

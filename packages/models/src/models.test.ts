@@ -1,0 +1,204 @@
+import '@sibert/backend-cpu';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkScaleInvariance, gradientOrthogonality } from '@sibert/scale-invariant';
+import { manualSeed, memory, mul, noGrad, sub, tensor, tidy } from '@sibert/tensor';
+import { describe, expect, it } from 'vitest';
+import {
+  BertModel,
+  CheckpointError,
+  checkpointNames,
+  loadWeights,
+  MaskedLanguageModel,
+  maskedTargetsFromLabels,
+  paramGroups,
+  presetConfig,
+  readCheckpoint,
+  SequenceClassifier,
+  SibertModel,
+  saveModel,
+} from './index.js';
+
+const VOCAB = 40;
+const batch = () => {
+  const ids = Int32Array.of(2, 11, 12, 13, 14, 3, 2, 21, 22, 3, 0, 0);
+  const mask = Int32Array.of(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0);
+  const labels = Int32Array.of(-100, 15, -100, -100, 16, -100, -100, -100, 23, -100, -100, -100);
+  const targets = maskedTargetsFromLabels(labels);
+  return {
+    inputs: { inputIds: tensor(ids, [2, 6], 'int32'), attentionMask: tensor(mask, [2, 6], 'int32') },
+    targets: {
+      positions: tensor(targets.positions, [targets.positions.length], 'int32'),
+      labels: tensor(targets.labels, [targets.labels.length], 'int32'),
+    },
+  };
+};
+
+/** The encoder as a module whose output is its sequence output, for the invariance checks. */
+const encoderOutput = (model: MaskedLanguageModel) => ({
+  forward: (inputs: ReturnType<typeof batch>['inputs']) => {
+    const out = model.encoder.encode(inputs);
+    out.pooledOutput?.dispose();
+    return out.sequenceOutput;
+  },
+  parameters: () => model.encoder.parameters(),
+});
+
+describe('scale invariance of the encoders', () => {
+  for (const family of ['sibert', 'bert'] as const) {
+    it(`${family}: encoder output under c ∈ {1e-2, 1e2} and ⟨∇L, θ_encoder⟩ for the MLM loss`, async () => {
+      manualSeed(3);
+      const model = new MaskedLanguageModel(
+        presetConfig(`${family}-tiny`, VOCAB, { hiddenDropout: 0, attentionDropout: 0 }),
+      );
+      const { inputs, targets } = batch();
+      const encoder = encoderOutput(model);
+      const report = await checkScaleInvariance(encoder as never, [inputs], {
+        scales: [1e-2, 1e2],
+        params: encoder.parameters(),
+        outputDegree: 0,
+      });
+      const orthogonality = await gradientOrthogonality(
+        () => model.forward(inputs, targets).loss,
+        model.encoder.parameters(),
+      );
+      if (family === 'sibert') {
+        expect(report.maxRelativeChange).toBeLessThan(1e-4);
+        expect(orthogonality).toBeLessThan(1e-4);
+        expect(model.encoder).toBeInstanceOf(SibertModel);
+      } else {
+        // The same checks, at the same thresholds, fail for Post-LN BERT (biases, affine norms, softmax):
+        // measured here 99.9 (output change) and 6.3e-4 (orthogonality), against 5e-7 and 7e-10 for SIBERT.
+        expect(report.maxRelativeChange).toBeGreaterThan(1e-4);
+        expect(orthogonality).toBeGreaterThan(1e-4);
+        expect(model.encoder).toBeInstanceOf(BertModel);
+      }
+    });
+  }
+});
+
+/** Plain SGD on every parameter with a gradient. */
+function sgdStep(model: MaskedLanguageModel | SequenceClassifier, lr: number): void {
+  noGrad(() => {
+    for (const p of model.parameters()) {
+      if (!p.grad) continue;
+      const updated = tidy(() => sub(p, mul(p.grad!, lr)));
+      p.assign(updated);
+      updated.dispose();
+    }
+  });
+  model.zeroGrad();
+}
+
+describe('MLM and classification models', () => {
+  it('MLM: loss at masked positions falls under SGD, and memory stays flat', async () => {
+    manualSeed(1);
+    const model = new MaskedLanguageModel(
+      presetConfig('sibert-tiny', VOCAB, { hiddenDropout: 0, attentionDropout: 0 }),
+    );
+    const { inputs, targets } = batch();
+    const losses: number[] = [];
+    let live = 0;
+    for (let step = 0; step < 12; step++) {
+      const { loss, accuracy } = model.forward(inputs, targets);
+      loss.backward();
+      sgdStep(model, 0.03);
+      losses.push(await loss.itemAsync());
+      loss.dispose();
+      accuracy.dispose();
+      if (step === 1) live = memory().numTensors;
+      if (step > 1) expect(memory().numTensors).toBe(live);
+    }
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7);
+  });
+
+  it('classification: logits [batch, labels] over [CLS]; BERT through its pooler', () => {
+    for (const family of ['sibert', 'bert'] as const) {
+      const model = new SequenceClassifier(presetConfig(`${family}-tiny`, VOCAB), 3);
+      const { inputs } = batch();
+      const { loss, correct, logits } = model.loss(inputs, tensor(Int32Array.of(0, 2), [2], 'int32'));
+      expect(logits.shape).toEqual([2, 3]);
+      expect(loss.shape).toEqual([]);
+      expect(correct.item()).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('paramGroups: the SI encoder vs everything else; all of BERT is "other"', () => {
+    const sibert = new MaskedLanguageModel(presetConfig('sibert-tiny', VOCAB));
+    const groups = paramGroups(sibert);
+    expect(groups.scaleInvariant.every(([name]) => name.startsWith('encoder.'))).toBe(true);
+    expect(groups.other.every(([name]) => name.startsWith('head.'))).toBe(true);
+    expect(groups.scaleInvariant.length + groups.other.length).toBe(sibert.parameters().length);
+    const bert = paramGroups(new MaskedLanguageModel(presetConfig('bert-tiny', VOCAB)));
+    expect(bert.scaleInvariant).toEqual([]);
+  });
+});
+
+describe('checkpoints', () => {
+  it('round-trip bit-exactly with the config in the metadata', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sibert-ckpt-'));
+    manualSeed(5);
+    const model = new MaskedLanguageModel(presetConfig('sibert-tiny', VOCAB));
+    await saveModel(join(dir, 'a.safetensors'), model, { step: '12' });
+    const contents = await readCheckpoint(join(dir, 'a.safetensors'));
+    expect(contents.config).toEqual(model.config);
+    expect(contents.task).toBe('mlm');
+    expect(contents.extra).toEqual({ step: '12' });
+    manualSeed(6);
+    const other = new MaskedLanguageModel(contents.config);
+    loadWeights(other, contents.tensors);
+    const a = model.namedParameters();
+    const b = new Map(other.namedParameters());
+    for (const [name, p] of a)
+      expect(Array.from(await b.get(name)!.data())).toEqual(Array.from(await p.data()));
+  });
+
+  it('use HuggingFace BERT names, with the MLM decoder tied to the word embeddings', async () => {
+    const model = new MaskedLanguageModel(presetConfig('bert-tiny', VOCAB));
+    const names = [...checkpointNames(model).values()];
+    expect(names).toContain('bert.embeddings.word_embeddings.weight');
+    expect(names).toContain('bert.embeddings.LayerNorm.weight');
+    expect(names).toContain('bert.encoder.layer.0.attention.self.query.weight');
+    expect(names).toContain('bert.encoder.layer.1.attention.output.dense.bias');
+    expect(names).toContain('bert.encoder.layer.1.attention.output.LayerNorm.weight');
+    expect(names).toContain('bert.encoder.layer.0.intermediate.dense.weight');
+    expect(names).toContain('bert.encoder.layer.0.output.LayerNorm.bias');
+    expect(names).toContain('bert.pooler.dense.weight');
+    expect(names).toContain('cls.predictions.transform.dense.weight');
+    expect(names).toContain('cls.predictions.bias');
+    expect(names.some((n) => n.includes('decoder'))).toBe(false);
+    const classifier = new SequenceClassifier(presetConfig('bert-tiny', VOCAB), 2);
+    expect([...checkpointNames(classifier).values()]).toContain('classifier.weight');
+  });
+
+  it('load only the encoder into a fine-tuning model; mismatches are listed and nothing is half-loaded', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sibert-ckpt-'));
+    const pretrained = new MaskedLanguageModel(presetConfig('sibert-tiny', VOCAB));
+    await saveModel(join(dir, 'p.safetensors'), pretrained);
+    const { tensors } = await readCheckpoint(join(dir, 'p.safetensors'));
+    const classifier = new SequenceClassifier(presetConfig('sibert-tiny', VOCAB), 2);
+    loadWeights(classifier, tensors, { scope: 'encoder' });
+    const word = 'encoder.embeddings.wordEmbeddings.weight';
+    const expected = await new Map(pretrained.namedParameters()).get(word)!.data();
+    expect(Array.from(await new Map(classifier.namedParameters()).get(word)!.data())).toEqual(
+      Array.from(expected),
+    );
+    expect(() => loadWeights(classifier, tensors)).toThrow(
+      /missing 2: head.classifier.weight, head.classifier.bias \| unexpected/,
+    );
+
+    const wider = new MaskedLanguageModel(presetConfig('sibert-tiny', VOCAB + 1));
+    const untouched = await new Map(wider.namedParameters())
+      .get('encoder.layers.0.attention.query.weight')!
+      .data();
+    expect(() => loadWeights(wider, tensors)).toThrow(CheckpointError);
+    expect(() => loadWeights(wider, tensors)).toThrow(
+      /mis-shaped 3: encoder.embeddings.wordEmbeddings.weight: model float32 \[41, 128\], file float32 \[40, 128\]/,
+    );
+    const after = await new Map(wider.namedParameters())
+      .get('encoder.layers.0.attention.query.weight')!
+      .data();
+    expect(Array.from(after)).toEqual(Array.from(untouched));
+  });
+});

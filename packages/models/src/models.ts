@@ -1,0 +1,97 @@
+import { Module, type Parameter } from '@sibert/nn';
+import type { Tensor } from '@sibert/tensor';
+import { BertModel } from './bert.js';
+import type { ModelConfig } from './config.js';
+import {
+  ClassificationHead,
+  classificationLoss,
+  clsState,
+  type MaskedTargets,
+  MlmHead,
+  type MlmOutput,
+  mlmLoss,
+} from './heads.js';
+import type { EncoderInputs } from './inputs.js';
+import { SibertModel } from './sibert.js';
+
+export type Encoder = BertModel | SibertModel;
+
+export function createEncoder(config: ModelConfig): Encoder {
+  return config.family === 'bert' ? new BertModel(config) : new SibertModel(config);
+}
+
+/** Encoder + MLM head: the pretraining model. */
+export class MaskedLanguageModel extends Module<[EncoderInputs, MaskedTargets], MlmOutput> {
+  readonly task = 'mlm';
+  encoder: Encoder;
+  head: MlmHead;
+
+  constructor(readonly config: ModelConfig) {
+    super();
+    this.encoder = createEncoder(config);
+    const tied = this.encoder instanceof BertModel ? this.encoder.embeddings.wordEmbeddings.weight : null;
+    this.head = new MlmHead(config, tied);
+  }
+
+  forward(inputs: EncoderInputs, targets: MaskedTargets): MlmOutput {
+    const { sequenceOutput, pooledOutput } = this.encoder.encode(inputs);
+    pooledOutput?.dispose(); // BERT's pooler serves classification; MLM pretraining (no NSP) does not use it
+    try {
+      return mlmLoss(this.head, sequenceOutput, targets);
+    } finally {
+      sequenceOutput.dispose();
+    }
+  }
+}
+
+/** Encoder + classifier over [CLS] (BERT: over the pooler output): the fine-tuning model. */
+export class SequenceClassifier extends Module<[EncoderInputs], Tensor> {
+  readonly task = 'classification';
+  encoder: Encoder;
+  head: ClassificationHead;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly numLabels: number,
+  ) {
+    super();
+    this.encoder = createEncoder(config);
+    this.head = new ClassificationHead(config, numLabels);
+  }
+
+  /** Logits [batch, numLabels]. */
+  forward(inputs: EncoderInputs): Tensor {
+    const { sequenceOutput, pooledOutput } = this.encoder.encode(inputs);
+    const summary = pooledOutput ?? clsState(sequenceOutput);
+    try {
+      return this.head.forward(summary);
+    } finally {
+      sequenceOutput.dispose();
+      summary.dispose();
+    }
+  }
+
+  /** Mean cross-entropy against int32 labels [batch], and the count of correct predictions. */
+  loss(inputs: EncoderInputs, labels: Tensor): { loss: Tensor; correct: Tensor; logits: Tensor } {
+    const logits = this.forward(inputs);
+    return { ...classificationLoss(logits, labels), logits };
+  }
+}
+
+export interface ParamGroups {
+  /** The scale-invariant encoder's parameters (SIBERT only): SGD + weight decay + relative clipping. */
+  scaleInvariant: [string, Parameter][];
+  /** Everything else (heads; all of BERT): LAMB or AdamW. */
+  other: [string, Parameter][];
+}
+
+/** Splits a model's parameters for the paper's optimizer recipe. */
+export function paramGroups(model: MaskedLanguageModel | SequenceClassifier): ParamGroups {
+  const scaleInvariant: [string, Parameter][] = [];
+  const other: [string, Parameter][] = [];
+  for (const entry of model.namedParameters()) {
+    const inEncoder = entry[0].startsWith('encoder.');
+    (inEncoder && model.config.family === 'sibert' ? scaleInvariant : other).push(entry);
+  }
+  return { scaleInvariant, other };
+}

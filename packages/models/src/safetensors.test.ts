@@ -1,0 +1,109 @@
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CheckpointError,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+  type TensorData,
+} from './safetensors.js';
+
+const sample = (): Map<string, TensorData> =>
+  new Map<string, TensorData>([
+    [
+      'a.weight',
+      { dtype: 'float32', shape: [2, 3], data: Float32Array.of(1, -2.5, 3e-8, Number.NaN, Infinity, -0) },
+    ],
+    ['b.ids', { dtype: 'int32', shape: [3], data: Int32Array.of(-1, 0, 2147483647) }],
+    ['empty', { dtype: 'float32', shape: [0, 4], data: new Float32Array(0) }],
+    ['scalar', { dtype: 'float32', shape: [], data: Float32Array.of(7) }],
+  ]);
+
+/** An independent reader written from the format's specification, sharing no code with ours. */
+function specReader(bytes: Uint8Array) {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8'));
+  const data = bytes.subarray(8 + n);
+  const out: Record<string, { shape: number[]; values: number[] }> = {};
+  for (const [name, entry] of Object.entries<{
+    dtype: string;
+    shape: number[];
+    data_offsets: [number, number];
+  }>(header)) {
+    if (name === '__metadata__') continue;
+    const buf = Buffer.from(data.subarray(entry.data_offsets[0], entry.data_offsets[1]));
+    const values: number[] = [];
+    for (let i = 0; i < buf.length; i += 4)
+      values.push(entry.dtype === 'F32' ? buf.readFloatLE(i) : buf.readInt32LE(i));
+    out[name] = { shape: entry.shape, values };
+  }
+  return { headerLength: n, header, out };
+}
+
+describe('safetensors', () => {
+  it('round-trips bit-exactly, NaN, infinities and −0 included', () => {
+    const bytes = encodeSafetensors(sample(), { config: '{"x":1}' });
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    expect(metadata).toEqual({ config: '{"x":1}' });
+    for (const [name, t] of sample()) {
+      const back = tensors.get(name)!;
+      expect(back.shape).toEqual(t.shape);
+      expect(back.dtype).toBe(t.dtype);
+      expect(new Uint8Array(back.data.buffer)).toEqual(new Uint8Array(t.data.buffer));
+    }
+  });
+
+  it('writes what an independent reader of the specification parses, 8-byte aligned', () => {
+    const bytes = encodeSafetensors(sample(), { note: 'hi' });
+    const { headerLength, header, out } = specReader(bytes);
+    expect(headerLength % 8).toBe(0);
+    expect(header.__metadata__).toEqual({ note: 'hi' });
+    expect(header['a.weight'].dtype).toBe('F32');
+    expect(header['b.ids'].dtype).toBe('I32');
+    expect(out['b.ids']).toEqual({ shape: [3], values: [-1, 0, 2147483647] });
+    expect(out['a.weight']!.values[1]).toBe(-2.5);
+    expect(out.scalar).toEqual({ shape: [], values: [7] });
+  });
+
+  it('rejects corrupted headers, truncated data and inconsistent entries with clear errors', () => {
+    const good = encodeSafetensors(sample());
+    expect(() => decodeSafetensors(good.subarray(0, 5))).toThrow(/fewer than the 8-byte header length/);
+    expect(() => decodeSafetensors(good.subarray(0, good.length - 4))).toThrow(CheckpointError);
+    expect(() => decodeSafetensors(good.subarray(0, good.length - 4))).toThrow(/truncated|cover/);
+    const badJson = good.slice();
+    badJson[9] = 0x7b; // '{' inside the header breaks the JSON
+    badJson[10] = 0x7b;
+    expect(() => decodeSafetensors(badJson)).toThrow(/header is not valid JSON/);
+    const hugeLength = good.slice();
+    new DataView(hugeLength.buffer).setBigUint64(0, 1n << 40n, true);
+    expect(() => decodeSafetensors(hugeLength)).toThrow(/truncated/);
+    const rewrite = (mutate: (h: Record<string, { shape: number[]; dtype: string }>) => void) => {
+      const { headerLength, header } = specReader(good);
+      mutate(header);
+      const json = Buffer.from(JSON.stringify(header).padEnd(headerLength, ' '));
+      const out = good.slice();
+      out.set(json.subarray(0, headerLength), 8);
+      return out;
+    };
+    expect(() => decodeSafetensors(rewrite((h) => (h['a.weight']!.shape = [3, 3])))).toThrow(
+      /spans 24 bytes but shape \[3,3\] needs 36/,
+    );
+    expect(() => decodeSafetensors(rewrite((h) => (h['a.weight']!.dtype = 'F64')))).toThrow(
+      /supported: F32, I32/,
+    );
+  });
+
+  it('saves atomically (no temporary file left) and names the file on load errors', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sibert-st-'));
+    const path = join(dir, 'model.safetensors');
+    await saveSafetensors(path, sample());
+    expect(await readdir(dir)).toEqual(['model.safetensors']);
+    expect((await loadSafetensors(path)).tensors.size).toBe(4);
+    await writeFile(path, (await readFile(path)).subarray(0, 40));
+    await expect(loadSafetensors(path)).rejects.toThrow(path);
+    await expect(loadSafetensors(join(dir, 'missing.safetensors'))).rejects.toThrow(/cannot read/);
+  });
+});
