@@ -1,4 +1,4 @@
-import './test-helpers.js';
+import '@sibert/backend-cpu';
 import { getBackend } from '@sibert/tensor';
 import { describe, expect, it, vi } from 'vitest';
 import { piecewiseSchedule } from './schedule.js';

@@ -18,6 +18,7 @@ import {
   type Tensor,
   tensor,
   tidy,
+  zerosLike,
 } from '@sibert/tensor';
 import { assertDisjoint, type NamedParam, namedParams, type ParamList } from './params.js';
 import { constantSchedule, type ScheduleSpec, scheduleFactor, validateSchedule } from './schedule.js';
@@ -179,8 +180,6 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
   constructor(params: ParamList | readonly ParamGroup<O>[], defaults: Partial<O> & { lr: number }) {
     const op = this.constructor.name;
     const inputs = isGroupList<O>(params) ? params : [{ params } as ParamGroup<O>];
-    if (inputs.length === 0)
-      throw new RangeArgumentError('expected at least one parameter group, got none', op);
     let counter = 0;
     inputs.forEach((input, g) => {
       const { params: list, ...overrides } = input;
@@ -253,7 +252,7 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
 
   private createState(param: Tensor, options: O): Record<string, Tensor> {
     const state: Record<string, Tensor> = {};
-    for (const key of this.stateNames(options)) state[key] = keep(noGrad(() => mul(param, 0)));
+    for (const key of this.stateNames(options)) state[key] = keep(zerosLike(param));
     return state;
   }
 

@@ -1,21 +1,6 @@
 // Shared by the tests only (not exported from the package).
-import { CpuBackend } from '@sibert/backend-cpu';
-import {
-  add,
-  div,
-  mul,
-  registerBackend,
-  registeredBackends,
-  sqrt,
-  square,
-  sum,
-  type Tensor,
-  tensor,
-} from '@sibert/tensor';
-
-// Importing @sibert/backend-cpu registers 'cpu'; register it here too in case that import-time
-// registration is absent (the CPU package was being reworked when these tests were written).
-if (!registeredBackends().includes('cpu')) registerBackend('cpu', () => new CpuBackend(), 1);
+import '@sibert/backend-cpu';
+import { add, div, mul, sqrt, square, sum, type Tensor, tensor } from '@sibert/tensor';
 
 /** A float32 parameter (requires gradients) from values. */
 export function param(values: readonly number[], shape?: readonly number[]): Tensor {
