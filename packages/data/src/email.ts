@@ -45,19 +45,13 @@ export function decodeEmail(raw: Uint8Array | string): DecodedEmail {
   };
 }
 
+// Binary strings (one char per byte) let the parser use string methods without losing bytes.
 function toBinaryString(bytes: Uint8Array): string {
-  let out = '';
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) {
-    out += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  }
-  return out;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 function toBytes(binary: string): Uint8Array {
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i) & 0xff;
-  return out;
+  return Buffer.from(binary, 'latin1');
 }
 
 /** Splits a message or part into unfolded headers (lowercased names; the first of repeats wins) and body. */
@@ -227,7 +221,7 @@ function decodeQuotedPrintable(binary: string): string {
 
 function decodeBase64(binary: string): string {
   const clean = binary.replace(/[^A-Za-z0-9+/]/g, '');
-  return toBinaryString(Buffer.from(clean, 'base64'));
+  return Buffer.from(clean, 'base64').toString('latin1');
 }
 
 /** Text of a binary string in `charset` (see `decodeBytes`). */
