@@ -56,17 +56,18 @@ function name(text: string): number[] {
 }
 
 /**
- * panel(nTiles, kLen, aPtr, bPtr, cPtr, ldcBytes): for each of nTiles consecutive 4×8 tiles of C
- * (row pitch ldcBytes), C_tile += A_panel · B_tile, where the A panel is packed [kLen][4] and the
- * B tiles are packed one after another, each [kLen][8]. Requires nTiles ≥ 1 and kLen ≥ 1.
+ * panel(nTiles, kLen, aPtr, bPtr, cPtr, ldcBytes): for each of nTiles consecutive MR×NR tiles of C
+ * (row pitch ldcBytes), C_tile += A_panel · B_tile, where the A panel is packed [kLen][MR] and the
+ * B tiles are packed one after another, each [kLen][NR]. Requires nTiles ≥ 1 and kLen ≥ 1.
  */
 function panelBody(): number[] {
-  // Locals: params 0..5; i32 k=6, pa=7, pb=8, row1=9, row2=10, row3=11; v128 acc 12..19, b0=20, b1=21, a=22.
+  // Locals: params 0..5; i32 k, pa, pb and the C row pointers 1..MR−1; v128 accumulators, b0, b1, a.
   const [nTiles, kLen, aPtr, bPtr, cPtr, ldc] = [0, 1, 2, 3, 4, 5];
-  const [k, pa, pb, row1, row2, row3] = [6, 7, 8, 9, 10, 11];
-  const acc = (r: number, half: number) => 12 + 2 * r + half;
-  const [b0, b1, a] = [20, 21, 22];
-  const rows = [cPtr, row1, row2, row3];
+  const [k, pa, pb] = [6, 7, 8];
+  const rows = [cPtr, ...Array.from({ length: MR - 1 }, (_, r) => 9 + r)];
+  const firstVector = 8 + MR;
+  const acc = (r: number, half: number) => firstVector + 2 * r + half;
+  const [b0, b1, a] = [firstVector + 2 * MR, firstVector + 2 * MR + 1, firstVector + 2 * MR + 2];
   const code: number[] = [];
   const get = (i: number) => code.push(LOCAL_GET, i);
   const set = (i: number) => code.push(LOCAL_SET, i);
@@ -76,13 +77,10 @@ function panelBody(): number[] {
   set(pb);
   code.push(LOOP, EMPTY_BLOCK); // over tiles
   get(cPtr);
-  get(ldc);
-  code.push(I32_ADD, LOCAL_TEE, row1);
-  get(ldc);
-  code.push(I32_ADD, LOCAL_TEE, row2);
-  get(ldc);
-  code.push(I32_ADD);
-  set(row3);
+  for (let r = 1; r < MR; r++) {
+    get(ldc);
+    code.push(I32_ADD, r < MR - 1 ? LOCAL_TEE : LOCAL_SET, rows[r]!);
+  }
   for (let r = 0; r < MR; r++) {
     for (let half = 0; half < 2; half++) {
       get(rows[r]!);
@@ -141,7 +139,7 @@ function panelBody(): number[] {
   code.push(I32_CONST, 1, I32_SUB, LOCAL_TEE, nTiles, BR_IF, 0);
   code.push(END);
   code.push(END);
-  const locals = [2, 6, I32, 11, V128];
+  const locals = [2, MR + 2, I32, 2 * MR + 3, V128];
   return [...uleb(locals.length + code.length), ...locals, ...code];
 }
 
@@ -206,6 +204,8 @@ export function createWasmGemm(): Gemm | null {
     const bBase = aBase + mPad * kcMax;
     reserve(bBase + kcMax * ncMax);
     const h = heap;
+    const [ars2, ars3] = [2 * ars, 3 * ars];
+    const [bcs2, bcs3, bcs4, bcs5, bcs6, bcs7] = [2 * bcs, 3 * bcs, 4 * bcs, 5 * bcs, 6 * bcs, 7 * bcs];
     for (let jc = 0; jc < n; jc += NC) {
       const nc = Math.min(NC, n - jc);
       const nTiles = Math.ceil(nc / NR);
@@ -218,13 +218,25 @@ export function createWasmGemm(): Gemm | null {
         for (let u = 0; u < nTiles; u++) {
           const j0 = jc + u * NR;
           const width = Math.min(NR, n - j0);
-          let rowStart = bOff + kc * brs + j0 * bcs;
-          for (let p = 0; p < kLen; p++, rowStart += brs) {
-            let s = rowStart;
+          let s = bOff + kc * brs + j0 * bcs;
+          if (width === NR) {
+            // Whole tile, unrolled: this copy runs once per element of B per block.
+            for (let p = 0; p < kLen; p++, s += brs, q += NR) {
+              h[q] = b[s]!;
+              h[q + 1] = b[s + bcs]!;
+              h[q + 2] = b[s + bcs2]!;
+              h[q + 3] = b[s + bcs3]!;
+              h[q + 4] = b[s + bcs4]!;
+              h[q + 5] = b[s + bcs5]!;
+              h[q + 6] = b[s + bcs6]!;
+              h[q + 7] = b[s + bcs7]!;
+            }
+            continue;
+          }
+          for (let p = 0; p < kLen; p++, s += brs, q += NR) {
             let x = 0;
-            for (; x < width; x++, s += bcs) h[q + x] = b[s]!;
+            for (let e = s; x < width; x++, e += bcs) h[q + x] = b[e]!;
             for (; x < NR; x++) h[q + x] = 0;
-            q += NR;
           }
         }
         // Pack A slice: tile t holds [kLen][MR] of rows t·MR …, zero past m.
@@ -232,13 +244,20 @@ export function createWasmGemm(): Gemm | null {
         for (let t = 0; t < mTiles; t++) {
           const i0 = t * MR;
           const height = Math.min(MR, m - i0);
-          let colStart = aOff + i0 * ars + kc * acs;
-          for (let p = 0; p < kLen; p++, colStart += acs) {
-            let s = colStart;
+          let s = aOff + i0 * ars + kc * acs;
+          if (height === MR) {
+            for (let p = 0; p < kLen; p++, s += acs, q += MR) {
+              h[q] = a[s]!;
+              h[q + 1] = a[s + ars]!;
+              h[q + 2] = a[s + ars2]!;
+              h[q + 3] = a[s + ars3]!;
+            }
+            continue;
+          }
+          for (let p = 0; p < kLen; p++, s += acs, q += MR) {
             let x = 0;
-            for (; x < height; x++, s += ars) h[q + x] = a[s]!;
+            for (let e = s; x < height; x++, e += ars) h[q + x] = a[e]!;
             for (; x < MR; x++) h[q + x] = 0;
-            q += MR;
           }
         }
         for (let t = 0; t < mTiles; t++) {
