@@ -105,7 +105,8 @@ export async function checkScaleInvariance<A extends unknown[]>(
  * parameters, as it is for a loss that is scale invariant in them (Euler's theorem). `loss` runs the
  * forward pass and returns a scalar; gradients are computed afresh and the parameters' previous `.grad`
  * values are put back afterwards. A zero gradient counts as orthogonal (0). Parameters the loss does
- * not reach have zero gradient.
+ * not reach have zero gradient. Other leaves the loss reaches (a head's parameters) accumulate
+ * gradients as in any backward pass; clear them with their module's `zeroGrad()`.
  */
 export async function gradientOrthogonality(loss: () => Tensor, params: readonly Tensor[]): Promise<number> {
   const previous = params.map((p) => p.grad);
