@@ -5,9 +5,12 @@ import { pretrainingDocuments, tokenizeDocuments } from './pretraining';
 import { mobyDickTokenizer } from './test-support';
 import { specialTokenIds } from './tokens';
 
+let mobyDickIds: Int32Array[] | undefined;
+
 function corpusCollator(seqLen: number, seed: number) {
   const tokenizer = mobyDickTokenizer();
   const ids = specialTokenIds(tokenizer);
+  mobyDickIds ??= [...tokenizeDocuments(pretrainingDocuments({ corpora: ['moby-dick'] }), tokenizer)];
   const collator = new MlmCollator({
     seqLen,
     vocabSize: tokenizer.vocabSize,
@@ -16,8 +19,7 @@ function corpusCollator(seqLen: number, seed: number) {
     specialTokenIds: ids.all,
     seed,
   });
-  const documents = tokenizeDocuments(pretrainingDocuments({ corpora: ['moby-dick'] }), tokenizer);
-  const sequences = [...packSequences(documents, { seqLen, clsId: ids.cls, sepId: ids.sep })];
+  const sequences = [...packSequences(mobyDickIds, { seqLen, clsId: ids.cls, sepId: ids.sep })];
   return { collator, sequences, ids };
 }
 

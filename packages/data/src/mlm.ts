@@ -69,10 +69,10 @@ export class MlmCollator {
       }
     }
     this.options = {
+      ...options,
       maskProbability: checkShare('maskProbability', options.maskProbability ?? 0.15),
       maskTokenShare: checkShare('maskTokenShare', options.maskTokenShare ?? 0.8),
       randomTokenShare: checkShare('randomTokenShare', options.randomTokenShare ?? 0.1),
-      ...options,
     };
     if (this.options.maskTokenShare + this.options.randomTokenShare > 1) {
       throw new RangeError(

@@ -36,7 +36,7 @@ export interface TaskSplits {
   test: readonly TaskExample[];
 }
 
-export interface SourceGroup {
+interface SourceGroup {
   source: string;
   label: number;
   examples: TaskExample[];
@@ -46,7 +46,7 @@ export interface SourceGroup {
  * Assigns whole groups to train/dev/test: within each label the groups are shuffled by
  * (seed, label) and cut at 80% and 90% (rounded), keeping their source order inside each split.
  */
-export function splitGroups(groups: readonly SourceGroup[], seed: number): Record<SplitName, TaskExample[]> {
+function splitGroups(groups: readonly SourceGroup[], seed: number): Record<SplitName, TaskExample[]> {
   const assigned = new Map<SourceGroup, SplitName>();
   const labels = [...new Set(groups.map((group) => group.label))].sort((a, b) => a - b);
   for (const label of labels) {
