@@ -1,5 +1,15 @@
 import '@sibert/backend-cpu';
-import { DTypeError, gradcheck, manualSeed, normal, ShapeError, tensor } from '@sibert/tensor';
+import {
+  DTypeError,
+  gradcheck,
+  manualSeed,
+  memory,
+  normal,
+  ShapeError,
+  sum,
+  tensor,
+  tidy,
+} from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { additiveKeyPaddingMask, MultiHeadAttention } from './attention.js';
 import { maxAbsDiff, values, withParameters } from './test-support.js';
@@ -107,6 +117,23 @@ describe('MultiHeadAttention', () => {
         layer.output.weight,
       ],
     );
+  });
+
+  it('leaks no tensors through forward and backward', () => {
+    const layer = new MultiHeadAttention(4, 2, { attentionDropout: 0.1 });
+    const x = normal([2, 3, 4], 0, 1, { seed: 5 });
+    const mask = additiveKeyPaddingMask(
+      tensor([
+        [1, 1, 0],
+        [1, 1, 1],
+      ]),
+    );
+    const live = memory().numTensors;
+    const loss = tidy(() => sum(layer.forward(x, mask)));
+    loss.backward();
+    loss.dispose();
+    layer.zeroGrad();
+    expect(memory().numTensors).toBe(live);
   });
 
   it('names itself, the expected and the actual shapes on wrong inputs', () => {
