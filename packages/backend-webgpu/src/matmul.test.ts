@@ -2,9 +2,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { broadcastIndex, coordinates, download, expectClose, sampleValues, upload } from './test-support.js';
 import { openTestBackend } from './testing.js';
 import { TOLERANCE } from './tolerances.js';
+import type { WebGpuBackend } from './webgpu-backend.js';
 
-const backend = await openTestBackend();
-afterAll(() => backend?.dispose());
+// Both matmul kernels run everywhere; each adapter defaults to one of them.
+const backends: [string, WebGpuBackend | null][] = [
+  ['workgroup', await openTestBackend({ matmulKernel: 'workgroup' })],
+  ['register', await openTestBackend({ matmulKernel: 'register' })],
+];
+const backend = backends[0]![1];
+afterAll(() => {
+  for (const [, b] of backends) b?.dispose();
+});
 
 /** float64 batched matmul with broadcast batch dims and transpose flags. */
 function referenceMatmul(
@@ -41,32 +49,37 @@ function referenceMatmul(
   return out;
 }
 
-describe.skipIf(!backend)('webgpu matmul kernel', () => {
-  const gpu = backend!;
+describe.skipIf(!backend).each(backends)('webgpu matmul kernel (%s)', (_, gpuOrNull) => {
+  const gpu = gpuOrNull!;
 
-  for (const transposeA of [false, true]) {
-    for (const transposeB of [false, true]) {
-      it(`ragged shapes, transposeA=${transposeA} transposeB=${transposeB}`, async () => {
-        const [M, K, N] = [67, 45, 70];
-        const aShape = transposeA ? [K, M] : [M, K];
-        const bShape = transposeB ? [N, K] : [K, N];
-        const a = sampleValues(M * K, 1);
-        const b = sampleValues(K * N, 2);
-        const got = await download(
-          gpu,
-          gpu.kernels.matmul!(upload(gpu, a, aShape), upload(gpu, b, bShape), transposeA, transposeB, {
-            shape: [M, N],
-            dtype: 'float32',
-          }),
-          [M, N],
-        );
-        expectClose(
-          got,
-          referenceMatmul(a, aShape, b, bShape, transposeA, transposeB, [M, N]),
-          TOLERANCE.matmul,
-          'matmul',
-        );
-      });
+  const shapes: [number, number, number][] = [
+    [67, 45, 70], // ragged: scalar paths and partial tiles
+    [72, 48, 36], // multiples of 4: the vec4 paths
+  ];
+  for (const [M, K, N] of shapes) {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        it(`${M}×${K}×${N}, transposeA=${transposeA} transposeB=${transposeB}`, async () => {
+          const aShape = transposeA ? [K, M] : [M, K];
+          const bShape = transposeB ? [N, K] : [K, N];
+          const a = sampleValues(M * K, 1);
+          const b = sampleValues(K * N, 2);
+          const got = await download(
+            gpu,
+            gpu.kernels.matmul!(upload(gpu, a, aShape), upload(gpu, b, bShape), transposeA, transposeB, {
+              shape: [M, N],
+              dtype: 'float32',
+            }),
+            [M, N],
+          );
+          expectClose(
+            got,
+            referenceMatmul(a, aShape, b, bShape, transposeA, transposeB, [M, N]),
+            TOLERANCE.matmul,
+            'matmul',
+          );
+        });
+      }
     }
   }
 

@@ -13,7 +13,7 @@ import {
   where,
 } from './kernels/elementwise.js';
 import { gather, oneHot, scatterAdd } from './kernels/indexing.js';
-import { matmul } from './kernels/matmul.js';
+import { type MatmulTiling, matmul, REGISTER_TILING, WORKGROUP_TILING } from './kernels/matmul.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
 import { crossEntropy, layerNormalize, logSoftmax, siNormalize, softmax } from './kernels/rows.js';
@@ -26,6 +26,19 @@ export interface WebGpuBackendOptions {
   readonly forceFallbackAdapter?: boolean;
   /** The `GPU` object to use; defaults to `navigator.gpu` in browsers and the `webgpu` package in Node. */
   readonly gpu?: GPU;
+  /**
+   * The matmul kernel: 'workgroup' (tiles staged in workgroup memory, for GPUs) or 'register'
+   * (register tiles read straight from storage, for CPU adapters such as lavapipe). Default:
+   * 'register' on software adapters, 'workgroup' elsewhere.
+   */
+  readonly matmulKernel?: 'workgroup' | 'register';
+}
+
+function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  return (
+    info.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`)
+  );
 }
 
 /** The limits the backend asks for: the adapter's own maxima, so large tensors fit where the hardware allows. */
@@ -63,6 +76,7 @@ export class WebGpuBackend implements Backend {
     gpu: GPU,
     private readonly runtime: GpuRuntime,
     private readonly adapterInfo: GPUAdapterInfo,
+    private readonly matmulTiling: MatmulTiling,
   ) {
     this.gpu = gpu;
     const rt = runtime;
@@ -73,7 +87,8 @@ export class WebGpuBackend implements Backend {
       where: (cond, a, b, out) => where(rt, cond, a, b, out),
       cast: (x, out) => cast(rt, x, out),
       reduce: (x, op, axes, out) => reduce(rt, x, op, axes, out),
-      matmul: (a, b, transposeA, transposeB, out) => matmul(rt, a, b, transposeA, transposeB, out),
+      matmul: (a, b, transposeA, transposeB, out) =>
+        matmul(rt, a, b, transposeA, transposeB, out, matmulTiling),
       transpose: (x, perm, out) => transpose(rt, x, perm, out),
       broadcastTo: (x, out) => broadcastTo(rt, x, out),
       slice: (x, begin, out) => slice(rt, x, begin, out),
@@ -112,7 +127,13 @@ export class WebGpuBackend implements Backend {
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     });
-    return new WebGpuBackend(gpu, runtime, adapter.info);
+    const matmulKernel = options.matmulKernel ?? (isSoftwareAdapter(adapter.info) ? 'register' : 'workgroup');
+    return new WebGpuBackend(
+      gpu,
+      runtime,
+      adapter.info,
+      matmulKernel === 'register' ? REGISTER_TILING : WORKGROUP_TILING,
+    );
   }
 
   write(values: TypedArray, dtype: DType): Handle {
@@ -155,6 +176,7 @@ export class WebGpuBackend implements Backend {
       architecture: this.adapterInfo.architecture,
       device: this.adapterInfo.device,
       description: this.adapterInfo.description,
+      matmulKernel: this.matmulTiling.kind === 'register' ? 'register' : 'workgroup',
       maxBufferSize: this.runtime.limits.maxBufferSize,
       maxStorageBufferBindingSize: this.runtime.limits.maxStorageBufferBindingSize,
       liveBytes,

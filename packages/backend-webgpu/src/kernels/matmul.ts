@@ -6,15 +6,20 @@ import { allocateOut, requireDType, storageOf } from './shared.js';
 
 /** Register tiling: a wx×wy workgroup computes a (wy·tm)×(wx·tn) block of C, one tm×tn block per thread. */
 export interface MatmulTiling {
+  /** 'workgroup': tiles staged in workgroup memory (GPUs); 'register': register tiles only (CPU adapters). */
+  readonly kind: 'workgroup' | 'register';
   readonly wx: number;
   readonly wy: number;
   readonly tm: number;
   readonly tn: number;
-  /** Depth of the K slice staged in workgroup memory per step. */
+  /** Depth of the K slice staged in workgroup memory per step (workgroup kind only). */
   readonly bk: number;
 }
 
-export const DEFAULT_TILING: MatmulTiling = { wx: 16, wy: 16, tm: 4, tn: 4, bk: 16 };
+/** For GPUs: 64×64 blocks of C staged through workgroup memory, 4×4 per thread. */
+export const WORKGROUP_TILING: MatmulTiling = { kind: 'workgroup', wx: 16, wy: 16, tm: 4, tn: 4, bk: 16 };
+/** For CPU adapters (lavapipe): 8 rows × 64 lanes per workgroup, no workgroup memory (measured best in bench/). */
+export const REGISTER_TILING: MatmulTiling = { kind: 'register', wx: 64, wy: 1, tm: 8, tn: 4, bk: 1 };
 
 /**
  * WGSL for C = op(A)·op(B) over broadcast batches. Both operands are staged through workgroup
@@ -126,6 +131,123 @@ ${store}  }
 `;
 }
 
+/**
+ * WGSL for the same product without workgroup memory, shaped for CPU adapters (lavapipe), where
+ * workgroup memory is ordinary memory, barriers are costly and lanes are SIMD lanes: a workgroup
+ * owns tm rows of C (so every A read is uniform across the workgroup, one scalar load), and each
+ * lane owns tn columns (one B read per column per k) with tm·tn accumulators in registers.
+ */
+export function matmulDirectShader(
+  transposeA: boolean,
+  transposeB: boolean,
+  batchRank: number,
+  tiling: MatmulTiling,
+): string {
+  const { wx, tm, tn } = tiling;
+  const batchOffsets = stridedOffsets('batch', batchRank, 4, [4 + batchRank, 5 + 2 * batchRank]);
+  const aAt = (row: string) => (transposeA ? `a[baseA + k * M + ${row}]` : `a[baseA + ${row} * K + k]`);
+  const bAt = (col: string) => (transposeB ? `b[baseB + ${col} * K + k]` : `b[baseB + k * N + ${col}]`);
+  let setup = '';
+  let inner = '';
+  let store = '';
+  for (let i = 0; i < tm; i++) setup += `    let r${i} = min(row0 + ${i}u, M - 1u);\n`;
+  for (let j = 0; j < tn; j++) setup += `    let c${j} = min(col0 + ${j * wx}u, N - 1u);\n`;
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) setup += `    var acc${i}_${j} = 0.0;\n`;
+  for (let i = 0; i < tm; i++) inner += `      let a${i} = ${aAt(`r${i}`)};\n`;
+  for (let j = 0; j < tn; j++) inner += `      let b${j} = ${bAt(`c${j}`)};\n`;
+  for (let i = 0; i < tm; i++)
+    for (let j = 0; j < tn; j++) inner += `      acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});\n`;
+  for (let i = 0; i < tm; i++) {
+    for (let j = 0; j < tn; j++) {
+      store += `    if (row0 + ${i}u < M && col0 + ${j * wx}u < N) { result[outBase + (row0 + ${i}u) * N + col0 + ${j * wx}u] = acc${i}_${j}; }\n`;
+    }
+  }
+  return `${PARAMS_DECL}${inputDecl(1, 'a', 'f32')}${inputDecl(2, 'b', 'f32')}${outputDecl(3, 'result', 'f32')}
+@compute @workgroup_size(${wx})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let M = param(0u);
+  let N = param(1u);
+  let K = param(2u);
+  let batches = param(3u);
+  let row0 = wid.y * ${tm}u;
+  let col0 = wid.x * ${wx * tn}u + lid;
+  for (var batch = wid.z; batch < batches; batch = batch + nwg.z) {
+    ${batchOffsets}
+    let baseA = off0;
+    let baseB = off1;
+    let outBase = batch * M * N;
+${setup}
+    for (var k = 0u; k < K; k = k + 1u) {
+${inner}    }
+${store}  }
+}
+`;
+}
+
+/**
+ * The CPU-adapter variant when B is not transposed and N is a multiple of 4: each lane owns four
+ * adjacent columns and reads them as one vec4 per k; the workgroup's tm rows of A are uniform loads.
+ */
+export function matmulDirectVec4Shader(
+  transposeA: boolean,
+  vectorA: boolean,
+  batchRank: number,
+  tiling: MatmulTiling,
+): string {
+  const { wx, tm } = tiling;
+  const batchOffsets = stridedOffsets('batch', batchRank, 4, [4 + batchRank, 5 + 2 * batchRank]);
+  const aAt = (row: string) => (transposeA ? `a[baseA + k * M + ${row}]` : `a[baseA + ${row} * K + k]`);
+  let setup = '';
+  let inner = '';
+  let store = '';
+  for (let i = 0; i < tm; i++)
+    setup += `    let r${i} = min(row0 + ${i}u, M - 1u);\n    var acc${i} = vec4<f32>(0.0);\n`;
+  if (vectorA) {
+    // Four k per step: one vec4 of each A row, four vec4 rows of B.
+    for (let i = 0; i < tm; i++) inner += `      let a${i} = a[(baseA + r${i} * K + k) / 4u];\n`;
+    for (let step = 0; step < 4; step++) {
+      inner += `      let bv${step} = b[(baseB + (k + ${step}u) * N) / 4u + quad];\n`;
+      for (let i = 0; i < tm; i++)
+        inner += `      acc${i} = fma(vec4<f32>(a${i}[${step}]), bv${step}, acc${i});\n`;
+    }
+  } else {
+    for (let i = 0; i < tm; i++) inner += `      let a${i} = ${aAt(`r${i}`)};\n`;
+    inner += '      let bv = b[(baseB + k * N) / 4u + quad];\n';
+    for (let i = 0; i < tm; i++) inner += `      acc${i} = fma(vec4<f32>(a${i}), bv, acc${i});\n`;
+  }
+  for (let i = 0; i < tm; i++) {
+    store += `    if (row0 + ${i}u < M && inRange) { result[(outBase + (row0 + ${i}u) * N) / 4u + quad] = acc${i}; }\n`;
+  }
+  const aDecl = vectorA
+    ? '@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;\n'
+    : inputDecl(1, 'a', 'f32');
+  return `${PARAMS_DECL}${aDecl}@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> result: array<vec4<f32>>;
+@compute @workgroup_size(${wx})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let M = param(0u);
+  let N = param(1u);
+  let K = param(2u);
+  let batches = param(3u);
+  let row0 = wid.y * ${tm}u;
+  let quads = N / 4u;
+  let inRange = wid.x * ${wx}u + lid < quads;
+  let quad = min(wid.x * ${wx}u + lid, quads - 1u);
+  for (var batch = wid.z; batch < batches; batch = batch + nwg.z) {
+    ${batchOffsets}
+    let baseA = off0;
+    let baseB = off1;
+    let outBase = batch * M * N;
+${setup}
+    for (var k = 0u; k < K; k = k + ${vectorA ? 4 : 1}u) {
+${inner}    }
+${store}  }
+}
+`;
+}
+
 export function matmul(
   rt: GpuRuntime,
   a: View,
@@ -133,7 +255,7 @@ export function matmul(
   transposeA: boolean,
   transposeB: boolean,
   out: OutSpec,
-  tiling: MatmulTiling = DEFAULT_TILING,
+  tiling: MatmulTiling,
 ): GpuStorage {
   const name = 'matmul';
   requireDType(name, 'a', a.dtype, ['float32']);
@@ -153,9 +275,14 @@ export function matmul(
   };
   const batchLayout = coalesce(batchShape, [matrixStrides(a.shape), matrixStrides(b.shape)]);
   const batchRank = batchLayout.shape.length;
-  const shader = matmulShader(transposeA, transposeB, batchRank, tiling);
-  const bm = tiling.wy * tiling.tm;
-  const bn = tiling.wx * tiling.tn;
+  const vectorB = tiling.kind === 'register' && !transposeB && N % 4 === 0;
+  const shader = vectorB
+    ? matmulDirectVec4Shader(transposeA, !transposeA && K % 4 === 0, batchRank, tiling)
+    : tiling.kind === 'register'
+      ? matmulDirectShader(transposeA, transposeB, batchRank, tiling)
+      : matmulShader(transposeA, transposeB, batchRank, tiling);
+  const bm = tiling.kind === 'register' ? tiling.tm : tiling.wy * tiling.tm;
+  const bn = vectorB ? tiling.wx * 4 : tiling.wx * tiling.tn;
   rt.dispatch({
     op: name,
     shader,

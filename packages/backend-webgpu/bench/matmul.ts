@@ -1,0 +1,48 @@
+/**
+ * float32 matmul throughput of the WebGPU backend: median GFLOP/s over timed runs after warm-up,
+ * each run synchronised. Run: `npx tsx --conditions source bench/matmul.ts` (from this package).
+ */
+import { WebGpuBackend } from '../src/index.js';
+
+const SHAPES: readonly [number, number, number][] = [
+  [256, 256, 256],
+  [1024, 1024, 1024],
+  [4096, 256, 1024],
+];
+const WARMUP_RUNS = 2;
+const TIMED_RUNS = Number(process.env.BENCH_RUNS ?? 7);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function filled(count: number, seed: number): Float32Array {
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) values[i] = Math.sin(seed + i) * 0.5;
+  return values;
+}
+
+const backend = await WebGpuBackend.create({ powerPreference: 'high-performance' });
+const adapter = backend.describe();
+console.log(`adapter: ${adapter.description || adapter.device} (${adapter.vendor}, ${adapter.architecture})`);
+console.log('| M×K×N | median ms | GFLOP/s |');
+console.log('|---|---|---|');
+for (const [M, K, N] of SHAPES) {
+  const a = { handle: backend.write(filled(M * K, 1), 'float32'), shape: [M, K], dtype: 'float32' as const };
+  const b = { handle: backend.write(filled(K * N, 2), 'float32'), shape: [K, N], dtype: 'float32' as const };
+  const out = { shape: [M, N], dtype: 'float32' as const };
+  const times: number[] = [];
+  for (let run = 0; run < WARMUP_RUNS + TIMED_RUNS; run++) {
+    const start = performance.now();
+    const c = backend.kernels.matmul(a, b, false, false, out);
+    await backend.sync();
+    if (run >= WARMUP_RUNS) times.push(performance.now() - start);
+    backend.free(c);
+  }
+  const ms = median(times);
+  console.log(`| ${M}×${K}×${N} | ${ms.toFixed(2)} | ${((2 * M * K * N) / (ms * 1e6)).toFixed(2)} |`);
+  backend.free(a.handle);
+  backend.free(b.handle);
+}
+backend.dispose();
