@@ -1,3 +1,4 @@
+/// <reference path="./comlink-node-adapter.d.ts" />
 import { createReadStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';

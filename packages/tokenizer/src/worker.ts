@@ -1,3 +1,4 @@
+/// <reference path="./comlink-node-adapter.d.ts" />
 // The worker side of EncoderPool: holds its own tokenizer and encodes the chunks it is sent.
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
