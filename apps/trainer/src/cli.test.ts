@@ -1,0 +1,234 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs sibert-train from its TypeScript sources in a child process. */
+function train(args: string[], options: { interruptWhen?: (stdout: string) => boolean } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let interrupted = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!interrupted && options.interruptWhen?.(stdout)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A small, fast pretraining configuration (tiny vocabulary, short sequences, a slice of one corpus). */
+const SMALL = [
+  '--model',
+  'sibert-tiny',
+  '--corpora',
+  'moby-dick',
+  '--vocab-size',
+  '400',
+  '--seq-len',
+  '32',
+  '--batch-size',
+  '8',
+  '--max-sequences',
+  '400',
+  '--init-scale',
+  '0.1',
+  '--lr',
+  '0.1',
+  '--head-lr',
+  '0.01',
+  '--dropout',
+  '0.1',
+];
+
+async function losses(dir: string): Promise<number[]> {
+  const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { loss: number }).loss);
+}
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sibert-train-'));
+});
+
+describe('sibert-train end to end', () => {
+  it('pretrains sibert-tiny for 20 steps with a falling loss, evaluates, and fine-tunes', async () => {
+    const out = join(root, 'e2e');
+    const pretrain = await train([
+      'pretrain',
+      ...SMALL,
+      '--steps',
+      '20',
+      '--log-every',
+      '5',
+      '--checkpoint-every',
+      '10',
+      '--out',
+      out,
+    ]);
+    expect(pretrain.stderr).toBe('');
+    expect(pretrain.code).toBe(0);
+    expect(pretrain.stdout).toMatch(/pretrain step 20\/20/);
+    const logged = await losses(out);
+    expect(logged).toHaveLength(4);
+    expect(logged.at(-1)!).toBeLessThan(logged[0]!);
+    for (const file of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'summary.md'])
+      await stat(join(out, file));
+    expect(await readdir(join(out, 'checkpoints'))).toEqual(
+      expect.arrayContaining(['latest.json', 'step-00000010', 'step-00000020']),
+    );
+    const metric = JSON.parse((await readFile(join(out, 'metrics.jsonl'), 'utf8')).split('\n')[0]!);
+    for (const key of [
+      'step',
+      'loss',
+      'lr',
+      'gradNorm',
+      'encoderParamNorm',
+      'effectiveLr',
+      'clipped',
+      'tokensPerSec',
+      'elapsed',
+      'dataWaitMs',
+    ]) {
+      expect(metric).toHaveProperty(key);
+    }
+
+    const evaluation = await train(['eval', '--from', out]);
+    expect(evaluation.code).toBe(0);
+    expect(evaluation.stdout).toMatch(/held-out MLM at step 20: loss \d+\.\d+, masked-token accuracy/);
+
+    const finetuned = join(root, 'e2e-spam');
+    const finetune = await train([
+      'finetune',
+      '--task',
+      'spam',
+      '--from',
+      out,
+      '--out',
+      finetuned,
+      '--epochs',
+      '1',
+      '--max-train-examples',
+      '96',
+      '--max-length',
+      '32',
+    ]);
+    expect(finetune.stderr).toBe('');
+    expect(finetune.code).toBe(0);
+    expect(finetune.stdout).toMatch(/epoch 1\/1: train loss [\d.]+, dev accuracy [\d.]+%/);
+    expect(finetune.stdout).toMatch(/test accuracy [\d.]+% \(majority class [\d.]+%\), F1 \(spam\) [\d.]+/);
+    expect(await readFile(join(finetuned, 'summary.md'), 'utf8')).toMatch(/\| test \| [\d.]+% \|/);
+  });
+
+  it('an interrupted (SIGINT) and resumed run has exactly the losses of an uninterrupted one', async () => {
+    const common = [...SMALL, '--steps', '16', '--log-every', '1', '--checkpoint-every', '100'];
+    const whole = join(root, 'whole');
+    expect((await train(['pretrain', ...common, '--out', whole])).code).toBe(0);
+
+    const parts = join(root, 'parts');
+    const first = await train(['pretrain', ...common, '--out', parts], {
+      interruptWhen: (s) => /step [5-9]\/16|step 1[0-4]\/16/.test(s),
+    });
+    expect(first.code).toBe(130);
+    expect(first.stdout).toMatch(/interrupted at step \d+: checkpoint written/);
+    const second = await train(['pretrain', '--resume', '--out', parts]);
+    expect(second.stderr).toBe('');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/resuming .* from step \d+/);
+    expect(await losses(parts)).toEqual(await losses(whole));
+  });
+});
+
+describe('sibert-train refuses bad input with one clear line and touches nothing', () => {
+  const refuse = async (args: string[], message: RegExp) => {
+    const run = await train(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(message);
+  };
+
+  it('unknown commands, flags and values', async () => {
+    await refuse(['teach'], /unknown command 'teach'; expected pretrain, finetune, eval or demo/);
+    await refuse(['pretrain', '--out', join(root, 'x'), '--colour', 'red'], /Unknown option '--colour'/);
+    await refuse(
+      ['pretrain', '--out', join(root, 'x'), '--steps', '-5'],
+      /--steps expects an integer ≥ 1, got "-5"/,
+    );
+    await refuse(
+      ['pretrain', '--out', join(root, 'x'), '--model', 'gpt-tiny'],
+      /--model expects one of bert-tiny, .*sibert-base, got "gpt-tiny"/,
+    );
+    await refuse(
+      ['pretrain', '--out', join(root, 'x'), '--backend', 'tpu'],
+      /--backend expects one of cpu, webgpu, got "tpu"/,
+    );
+    await refuse(
+      ['pretrain', '--out', join(root, 'x'), '--clip', 'relative:-1'],
+      /--clip expects 'none', 'global:X' or 'relative:C'/,
+    );
+    await refuse(['pretrain', '--steps', '5'], /--out DIR is required/);
+    await refuse(
+      ['finetune', '--task', 'poetry', '--from', root, '--out', join(root, 'y')],
+      /--task expects one of spam, sotu-party, got "poetry"/,
+    );
+  });
+
+  it('missing or foreign --from folders', async () => {
+    await refuse(
+      ['eval', '--from', join(root, 'nowhere')],
+      /--from: .*nowhere is not a run folder \(no config.json\)/,
+    );
+    const foreign = join(root, 'foreign');
+    await mkdir(foreign, { recursive: true });
+    await writeFile(join(foreign, 'config.json'), '{"name": "something else"}');
+    await refuse(
+      ['finetune', '--task', 'spam', '--from', foreign, '--out', join(root, 'z')],
+      /was not written by sibert-train/,
+    );
+  });
+
+  it('an --out holding another run, and a resume whose flags contradict the run', async () => {
+    const out = join(root, 'e2e');
+    const before = await readFile(join(out, 'metrics.jsonl'), 'utf8');
+    await refuse(
+      ['pretrain', ...SMALL, '--steps', '3', '--out', out],
+      /holds another run; pass --resume to continue it or --overwrite to replace it/,
+    );
+    await refuse(
+      ['pretrain', '--resume', '--lr', '0.5', '--out', out],
+      /--resume: the flags contradict the run's config: lr 0.5 \(the run has 0.1\)/,
+    );
+    const notRun = join(root, 'not-a-run');
+    await mkdir(notRun, { recursive: true });
+    await writeFile(join(notRun, 'notes.txt'), 'keep me');
+    await refuse(
+      ['pretrain', ...SMALL, '--steps', '3', '--out', notRun],
+      /is not empty and is not a run folder/,
+    );
+    expect(await readFile(join(out, 'metrics.jsonl'), 'utf8')).toBe(before);
+    expect(await readFile(join(notRun, 'notes.txt'), 'utf8')).toBe('keep me');
+  });
+});

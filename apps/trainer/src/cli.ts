@@ -1,0 +1,79 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from './options.js';
+
+const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
+
+  sibert-train pretrain --out DIR [--model sibert-tiny] [--backend cpu|webgpu] [--steps N]
+                        [--batch-size B] [--seq-len S] [--seed K] [--optimizer sgd|adam|adamw|lamb]
+                        [--lr X] [--weight-decay X] [--momentum X] [--clip none|global:X|relative:C]
+                        [--schedule paper|constant|linear|cosine] [--warmup-steps N]
+                        [--head-optimizer lamb|adamw|adam|sgd] [--head-lr X] [--head-weight-decay X]
+                        [--init-scale X] [--dropout X] [--vocab-size N] [--corpora moby-dick,sotu,spam]
+                        [--max-sequences N] [--log-every N] [--checkpoint-every N] [--config FILE]
+                        [--resume] [--overwrite]
+  sibert-train finetune --task spam|sotu-party --from DIR --out DIR2 [--epochs E] [--optimizer …]
+                        [--lr X] [--weight-decay X] [--batch-size B] [--max-length L] [--seed K]
+                        [--warmup-steps N] [--max-train-examples N] [--dropout X] [--backend …]
+                        [--config FILE] [--overwrite]
+  sibert-train eval     --from DIR [--batch-size B] [--backend …]
+  sibert-train demo     [--out runs/demo] [--steps N] [--backend …]
+
+Models: {bert,sibert}-{tiny,mini,small,base}. SIBERT defaults to the paper's recipe (encoder SGD,
+lr 8e-4, weight decay 1e-2, relative clipping √C = 2, ÷10 at 60% and 90%; heads LAMB with warmup
+and linear decay); BERT to AdamW with warmup and linear decay.`;
+
+/** Runs one command; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'pretrain': {
+        const { pretrainCommand } = await import('./pretrain.js');
+        const result = await pretrainCommand(rest);
+        return result.status === 'done' ? 0 : result.status === 'interrupted' ? 130 : 1;
+      }
+      case 'finetune': {
+        const { finetuneCommand } = await import('./finetune.js');
+        await finetuneCommand(rest);
+        return 0;
+      }
+      case 'eval': {
+        const { evalCommand } = await import('./evaluate.js');
+        await evalCommand(rest);
+        return 0;
+      }
+      case 'demo': {
+        const { demoCommand } = await import('./demo.js');
+        return (await demoCommand(rest)) ? 0 : 1;
+      }
+      case undefined:
+      case '--help':
+      case 'help':
+        process.stdout.write(`${HELP}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(
+          `unknown command '${command}'; expected pretrain, finetune, eval or demo (see sibert-train --help)`,
+        );
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`sibert-train ${command ?? ''}: ${message}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`sibert-train: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

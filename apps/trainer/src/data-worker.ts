@@ -1,0 +1,38 @@
+import { parentPort } from 'node:worker_threads';
+import type { MlmBatch } from '@sibert/data';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { type PretrainBatch, PretrainData, type PretrainDataSpec } from './pretrain-data.js';
+
+let data: PretrainData | null = null;
+
+function buffers(batch: MlmBatch): ArrayBuffer[] {
+  return [batch.inputIds, batch.tokenTypeIds, batch.attentionMask, batch.labels, batch.maskedPositions].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
+}
+
+function ready(): PretrainData {
+  if (!data) throw new Error('the data worker was not initialised');
+  return data;
+}
+
+/** Builds batches off the training thread; batches travel as transferred buffers (no copies). */
+const api = {
+  init(spec: PretrainDataSpec): { trainSequences: number; heldOutSequences: number } {
+    data = PretrainData.build(spec);
+    return { trainSequences: data.train.length, heldOutSequences: data.heldOut.length };
+  },
+  next(): PretrainBatch {
+    const next = ready().next();
+    return Comlink.transfer(next, buffers(next.batch));
+  },
+  heldOut(batchSize: number): MlmBatch[] {
+    const batches = ready().heldOutBatches(batchSize);
+    return Comlink.transfer(batches, batches.flatMap(buffers));
+  },
+};
+
+export type DataWorkerApi = typeof api;
+
+Comlink.expose(api, nodeEndpoint(parentPort!));

@@ -1,0 +1,252 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BatchIterator,
+  type ClassificationBatch,
+  classBalance,
+  encodeExamples,
+  selectRows,
+  sotuPartyTask,
+  spamTask,
+  type TaskSplits,
+} from '@sibert/data';
+import { loadWeights, readCheckpoint, SequenceClassifier, saveModel } from '@sibert/models';
+import { manualSeed, noGrad, tensor, tidy } from '@sibert/tensor';
+import { BertTokenizer } from '@sibert/tokenizer';
+import { combine, scheduleFor } from './optimizers.js';
+import { type FinetuneOptions, parseFinetune, UsageError } from './options.js';
+import { Progress } from './progress.js';
+import { RunFolder } from './run-folder.js';
+import { useBackend } from './setup.js';
+
+export interface SplitScores {
+  accuracy: number;
+  /** F1 of class 1 (spam; Republican). */
+  f1: number;
+  examples: number;
+}
+
+export interface FinetuneResult {
+  task: string;
+  labelNames: readonly string[];
+  devByEpoch: SplitScores[];
+  test: SplitScores;
+  /** Test accuracy of always predicting the most frequent training class. */
+  majorityBaseline: number;
+  trainExamples: number;
+}
+
+function loadTask(name: FinetuneOptions['task']): TaskSplits {
+  return name === 'spam' ? spamTask() : sotuPartyTask();
+}
+
+function uploadClassificationBatch(batch: ClassificationBatch) {
+  const shape = [batch.batchSize, batch.seqLen];
+  return {
+    inputs: {
+      inputIds: tensor(batch.inputIds, shape, 'int32'),
+      tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32'),
+      attentionMask: tensor(batch.attentionMask, shape, 'int32'),
+    },
+    labels: tensor(batch.labels, [batch.batchSize], 'int32'),
+  };
+}
+
+/** Accuracy and F1 of class 1 over a whole split, in eval mode without gradients. */
+export async function scoreSplit(
+  model: SequenceClassifier,
+  split: ClassificationBatch,
+  batchSize: number,
+): Promise<SplitScores> {
+  model.eval();
+  let correct = 0;
+  let truePositive = 0;
+  let predictedPositive = 0;
+  let actualPositive = 0;
+  for (let start = 0; start < split.batchSize; start += batchSize) {
+    const rows = Array.from({ length: Math.min(batchSize, split.batchSize - start) }, (_, i) => start + i);
+    const batch = selectRows(split, rows);
+    const predictions = noGrad(() =>
+      tidy(() => {
+        const { inputs } = uploadClassificationBatch(batch);
+        const logits = model.forward(inputs);
+        return logits;
+      }),
+    );
+    const values = await predictions.data();
+    predictions.dispose();
+    const classes = model.numLabels;
+    rows.forEach((_, i) => {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (values[i * classes + c]! > values[i * classes + best]!) best = c;
+      const label = batch.labels[i]!;
+      if (best === label) correct++;
+      if (best === 1) predictedPositive++;
+      if (label === 1) actualPositive++;
+      if (best === 1 && label === 1) truePositive++;
+    });
+  }
+  model.train();
+  const precision = predictedPositive > 0 ? truePositive / predictedPositive : 0;
+  const recall = actualPositive > 0 ? truePositive / actualPositive : 0;
+  return {
+    accuracy: correct / split.batchSize,
+    f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0,
+    examples: split.batchSize,
+  };
+}
+
+/** `sibert-train finetune`: fine-tunes a pretraining run's encoder on a downstream task. */
+export async function finetuneCommand(
+  argv: readonly string[],
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<FinetuneResult> {
+  const parsed = parseFinetune(argv);
+  const say = (line: string) => out.write(`${line}\n`);
+  const base = parsed.options;
+  const source = await (await RunFolder.existing(base.from, 'pretrain', '--from')).folder.latestCheckpoint();
+  if (!source) throw new UsageError(`--from ${base.from} has no checkpoint yet`);
+  const checkpoint = await readCheckpoint(join(source.folder, 'model.safetensors'));
+  const sibert = checkpoint.config.family === 'sibert';
+  // SIBERT is fine-tuned with LAMB ("Adam is very sensitive to the scale", the paper), BERT with AdamW.
+  const options: FinetuneOptions = {
+    ...base,
+    optimizer: parsed.optimizer ?? (sibert ? 'lamb' : 'adamw'),
+    lr: parsed.lr ?? (sibert ? 2e-3 : 1e-4),
+  };
+  const folder = await RunFolder.open(options.out, 'finetune', { overwrite: parsed.overwrite });
+  const tokenizer = BertTokenizer.fromTokenizerJson(
+    await readFile(join(base.from, 'tokenizer.json'), 'utf8'),
+  );
+  await useBackend(options.backend);
+
+  const task = loadTask(options.task);
+  const balance = classBalance(task);
+  const train = options.maxTrainExamples > 0 ? task.train.slice(0, options.maxTrainExamples) : task.train;
+  say(
+    `${task.name}: ${train.length} training, ${task.dev.length} dev, ${task.test.length} test examples; balance ${JSON.stringify(balance)}`,
+  );
+  const encode = (examples: typeof task.train) =>
+    encodeExamples(examples, tokenizer, { maxLength: options.maxLength });
+  const trainSet = encode(train);
+  const devSet = encode(task.dev);
+  const testSet = encode(task.test);
+
+  manualSeed(options.seed);
+  const config = { ...checkpoint.config, hiddenDropout: options.dropout, attentionDropout: options.dropout };
+  const model = new SequenceClassifier(config, task.labelNames.length);
+  loadWeights(model, checkpoint.tensors, { scope: 'encoder' });
+  const stepsPerEpoch = Math.ceil(trainSet.batchSize / options.batchSize);
+  const totalSteps = stepsPerEpoch * options.epochs;
+  const optimizer = combine(model, [
+    {
+      name: 'all',
+      params: model.namedParameters(),
+      optimizer: options.optimizer,
+      lr: options.lr,
+      weightDecay: options.weightDecay,
+      momentum: 0,
+      clip: { kind: 'none' },
+      schedule: scheduleFor('linear', totalSteps, Math.min(options.warmupSteps, totalSteps)),
+      scaleInvariant: false,
+    },
+  ]);
+  await folder.writeConfig({
+    kind: 'finetune',
+    version: 1,
+    options,
+    pretrained: { folder: base.from, step: source.step, model: checkpoint.config },
+    task: { name: task.name, labelNames: task.labelNames, classBalance: balance },
+  });
+
+  const batches = new BatchIterator({
+    size: trainSet.batchSize,
+    batchSize: options.batchSize,
+    seed: options.seed,
+    epochs: options.epochs,
+  });
+  const progress = new Progress(`finetune ${task.name}`, totalSteps, 0, out);
+  const devByEpoch: SplitScores[] = [];
+  let step = 0;
+  let windowLoss = 0;
+  let windowSteps = 0;
+  let windowTokens = 0;
+  let windowSeconds = 0;
+  for (const { indices, epoch, batchInEpoch } of batches) {
+    const started = performance.now();
+    const batch = selectRows(trainSet, indices);
+    const { loss } = tidy(() => {
+      const { inputs, labels } = uploadClassificationBatch(batch);
+      const result = model.loss(inputs, labels);
+      return { loss: result.loss };
+    });
+    loss.backward();
+    optimizer.step();
+    optimizer.zeroGrad();
+    const lossValue = await loss.itemAsync();
+    loss.dispose();
+    if (!Number.isFinite(lossValue))
+      throw new Error(`the fine-tuning loss is ${lossValue} at step ${step + 1}; try a smaller --lr`);
+    step++;
+    windowLoss += lossValue;
+    windowSteps++;
+    windowTokens += batch.attentionMask.reduce((n, m) => n + m, 0);
+    windowSeconds += (performance.now() - started) / 1000;
+    progress.tick({ step, loss: lossValue, tokensPerSec: windowTokens / windowSeconds });
+    if (batchInEpoch === stepsPerEpoch - 1) {
+      progress.done();
+      const dev = await scoreSplit(model, devSet, options.batchSize);
+      devByEpoch.push(dev);
+      const record = {
+        epoch: epoch + 1,
+        step,
+        trainLoss: windowLoss / windowSteps,
+        devAccuracy: dev.accuracy,
+        devF1: dev.f1,
+        tokensPerSec: windowTokens / windowSeconds,
+      };
+      await folder.appendMetrics(record);
+      say(
+        `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev F1 ${dev.f1.toFixed(3)}`,
+      );
+      windowLoss = 0;
+      windowSteps = 0;
+    }
+  }
+  const test = await scoreSplit(model, testSet, options.batchSize);
+  const trainCounts = task.labelNames.map((_, label) => train.filter((e) => e.label === label).length);
+  const majority = trainCounts.indexOf(Math.max(...trainCounts));
+  const majorityBaseline = task.test.filter((e) => e.label === majority).length / task.test.length;
+  await folder.saveCheckpoint(step, (dir) => saveModel(join(dir, 'model.safetensors'), model));
+  const result: FinetuneResult = {
+    task: task.name,
+    labelNames: task.labelNames,
+    devByEpoch,
+    test,
+    majorityBaseline,
+    trainExamples: train.length,
+  };
+  await folder.writeText('summary.md', finetuneSummary(options, result));
+  say(
+    `test accuracy ${(test.accuracy * 100).toFixed(1)}% (majority class ${(majorityBaseline * 100).toFixed(1)}%), ` +
+      `F1 (${task.labelNames[1]}) ${test.f1.toFixed(3)}; run folder ${folder.dir}`,
+  );
+  for (const p of model.parameters()) p.dispose();
+  return result;
+}
+
+function finetuneSummary(options: FinetuneOptions, r: FinetuneResult): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  return [
+    `# Fine-tuning run: ${r.task}`,
+    '',
+    `From \`${options.from}\`; ${r.trainExamples} training examples, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}).`,
+    '',
+    '| split | accuracy | F1 (' + r.labelNames[1] + ') |',
+    '| --- | --- | --- |',
+    ...r.devByEpoch.map((d, i) => `| dev, epoch ${i + 1} | ${pct(d.accuracy)} | ${d.f1.toFixed(3)} |`),
+    `| test | ${pct(r.test.accuracy)} | ${r.test.f1.toFixed(3)} |`,
+    `| test, majority class | ${pct(r.majorityBaseline)} | – |`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,138 @@
+import { type MaskedLanguageModel, paramGroups, type SequenceClassifier } from '@sibert/models';
+import {
+  Adam,
+  AdamW,
+  type BaseGroupOptions,
+  type ClipSpec,
+  CombinedOptimizer,
+  constantSchedule,
+  cosineSchedule,
+  LAMB,
+  linearWarmup,
+  linearWarmupDecay,
+  multiplySchedules,
+  type Optimizer,
+  piecewiseSchedule,
+  type ScheduleSpec,
+  SGD,
+} from '@sibert/optim';
+import type { ClipOption, OptimizerName, PretrainOptions, ScheduleName } from './options.js';
+
+type Params = [string, import('@sibert/nn').Parameter][];
+
+export interface GroupSpec {
+  name: string;
+  params: Params;
+  optimizer: OptimizerName;
+  lr: number;
+  weightDecay: number;
+  momentum: number;
+  clip: ClipOption;
+  schedule: ScheduleSpec;
+  scaleInvariant: boolean;
+}
+
+export function scheduleFor(name: ScheduleName, steps: number, warmupSteps: number): ScheduleSpec {
+  switch (name) {
+    case 'paper':
+      return piecewiseSchedule({ factor: 0.1, atFractions: [0.6, 0.9], totalSteps: steps });
+    case 'constant':
+      return constantSchedule();
+    case 'linear':
+      return linearWarmupDecay({ warmupSteps, totalSteps: steps });
+    case 'cosine':
+      return warmupSteps > 0
+        ? multiplySchedules(
+            linearWarmup(warmupSteps),
+            cosineSchedule({ startStep: warmupSteps, totalSteps: steps }),
+          )
+        : cosineSchedule({ totalSteps: steps });
+  }
+}
+
+function clipSpec(clip: ClipOption): ClipSpec | null {
+  if (clip.kind === 'none') return null;
+  return clip.kind === 'global'
+    ? { type: 'norm', maxNorm: clip.maxNorm }
+    : { type: 'relative', sqrtC: clip.sqrtC };
+}
+
+export function buildOptimizer(spec: GroupSpec): Optimizer<BaseGroupOptions> {
+  const common = {
+    lr: spec.lr,
+    weightDecay: spec.weightDecay,
+    clip: clipSpec(spec.clip),
+    schedule: spec.schedule,
+    scaleInvariant: spec.scaleInvariant,
+    name: spec.name,
+  };
+  switch (spec.optimizer) {
+    case 'sgd':
+      return new SGD(spec.params, {
+        ...common,
+        momentum: spec.momentum,
+      }) as unknown as Optimizer<BaseGroupOptions>;
+    case 'adam':
+      return new Adam(spec.params, common) as unknown as Optimizer<BaseGroupOptions>;
+    case 'adamw':
+      return new AdamW(spec.params, common) as unknown as Optimizer<BaseGroupOptions>;
+    case 'lamb':
+      return new LAMB(spec.params, common) as unknown as Optimizer<BaseGroupOptions>;
+  }
+}
+
+/**
+ * The pretraining optimizers. SIBERT: the encoder (one scale-invariant group) with `optimizer`
+ * (SGD by default) and the heads with `headOptimizer` (LAMB, warmup + linear decay). BERT: one
+ * optimizer over everything.
+ */
+export function pretrainGroups(model: MaskedLanguageModel, o: PretrainOptions): GroupSpec[] {
+  const groups = paramGroups(model);
+  const headSchedule = scheduleFor('linear', o.steps, o.warmupSteps);
+  if (model.config.family === 'bert') {
+    return [
+      {
+        name: 'all',
+        params: groups.other,
+        optimizer: o.optimizer,
+        lr: o.lr,
+        weightDecay: o.weightDecay,
+        momentum: o.momentum,
+        clip: o.clip,
+        schedule: scheduleFor(o.schedule, o.steps, o.warmupSteps),
+        scaleInvariant: false,
+      },
+    ];
+  }
+  return [
+    {
+      name: 'encoder',
+      params: groups.scaleInvariant,
+      optimizer: o.optimizer,
+      lr: o.lr,
+      weightDecay: o.weightDecay,
+      momentum: o.momentum,
+      clip: o.clip,
+      schedule: scheduleFor(o.schedule, o.steps, o.warmupSteps),
+      scaleInvariant: true,
+    },
+    {
+      name: 'heads',
+      params: groups.other,
+      optimizer: o.headOptimizer,
+      lr: o.headLr,
+      weightDecay: o.headWeightDecay,
+      momentum: 0,
+      clip: { kind: 'none' },
+      schedule: headSchedule,
+      scaleInvariant: false,
+    },
+  ];
+}
+
+export function combine(
+  model: MaskedLanguageModel | SequenceClassifier,
+  groups: GroupSpec[],
+): CombinedOptimizer {
+  return new CombinedOptimizer(groups.map(buildOptimizer), { cover: model.namedParameters() });
+}

@@ -1,0 +1,334 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { MODEL_NAMES, type ModelName } from '@sibert/models';
+
+/** Bad command-line or config input: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+export type BackendName = 'cpu' | 'webgpu';
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'lamb';
+export type ScheduleName = 'paper' | 'constant' | 'linear' | 'cosine';
+export type TaskName = 'spam' | 'sotu-party';
+export type CorpusName = 'moby-dick' | 'sotu' | 'spam';
+
+/** How gradients are clipped: `none`, `global:X` (norm ≤ X) or `relative:C` (√C of the paper's rule). */
+export type ClipOption =
+  | { kind: 'none' }
+  | { kind: 'global'; maxNorm: number }
+  | { kind: 'relative'; sqrtC: number };
+
+export interface PretrainOptions {
+  model: ModelName;
+  backend: BackendName;
+  steps: number;
+  batchSize: number;
+  seqLen: number;
+  seed: number;
+  out: string;
+  /** The optimizer of the encoder (of everything for BERT). */
+  optimizer: OptimizerName;
+  lr: number;
+  weightDecay: number;
+  momentum: number;
+  clip: ClipOption;
+  schedule: ScheduleName;
+  /** Warmup of the warmup-then-linear-decay schedules (heads, BERT). */
+  warmupSteps: number;
+  /** SIBERT only: the optimizer of the non-scale-invariant heads. */
+  headOptimizer: OptimizerName;
+  headLr: number;
+  headWeightDecay: number;
+  /** Multiplies the initialisation std (0.02) of every parameter: the paper's Figure 1 axis. */
+  initScale: number;
+  dropout: number;
+  vocabSize: number;
+  corpora: CorpusName[];
+  /** Use at most this many packed training sequences (0: all). */
+  maxSequences: number;
+  logEvery: number;
+  checkpointEvery: number;
+}
+
+export interface FinetuneOptions {
+  task: TaskName;
+  from: string;
+  out: string;
+  backend: BackendName;
+  optimizer: OptimizerName;
+  lr: number;
+  weightDecay: number;
+  epochs: number;
+  batchSize: number;
+  maxLength: number;
+  seed: number;
+  warmupSteps: number;
+  /** Use at most this many training examples (0: all); dev and test are always whole. */
+  maxTrainExamples: number;
+  dropout: number;
+}
+
+export interface EvalOptions {
+  from: string;
+  backend: BackendName;
+  batchSize: number;
+}
+
+const MODELS = MODEL_NAMES as readonly string[];
+const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'lamb'];
+const SCHEDULES: readonly ScheduleName[] = ['paper', 'constant', 'linear', 'cosine'];
+const BACKENDS: readonly BackendName[] = ['cpu', 'webgpu'];
+const TASKS: readonly TaskName[] = ['spam', 'sotu-party'];
+const CORPORA: readonly CorpusName[] = ['moby-dick', 'sotu', 'spam'];
+
+// ---- value parsers: each names the option, what it expects and what came ----------------------
+
+function fail(option: string, expected: string, value: unknown): never {
+  throw new UsageError(`--${option} expects ${expected}, got ${JSON.stringify(value)}`);
+}
+
+function integer(option: string, value: unknown, min: number): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || (typeof value === 'string' && value.trim() === '')) {
+    fail(option, `an integer ≥ ${min}`, value);
+  }
+  return n;
+}
+
+function real(option: string, value: unknown, check: (n: number) => boolean, expected: string): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || !check(n) || (typeof value === 'string' && value.trim() === ''))
+    fail(option, expected, value);
+  return n;
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T))
+    fail(option, `one of ${allowed.join(', ')}`, value);
+  return value as T;
+}
+
+function text(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') fail(option, 'a non-empty string', value);
+  return value;
+}
+
+export function parseClip(value: unknown): ClipOption {
+  if (value === 'none') return { kind: 'none' };
+  const match = typeof value === 'string' ? /^(global|relative):(.+)$/.exec(value) : null;
+  const n = match ? Number(match[2]) : Number.NaN;
+  if (!match || !Number.isFinite(n) || n <= 0)
+    fail('clip', "'none', 'global:X' or 'relative:C' with a positive number", value);
+  return match[1] === 'global' ? { kind: 'global', maxNorm: n } : { kind: 'relative', sqrtC: n };
+}
+
+export function formatClip(clip: ClipOption): string {
+  return clip.kind === 'none'
+    ? 'none'
+    : clip.kind === 'global'
+      ? `global:${clip.maxNorm}`
+      : `relative:${clip.sqrtC}`;
+}
+
+// ---- flags and config files ---------------------------------------------------------------------
+
+type Raw = Record<string, unknown>;
+
+/** Reads flags (strict: unknown flags are errors) and merges them over `--config FILE` (JSON). */
+function readRaw(argv: readonly string[], spec: Record<string, 'string' | 'boolean'>): Raw {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        Object.entries({ ...spec, config: 'string' }).map(([name, type]) => [name, { type }]),
+      ) as Record<string, { type: 'string' | 'boolean' }>,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^.*?: /, '').replace(/\. To specify.*$/s, ''));
+  }
+  const flags = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [camel(k), v]));
+  const { config, ...rest } = flags;
+  if (config === undefined) return rest;
+  let fromFile: unknown;
+  try {
+    fromFile = JSON.parse(readFileSync(String(config), 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--config ${config}: ${(error as Error).message}`);
+  }
+  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+    throw new UsageError(`--config ${config}: expected a JSON object of options`);
+  }
+  const known = new Set(Object.keys(spec).map(camel));
+  const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new UsageError(`--config ${config}: unknown option(s) ${unknown.join(', ')}`);
+  return { ...(fromFile as Raw), ...rest };
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+const PRETRAIN_FLAGS = {
+  model: 'string',
+  backend: 'string',
+  steps: 'string',
+  'batch-size': 'string',
+  'seq-len': 'string',
+  seed: 'string',
+  out: 'string',
+  optimizer: 'string',
+  lr: 'string',
+  'weight-decay': 'string',
+  momentum: 'string',
+  clip: 'string',
+  schedule: 'string',
+  'warmup-steps': 'string',
+  'head-optimizer': 'string',
+  'head-lr': 'string',
+  'head-weight-decay': 'string',
+  'init-scale': 'string',
+  dropout: 'string',
+  'vocab-size': 'string',
+  corpora: 'string',
+  'max-sequences': 'string',
+  'log-every': 'string',
+  'checkpoint-every': 'string',
+  resume: 'boolean',
+  overwrite: 'boolean',
+} as const;
+
+/**
+ * The pretraining options: the paper's recipe for SIBERT by default (encoder: SGD, lr 8e-4, weight
+ * decay 1e-2, relative clipping √C = 2, ÷10 at 60% and 90%; heads: LAMB with warmup and linear
+ * decay), AdamW with warmup and linear decay for BERT; every choice overridable.
+ */
+export function parsePretrain(argv: readonly string[]): {
+  options: PretrainOptions;
+  resume: boolean;
+  overwrite: boolean;
+} {
+  const raw = readRaw(argv, PRETRAIN_FLAGS);
+  return { options: resolvePretrain(raw), resume: raw.resume === true, overwrite: raw.overwrite === true };
+}
+
+export function resolvePretrain(raw: Raw): PretrainOptions {
+  const model = oneOf('model', raw.model ?? 'sibert-tiny', MODELS) as ModelName;
+  const sibert = model.startsWith('sibert');
+  const steps = integer('steps', raw.steps ?? 1000, 1);
+  const optimizer = oneOf('optimizer', raw.optimizer ?? (sibert ? 'sgd' : 'adamw'), OPTIMIZERS);
+  const corpora = String(raw.corpora ?? CORPORA.join(','))
+    .split(',')
+    .map((c) => oneOf('corpora', c.trim(), CORPORA));
+  if (raw.out === undefined) throw new UsageError('--out DIR is required: the folder the run writes to');
+  return {
+    model,
+    backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
+    steps,
+    batchSize: integer('batch-size', raw.batchSize ?? 16, 1),
+    seqLen: integer('seq-len', raw.seqLen ?? 128, 8),
+    seed: integer('seed', raw.seed ?? 0, 0),
+    out: text('out', raw.out),
+    optimizer,
+    lr: real('lr', raw.lr ?? (sibert ? 8e-4 : 1e-4), (n) => n > 0, 'a positive number'),
+    weightDecay: real('weight-decay', raw.weightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
+    momentum: real('momentum', raw.momentum ?? 0, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+    clip: parseClip(raw.clip ?? (sibert ? 'relative:2' : 'none')),
+    schedule: oneOf(
+      'schedule',
+      raw.schedule ?? (sibert && optimizer === 'sgd' ? 'paper' : 'linear'),
+      SCHEDULES,
+    ),
+    warmupSteps: integer('warmup-steps', raw.warmupSteps ?? Math.round(steps * 0.1), 0),
+    headOptimizer: oneOf('head-optimizer', raw.headOptimizer ?? 'lamb', OPTIMIZERS),
+    headLr: real('head-lr', raw.headLr ?? 8e-4, (n) => n > 0, 'a positive number'),
+    headWeightDecay: real('head-weight-decay', raw.headWeightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
+    initScale: real('init-scale', raw.initScale ?? 1, (n) => n > 0, 'a positive number'),
+    dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+    vocabSize: integer('vocab-size', raw.vocabSize ?? 8192, 64),
+    corpora,
+    maxSequences: integer('max-sequences', raw.maxSequences ?? 0, 0),
+    logEvery: integer('log-every', raw.logEvery ?? 10, 1),
+    checkpointEvery: integer('checkpoint-every', raw.checkpointEvery ?? 200, 1),
+  };
+}
+
+const FINETUNE_FLAGS = {
+  task: 'string',
+  from: 'string',
+  out: 'string',
+  backend: 'string',
+  optimizer: 'string',
+  lr: 'string',
+  'weight-decay': 'string',
+  epochs: 'string',
+  'batch-size': 'string',
+  'max-length': 'string',
+  seed: 'string',
+  'warmup-steps': 'string',
+  'max-train-examples': 'string',
+  dropout: 'string',
+  overwrite: 'boolean',
+} as const;
+
+/** Fine-tuning options; the optimizer and LR default by model family once the pretraining run is read. */
+export function parseFinetune(argv: readonly string[]): {
+  options: Omit<FinetuneOptions, 'optimizer' | 'lr'>;
+  optimizer?: OptimizerName;
+  lr?: number;
+  overwrite: boolean;
+} {
+  const raw = readRaw(argv, FINETUNE_FLAGS);
+  if (raw.task === undefined) throw new UsageError(`--task is required: one of ${TASKS.join(', ')}`);
+  if (raw.from === undefined) throw new UsageError('--from DIR is required: a pretraining run folder');
+  if (raw.out === undefined)
+    throw new UsageError('--out DIR is required: the folder the fine-tuning run writes to');
+  const task = oneOf('task', raw.task, TASKS);
+  return {
+    ...(raw.optimizer === undefined ? {} : { optimizer: oneOf('optimizer', raw.optimizer, OPTIMIZERS) }),
+    ...(raw.lr === undefined ? {} : { lr: real('lr', raw.lr, (n) => n > 0, 'a positive number') }),
+    options: {
+      task,
+      from: text('from', raw.from),
+      out: text('out', raw.out),
+      backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
+      weightDecay: real('weight-decay', raw.weightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
+      epochs: integer('epochs', raw.epochs ?? 3, 1),
+      batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
+      maxLength: integer('max-length', raw.maxLength ?? 128, 8),
+      seed: integer('seed', raw.seed ?? 0, 0),
+      warmupSteps: integer('warmup-steps', raw.warmupSteps ?? 10, 0),
+      maxTrainExamples: integer('max-train-examples', raw.maxTrainExamples ?? 0, 0),
+      dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+    },
+    overwrite: raw.overwrite === true,
+  };
+}
+
+export function parseEval(argv: readonly string[]): EvalOptions {
+  const raw = readRaw(argv, { from: 'string', backend: 'string', 'batch-size': 'string' });
+  if (raw.from === undefined) throw new UsageError('--from DIR is required: a pretraining run folder');
+  return {
+    from: text('from', raw.from),
+    backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
+    batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
+  };
+}
+
+export interface DemoOptions {
+  out: string;
+  backend: BackendName;
+  steps: number;
+  overwrite: boolean;
+}
+
+export function parseDemo(argv: readonly string[]): DemoOptions {
+  const raw = readRaw(argv, { out: 'string', backend: 'string', steps: 'string', overwrite: 'boolean' });
+  return {
+    out: text('out', raw.out ?? 'runs/demo'),
+    backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
+    steps: integer('steps', raw.steps ?? 300, 1),
+    overwrite: raw.overwrite !== false,
+  };
+}
