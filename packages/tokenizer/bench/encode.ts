@@ -3,8 +3,8 @@
 //   npx tsx bench/encode.ts            (BENCH_ROUNDS=5 timed rounds after one warm-up round)
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { EncoderPool, trainWordPiece } from '../src/index';
-import { sotuParagraphs } from '../test/corpora';
+import { EncoderPool, encodeCorpus, trainWordPiece } from '../src/index';
+import { sotuFiles, sotuParagraphs } from '../test/corpora';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const texts = sotuParagraphs();
@@ -34,6 +34,13 @@ const hfSpeed = await measure(() => texts.map((t) => hf.encode(t)));
 const oneThread = await measure(() => ours.encodeBatch(texts));
 const pooled = await measure(() => pool.encodeBatch(texts));
 await pool.terminate();
+// Streaming from the data files, pool started and stopped inside each round.
+const files = sotuFiles();
+const streamed = await measure(async () => {
+  for await (const _chunk of encodeCorpus(ours, { files }, { split: 'line' })) {
+    // the chunks are only counted by the timer
+  }
+});
 
 const row = (name: string, speed: number) =>
   `${name.padEnd(34)} ${speed.toFixed(2).padStart(8)} MB/s  ${(speed / hfSpeed).toFixed(2).padStart(6)}×`;
@@ -45,3 +52,4 @@ console.log(
 console.log(row('@huggingface/tokenizers (1 thread)', hfSpeed));
 console.log(row('ours, 1 thread', oneThread));
 console.log(row(`ours, worker pool (${pool.threads} threads)`, pooled));
+console.log(row(`ours, encodeCorpus over files (${pool.threads} thr.)`, streamed));
