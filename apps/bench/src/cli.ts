@@ -1,1 +1,98 @@
-export {};
+import { realpathSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendChoice } from './backends.js';
+import { type CommonOptions, oneOf, parseFlags, UsageError } from './options.js';
+import {
+  machineInfo,
+  markdownSection,
+  type SuiteOutput,
+  type SuiteResult,
+  writeJson,
+  writeMarkdownSection,
+} from './report.js';
+
+const HELP = `sibert-bench: speed, memory and the paper's claims, side by side with TensorFlow.js
+
+  sibert-bench kernels    [--backend cpu|webgpu|all] [--ops matmul,softmax,…]
+  sibert-bench step       [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all]
+  sibert-bench memory     [--model sibert-mini|sibert-base|bert-base]
+  sibert-bench robustness [--steps N] [--init-scales 0.01,0.1,1,10,100] [--loss-scales 0.01,1,100]
+  sibert-bench reproduce  [--steps N] [--finetune-examples N]
+
+Every subcommand prints a Markdown table and takes
+  --quick           a reduced run (under a minute)
+  --json FILE       { suite, date, machine, results } as JSON
+  --markdown FILE   writes (or replaces) the suite's section of FILE: table, command, machine
+  --out DIR         SVG plots (robustness, reproduce) and the JSON`;
+
+const BACKENDS: readonly BackendChoice[] = ['cpu', 'webgpu', 'all'];
+
+type Runner = (argv: readonly string[]) => Promise<{ common: CommonOptions; output: SuiteOutput }>;
+
+const SUITES: Record<string, Runner> = {
+  kernels: async (argv) => {
+    const { common, flags } = parseFlags(argv, ['backend', 'ops']);
+    const { kernelsSuite } = await import('./kernels.js');
+    const output = await kernelsSuite({
+      backend: oneOf('backend', flags.backend, BACKENDS, 'cpu'),
+      quick: common.quick,
+      ops: flags.ops ? flags.ops.split(',').map((s) => s.trim()) : [],
+    });
+    return { common, output };
+  },
+};
+
+/** Runs one subcommand; returns the process exit code. */
+export async function main(argv: readonly string[], command = 'sibert-bench'): Promise<number> {
+  const [suite, ...rest] = argv;
+  try {
+    if (suite === undefined || suite === '--help' || suite === 'help') {
+      process.stdout.write(`${HELP}\n`);
+      return suite === undefined ? 2 : 0;
+    }
+    const runner = SUITES[suite];
+    if (!runner) {
+      throw new UsageError(`unknown subcommand '${suite}'; expected ${Object.keys(SUITES).join(', ')}`);
+    }
+    const { common, output } = await runner(rest);
+    const result: SuiteResult = {
+      suite,
+      date: new Date().toISOString(),
+      machine: machineInfo(output.adapter),
+      command: [command, ...argv].join(' '),
+      notes: output.notes,
+      results: output.rows,
+    };
+    const section = markdownSection(result, output.body);
+    process.stdout.write(`${section}\n`);
+    if (common.json) await writeJson(common.json, result);
+    if (common.markdown) await writeMarkdownSection(common.markdown, suite, section);
+    if (common.out) {
+      await mkdir(common.out, { recursive: true });
+      await writeJson(join(common.out, `${suite}.json`), result);
+      for (const plot of output.plots) await writeFile(join(common.out, plot.name), plot.svg);
+    }
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`sibert-bench ${suite ?? ''}: ${message}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      // tfjs and Dawn keep handles open; the suite is done, so leave.
+      process.exit(code);
+    },
+    (error: unknown) => {
+      process.stderr.write(`sibert-bench: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
