@@ -93,8 +93,13 @@ describe.skipIf(!backend)('webgpu backend storage, errors and lifetime', () => {
 });
 
 describe.skipIf(!backend)('webgpu runtime error reporting', () => {
-  it('a WGSL error rejects the next sync with the op name', async () => {
-    const gpu = create([]);
+  // Dawn's instance stays referenced until every device made from it is destroyed.
+  const gpu = create([]);
+  const runtimes: GpuRuntime[] = [];
+  afterAll(() => {
+    for (const runtime of runtimes) runtime.destroy();
+  });
+  async function openRuntime(): Promise<{ runtime: GpuRuntime; device: GPUDevice }> {
     const adapter = await gpu.requestAdapter();
     const device = await adapter!.requestDevice();
     const runtime = new GpuRuntime(device, {
@@ -102,6 +107,12 @@ describe.skipIf(!backend)('webgpu runtime error reporting', () => {
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     });
+    runtimes.push(runtime);
+    return { runtime, device };
+  }
+
+  it('a WGSL error rejects the next sync with the op name', async () => {
+    const { runtime } = await openRuntime();
     const out = runtime.allocate('broken', 4);
     runtime.dispatch({
       op: 'broken',
@@ -115,6 +126,16 @@ describe.skipIf(!backend)('webgpu runtime error reporting', () => {
     await expect(runtime.sync()).resolves.toBeUndefined();
     runtime.destroy();
     expect(() => runtime.allocate('after', 1)).toThrow(/after: the backend was disposed/);
+  });
+
+  it('a lost device makes every later call throw with the op and the reason', async () => {
+    const { runtime, device } = await openRuntime();
+    const storage = runtime.allocate('fill', 4);
+    device.destroy(); // as if the driver had lost it: the runtime did not ask for this
+    await device.lost;
+    expect(() => runtime.allocate('fill', 4)).toThrow(/webgpu: fill: device lost \(destroyed\)/);
+    await expect(runtime.read('read', storage, 4)).rejects.toThrow(/webgpu: read: device lost/);
+    await expect(runtime.sync()).rejects.toThrow(/webgpu: sync: device lost/);
   });
 
   it('the process exits by itself after dispose', () => {
