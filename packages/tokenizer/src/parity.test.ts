@@ -76,6 +76,55 @@ describe('parity with @huggingface/tokenizers on a vocabulary we trained', () =>
   });
 });
 
+describe('parity on generated text from many scripts and character classes', () => {
+  // Every character class the pipeline treats differently, minus the documented departures below
+  // (uppercase sigma, unassigned code points, astral CJK).
+  const alphabet = [
+    ...'abcXYZ019 .,;:!?\'"-()[]{}<>$^`|~#@&*+=/\\_%',
+    ...'éÉàçñüÅøßæœ',
+    'e\u0301',
+    'a\u0308\u0304',
+    ...'αβγδπωΑΒΓ',
+    ...'абвгдЖЗИ',
+    ...'中文字日本한국어ひらがなカタカナ',
+    ...'١٢٣عربية',
+    ...'—–…«»¿¡“”‘’•·',
+    '😀',
+    '👍🏽',
+    '🇺🇸',
+    '\u200d',
+    ...' \t\n\r\u00a0\u2003\u3000\u2028',
+    ...'\u0000\u0007\u001b\u007f\u0085\u200b\ufeff\ufffd\ue000',
+  ];
+  let seed = 12345;
+  const random = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const texts = Array.from({ length: 1500 }, () =>
+    Array.from(
+      { length: 1 + Math.floor(random() * 40) },
+      () => alphabet[Math.floor(random() * alphabet.length)],
+    ).join(''),
+  );
+
+  it('gives the same ids with the SOTU vocabulary (many unknown words)', () => {
+    expect(mismatches(texts)).toEqual([]);
+  });
+
+  it('gives the same ids with a vocabulary trained on the generated text', () => {
+    const file = JSON.stringify(trainWordPiece(texts, { vocabSize: 600, minFrequency: 1 }).toTokenizerJson());
+    const mine = BertTokenizer.fromTokenizerJson(file);
+    const port = new Tokenizer(JSON.parse(file), {});
+    const differ = texts.filter((t) => {
+      const a = Array.from(mine.encode(t).ids);
+      const b = port.encode(t).ids;
+      return a.length !== b.length || a.some((id, k) => id !== b[k]);
+    });
+    expect(differ).toEqual([]);
+  });
+});
+
 // Where the JS port departs from the Rust `tokenizers` semantics, we follow Rust. Each case below
 // shows the difference on a vocabulary that can tell them apart.
 describe('documented departures of the JS port from Rust tokenizers (we follow Rust)', () => {
