@@ -21,14 +21,22 @@ export class BufferPool {
     return Math.ceil(bytes / step) * step;
   }
 
-  acquire(bytes: number): GPUBuffer {
+  /** A pooled buffer of the class serving `bytes`, or null when none is free. */
+  takeFree(bytes: number): GPUBuffer | null {
     const size = BufferPool.sizeClass(bytes);
     const reusable = this.free.get(size)?.pop();
-    if (reusable) {
-      this.pooledBytes -= size;
-      return reusable;
-    }
-    return this.device.createBuffer({ size, usage: this.usage });
+    if (!reusable) return null;
+    this.pooledBytes -= size;
+    return reusable;
+  }
+
+  /** A new buffer of the class serving `bytes`. */
+  create(bytes: number): GPUBuffer {
+    return this.device.createBuffer({ size: BufferPool.sizeClass(bytes), usage: this.usage });
+  }
+
+  acquire(bytes: number): GPUBuffer {
+    return this.takeFree(bytes) ?? this.create(bytes);
   }
 
   release(buffer: GPUBuffer): void {

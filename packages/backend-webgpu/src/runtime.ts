@@ -15,6 +15,12 @@ export const PARAM_WORDS = PARAM_BLOCK_BYTES / 4;
 /** Dispatches recorded before the batch is submitted (one parameter block each). */
 const DISPATCHES_PER_BATCH = 128;
 
+/** Names the ops of a batch whose validation error cannot be pinned to one dispatch. */
+function batchName(ops: readonly string[]): string {
+  const distinct = [...new Set(ops)];
+  return distinct.length === 1 ? distinct[0]! : `one of ${distinct.join(', ')}`;
+}
+
 /** The storage behind one tensor: a pooled buffer and how many 32-bit elements it holds. */
 export class GpuStorage {
   released = false;
@@ -113,9 +119,12 @@ export class GpuRuntime {
         `webgpu: ${op}: a buffer of ${bytes} bytes exceeds the device's maxBufferSize of ${this.limits.maxBufferSize} bytes`,
       );
     }
-    this.device.pushErrorScope('out-of-memory');
-    const buffer = this.storagePool.acquire(bytes);
-    this.watch(op, this.device.popErrorScope());
+    let buffer = this.storagePool.takeFree(bytes);
+    if (!buffer) {
+      this.device.pushErrorScope('out-of-memory');
+      buffer = this.storagePool.create(bytes);
+      this.watch(op, this.device.popErrorScope());
+    }
     this.liveBytes += buffer.size;
     return new GpuStorage(buffer, elements);
   }
@@ -173,9 +182,11 @@ export class GpuRuntime {
     this.paramStaging.fill(0, slot * PARAM_WORDS, (slot + 1) * PARAM_WORDS);
     this.paramStaging.set(spec.params, slot * PARAM_WORDS);
 
-    this.device.pushErrorScope('validation');
     const layout = this.layout(spec.inputs.length, spec.outputs.length);
-    const pipeline = this.pipeline(spec.shader, layout);
+    const pipeline = this.pipeline(spec.op, spec.shader, layout);
+    // One validation scope spans a batch (a scope per dispatch costs more than the dispatch);
+    // shader errors, the likely kind, are caught per pipeline and name their op exactly.
+    if (slot === 0) this.device.pushErrorScope('validation');
     const entries: GPUBindGroupEntry[] = [
       {
         binding: 0,
@@ -191,7 +202,6 @@ export class GpuRuntime {
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
-    this.watch(spec.op, this.device.popErrorScope());
     this.batchOps.push(spec.op);
   }
 
@@ -204,18 +214,16 @@ export class GpuRuntime {
     this.encoder = null;
     const ops = this.batchOps;
     this.batchOps = [];
-    this.device.pushErrorScope('validation');
-    if (ops.length > 0) {
-      this.device.queue.writeBuffer(
-        this.uniformBuffer,
-        0,
-        this.paramStaging.buffer,
-        0,
-        ops.length * PARAM_BLOCK_BYTES,
-      );
-    }
+    this.device.queue.writeBuffer(
+      this.uniformBuffer,
+      0,
+      this.paramStaging.buffer,
+      0,
+      ops.length * PARAM_BLOCK_BYTES,
+    );
     this.device.queue.submit([encoder.finish()]);
-    this.watch(`one of ${[...new Set(ops)].join(', ')}`, this.device.popErrorScope());
+    // Closes the scope the batch's first dispatch opened.
+    this.watch(batchName(ops), this.device.popErrorScope());
   }
 
   async read(op: string, storage: GpuStorage, elements: number): Promise<ArrayBuffer> {
@@ -388,14 +396,16 @@ export class GpuRuntime {
     return layout;
   }
 
-  private pipeline(shader: string, layout: Layout): GPUComputePipeline {
+  private pipeline(op: string, shader: string, layout: Layout): GPUComputePipeline {
     const cached = this.pipelines.get(shader);
     if (cached) return cached;
+    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: shader });
     const pipeline = this.device.createComputePipeline({
       layout: layout.pipelineLayout,
       compute: { module, entryPoint: 'main' },
     });
+    this.watch(op, this.device.popErrorScope());
     this.pipelines.set(shader, pipeline);
     return pipeline;
   }

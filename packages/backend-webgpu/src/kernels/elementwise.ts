@@ -35,6 +35,8 @@ interface MapSpec {
   readonly extras?: readonly number[];
 }
 
+const mapShaders = new Map<string, string>();
+
 /**
  * The one strided elementwise kernel behind unary/binary/compare/where/cast/fill and all
  * movement ops: each operand (and the output) is a base offset plus strides over `shape`.
@@ -57,19 +59,26 @@ export function runMap(rt: GpuRuntime, spec: MapSpec): void {
   const extraSlot = params.length;
   params.push(...(spec.extras ?? []));
   const expression = spec.expression((j) => `param(${extraSlot + j}u)`);
-  let shader = PARAMS_DECL + MATH_HELPERS;
-  spec.inputs.forEach((input, k) => {
-    shader += inputDecl(1 + k, `x${k}`, input.type);
-  });
-  const outIndex = spec.inputs.length;
-  shader += outputDecl(1 + outIndex, 'result', spec.out.type);
-  shader += `${linearEntry(ELEMENT_WORKGROUP)}
+  const types = spec.inputs.map((input) => input.type).join(',');
+  // The source depends only on this key; reusing one string object keeps the pipeline lookup cheap.
+  const key = `${rank}|${types}|${spec.out.type}|${expression}`;
+  let shader = mapShaders.get(key);
+  if (shader === undefined) {
+    shader = PARAMS_DECL + MATH_HELPERS;
+    spec.inputs.forEach((input, k) => {
+      shader += inputDecl(1 + k, `x${k}`, input.type);
+    });
+    const outIndex = spec.inputs.length;
+    shader += outputDecl(1 + outIndex, 'result', spec.out.type);
+    shader += `${linearEntry(ELEMENT_WORKGROUP)}
   if (index >= param(0u)) { return; }
 ${stridedOffsets('index', rank, shapeSlot, operandSlots)}`;
-  spec.inputs.forEach((_, k) => {
-    shader += `  let v${k} = x${k}[off${k}];\n`;
-  });
-  shader += `  result[off${outIndex}] = ${expression};\n}\n`;
+    spec.inputs.forEach((_, k) => {
+      shader += `  let v${k} = x${k}[off${k}];\n`;
+    });
+    shader += `  result[off${outIndex}] = ${expression};\n}\n`;
+    mapShaders.set(key, shader);
+  }
   rt.dispatch({
     op: spec.op,
     shader,
