@@ -147,7 +147,7 @@ export async function finetuneCommand(
       weightDecay: options.weightDecay,
       momentum: 0,
       clip: { kind: 'none' },
-      schedule: scheduleFor('linear', totalSteps, Math.min(options.warmupSteps, totalSteps)),
+      schedule: scheduleFor('linear', totalSteps, options.warmupSteps),
       scaleInvariant: false,
     },
   ]);

@@ -32,7 +32,9 @@ export interface GroupSpec {
   scaleInvariant: boolean;
 }
 
-export function scheduleFor(name: ScheduleName, steps: number, warmupSteps: number): ScheduleSpec {
+export function scheduleFor(name: ScheduleName, steps: number, requestedWarmup: number): ScheduleSpec {
+  // A warmup as long as the run would leave no decay; keep at least its last step.
+  const warmupSteps = Math.min(requestedWarmup, steps - 1);
   switch (name) {
     case 'paper':
       return piecewiseSchedule({ factor: 0.1, atFractions: [0.6, 0.9], totalSteps: steps });

@@ -135,10 +135,11 @@ type Raw = Record<string, unknown>;
 
 /** Reads flags (strict: unknown flags are errors) and merges them over `--config FILE` (JSON). */
 function readRaw(argv: readonly string[], spec: Record<string, 'string' | 'boolean'>): Raw {
+  const args = joinNegativeValues(argv);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args,
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
@@ -146,7 +147,7 @@ function readRaw(argv: readonly string[], spec: Record<string, 'string' | 'boole
       ) as Record<string, { type: 'string' | 'boolean' }>,
     });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/^.*?: /, '').replace(/\. To specify.*$/s, ''));
+    throw new UsageError((error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
   }
   const flags = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [camel(k), v]));
   const { config, ...rest } = flags;
@@ -164,6 +165,22 @@ function readRaw(argv: readonly string[], spec: Record<string, 'string' | 'boole
   const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new UsageError(`--config ${config}: unknown option(s) ${unknown.join(', ')}`);
   return { ...(fromFile as Raw), ...rest };
+}
+
+/** `--steps -5` would read as two flags; `--steps=-5` lets the value check name the bad value. */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg.startsWith('--') && !arg.includes('=') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function camel(flag: string): string {

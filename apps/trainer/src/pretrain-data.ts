@@ -47,7 +47,7 @@ export class PretrainData {
     readonly heldOut: Int32Array[],
     private readonly collator: MlmCollator,
     private readonly heldOutCollator: MlmCollator,
-    private readonly iterator: BatchIterator,
+    private readonly iterator: BatchIterator | null,
   ) {}
 
   static build(spec: PretrainDataSpec): PretrainData {
@@ -88,13 +88,16 @@ export class PretrainData {
       padTokenId: ids.pad,
       specialTokenIds: ids.all,
     };
-    const iterator = new BatchIterator({
-      size: Math.max(train.length, 1),
-      batchSize: spec.batchSize,
-      seed: spec.seed,
-      dropLast: true,
-      ...(spec.state ? { state: spec.state } : {}),
-    });
+    // Held-out-only data (evaluation) has no training stream.
+    const iterator = spec.heldOutOnly
+      ? null
+      : new BatchIterator({
+          size: train.length,
+          batchSize: spec.batchSize,
+          seed: spec.seed,
+          dropLast: true,
+          ...(spec.state ? { state: spec.state } : {}),
+        });
     return new PretrainData(
       train,
       heldOut,
@@ -105,6 +108,7 @@ export class PretrainData {
   }
 
   next(): PretrainBatch {
+    if (!this.iterator) throw new RangeError('this data was built for evaluation only (heldOutOnly)');
     const result = this.iterator.next();
     if (result.done) throw new RangeError('the batch stream ended'); // unreachable: no epoch limit
     const { indices, step } = result.value;

@@ -302,4 +302,3 @@ async function pretrainSummary(
     '',
   ].join('\n');
 }
-
