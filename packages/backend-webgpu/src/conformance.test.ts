@@ -7,9 +7,9 @@ const backend = await openTestBackend();
 
 if (backend) {
   registerBackend('webgpu', () => backend, 0);
-  // No otherBackend yet: the suite's mixing test moves a tensor with the synchronous `to()`,
-  // which needs readSync, and WebGPU can only read asynchronously.
-  describeConformance({ backend: 'webgpu' });
+  // The same device under a second name exercises the engine's mixing-backends errors.
+  registerBackend('webgpu-second', () => Object.create(backend, { name: { value: 'webgpu-second' } }), 0);
+  describeConformance({ backend: 'webgpu', otherBackend: 'webgpu-second' });
 } else {
   describe.skip('conformance: webgpu (no adapter)', () => {
     it('is skipped', () => {});

@@ -165,10 +165,6 @@ export class WebGpuBackend implements Backend {
     this.gpu = null;
   }
 
-  get disposed(): boolean {
-    return this.gpu === null;
-  }
-
   describe(): Record<string, unknown> {
     const { liveBytes, pooledBytes } = this.runtime.memory();
     return {

@@ -55,7 +55,6 @@ var<private> POSITIVE_INFINITY_BITS: u32 = 0x7f800000u;
 var<private> NEGATIVE_INFINITY_BITS: u32 = 0xff800000u;
 `;
 
-export const NAN = 'bitcast<f32>(NAN_BITS)';
 export const POSITIVE_INFINITY = 'bitcast<f32>(POSITIVE_INFINITY_BITS)';
 export const NEGATIVE_INFINITY = 'bitcast<f32>(NEGATIVE_INFINITY_BITS)';
 
