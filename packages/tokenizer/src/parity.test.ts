@@ -19,7 +19,7 @@ beforeAll(() => {
   const file = JSON.stringify(trained.toTokenizerJson());
   ours = BertTokenizer.fromTokenizerJson(file);
   hf = new Tokenizer(JSON.parse(file), {});
-});
+}, 60_000); // training on the corpus takes seconds, more on a busy machine
 
 /** Indices of the paragraphs whose ids differ (empty when all agree). */
 function mismatches(texts: string[]): { index: number; text: string; ours: number[]; hf: number[] }[] {

@@ -25,7 +25,7 @@ beforeAll(async () => {
   texts = mobyDickParagraphs().slice(0, 400);
   tok = trainWordPiece(texts, { vocabSize: 2000 });
   pool = await EncoderPool.create(tok, { threads: 2 });
-});
+}, 60_000);
 afterAll(() => pool.terminate());
 
 const plain = (e: Encoding): unknown => ({

@@ -109,9 +109,15 @@ export interface WordPieceOptions {
   maxInputCharsPerWord: number;
 }
 
+/** Words of at most this many UTF-16 units are remembered in the model's cache. */
+const CACHED_WORD_UNITS = 24;
+const CACHE_SLOTS = 1 << 14;
+
 /**
  * The WordPiece model: greedy longest-match-first over a word, later pieces looked up with the
  * continuation prefix; a word with any piece not in the vocabulary becomes `[UNK]` as a whole.
+ * Text repeats words, so the pieces of short words are kept in a direct-mapped cache (flat typed
+ * arrays, nothing allocated per word).
  */
 export class WordPieceModel implements WordSink {
   readonly trie: Trie;
@@ -120,6 +126,16 @@ export class WordPieceModel implements WordSink {
   /** Where encoded pieces go; the tokenizer points it at its scratch buffer before a scan. */
   out: PieceBuffer = new PieceBuffer();
   private readonly continuationRoot: number;
+  /** The pieces of the current word: ids, and the unit index where each ends. */
+  private pieceIds = new Int32Array(256);
+  private pieceEnds = new Int32Array(256);
+  private readonly cacheHash = new Int32Array(CACHE_SLOTS);
+  /** Units of the cached word; 0 marks an empty slot. */
+  private readonly cacheLength = new Uint8Array(CACHE_SLOTS);
+  private readonly cacheUnits = new Uint16Array(CACHE_SLOTS * CACHED_WORD_UNITS);
+  private readonly cachePieces = new Uint8Array(CACHE_SLOTS);
+  private readonly cacheIds = new Int32Array(CACHE_SLOTS * CACHED_WORD_UNITS);
+  private readonly cacheEnds = new Uint8Array(CACHE_SLOTS * CACHED_WORD_UNITS);
 
   constructor(tokens: readonly string[], unkId: number, options: WordPieceOptions) {
     this.trie = new Trie(tokens);
@@ -130,15 +146,64 @@ export class WordPieceModel implements WordSink {
 
   word(units: Uint16Array, starts: Int32Array, ends: Int32Array, length: number, codePoints: number): void {
     const out = this.out;
-    const wordStart = starts[0]!;
-    const wordEnd = ends[length - 1]!;
     if (codePoints > this.options.maxInputCharsPerWord) {
-      out.push(this.unkId, wordStart, wordEnd);
+      out.push(this.unkId, starts[0]!, ends[length - 1]!);
       return;
     }
-    const { trie } = this;
+    let slot = -1;
+    let hash = 0;
+    if (length <= CACHED_WORD_UNITS) {
+      hash = length;
+      for (let j = 0; j < length; j++) hash = Math.imul(hash ^ units[j]!, 0x01000193);
+      slot = (hash ^ (hash >>> 15)) & (CACHE_SLOTS - 1);
+      if (
+        this.cacheLength[slot] === length &&
+        this.cacheHash[slot] === hash &&
+        this.cached(slot, units, length)
+      ) {
+        const at = slot * CACHED_WORD_UNITS;
+        let from = 0;
+        for (let p = 0; p < this.cachePieces[slot]!; p++) {
+          const end = this.cacheEnds[at + p]!;
+          out.push(this.cacheIds[at + p]!, starts[from]!, ends[end - 1]!);
+          from = end;
+        }
+        return;
+      }
+    }
+    const pieces = this.match(units, length);
+    let from = 0;
+    for (let p = 0; p < pieces; p++) {
+      const end = this.pieceEnds[p]!;
+      out.push(this.pieceIds[p]!, starts[from]!, ends[end - 1]!);
+      from = end;
+    }
+    if (slot >= 0) {
+      const at = slot * CACHED_WORD_UNITS;
+      this.cacheHash[slot] = hash;
+      this.cacheLength[slot] = length;
+      this.cachePieces[slot] = pieces;
+      this.cacheUnits.set(units.subarray(0, length), at);
+      this.cacheIds.set(this.pieceIds.subarray(0, pieces), at);
+      for (let p = 0; p < pieces; p++) this.cacheEnds[at + p] = this.pieceEnds[p]!;
+    }
+  }
+
+  private cached(slot: number, units: Uint16Array, length: number): boolean {
+    const at = slot * CACHED_WORD_UNITS;
+    for (let j = 0; j < length; j++) if (this.cacheUnits[at + j] !== units[j]) return false;
+    return true;
+  }
+
+  /** Splits a word into pieces (into pieceIds/pieceEnds) and returns how many; `[UNK]` is one piece. */
+  private match(units: Uint16Array, length: number): number {
+    if (length > this.pieceIds.length) {
+      this.pieceIds = new Int32Array(length);
+      this.pieceEnds = new Int32Array(length);
+    }
+    const { trie, pieceIds, pieceEnds } = this;
     const tokenIds = trie.tokenIds;
-    const mark = out.length;
+    let pieces = 0;
     let pos = 0;
     while (pos < length) {
       let node = pos === 0 ? 0 : this.continuationRoot;
@@ -152,12 +217,14 @@ export class WordPieceModel implements WordSink {
         }
       }
       if (bestEnd < 0) {
-        out.length = mark;
-        out.push(this.unkId, wordStart, wordEnd);
-        return;
+        pieceIds[0] = this.unkId;
+        pieceEnds[0] = length;
+        return 1;
       }
-      out.push(bestId, starts[pos]!, ends[bestEnd - 1]!);
+      pieceIds[pieces] = bestId;
+      pieceEnds[pieces++] = bestEnd;
       pos = bestEnd;
     }
+    return pieces;
   }
 }
