@@ -190,16 +190,7 @@ export class Scanner {
   }
 }
 
-/** The normalized, pre-tokenized words of `text` as strings (used by the trainer and `tokenize`). */
-export function collectWords(scanner: Scanner, text: string, into: string[] = []): string[] {
-  scanner.scan(text, 0, text.length, {
-    word(units, _starts, _ends, length) {
-      into.push(unitsToString(units, length));
-    },
-  });
-  return into;
-}
-
+/** The UTF-16 units as a string. */
 export function unitsToString(units: Uint16Array, length: number): string {
   if (length <= 64) return String.fromCharCode.apply(null, units.subarray(0, length) as unknown as number[]);
   let s = '';

@@ -21,7 +21,7 @@ beforeAll(() => {
   hf = new Tokenizer(JSON.parse(file), {});
 }, 60_000); // training on the corpus takes seconds, more on a busy machine
 
-/** Indices of the paragraphs whose ids differ (empty when all agree). */
+/** The paragraphs whose ids differ, with the start of each side (empty when all agree). */
 function mismatches(texts: string[]): { index: number; text: string; ours: number[]; hf: number[] }[] {
   const out: { index: number; text: string; ours: number[]; hf: number[] }[] = [];
   texts.forEach((text, index) => {
