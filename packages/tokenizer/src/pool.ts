@@ -107,9 +107,30 @@ export class EncoderPool {
       throw new TokenizerError(`EncoderPool.encodeBatch: expected an array of texts, got ${typeof inputs}`);
     }
     const { padding, ...workerOptions } = options;
+    // Chunks of about equal text, several per worker, so that uneven texts still balance. Inputs
+    // that are not text count as empty here; the worker rejects them with a clear error.
+    const size = (input: TextInput): number =>
+      typeof input === 'string'
+        ? input.length
+        : Array.isArray(input)
+          ? (input[0]?.length ?? 0) + (input[1]?.length ?? 0)
+          : 0;
+    let total = 0;
+    for (const input of inputs) total += size(input);
+    const target = Math.max(1, total / (this.workers.length * 8));
     const chunks: TextInput[][] = [];
-    const per = Math.ceil(inputs.length / (this.workers.length * 4)) || 1;
-    for (let i = 0; i < inputs.length; i += per) chunks.push(inputs.slice(i, i + per));
+    let chunk: TextInput[] = [];
+    let chars = 0;
+    for (const input of inputs) {
+      chunk.push(input);
+      chars += size(input);
+      if (chars >= target) {
+        chunks.push(chunk);
+        chunk = [];
+        chars = 0;
+      }
+    }
+    if (chunk.length > 0) chunks.push(chunk);
     const encoded = (await Promise.all(chunks.map((c) => this.run(c, workerOptions)))).flat();
     const pad = padding === undefined ? this.tokenizer.config.padding : padding;
     return pad ? this.tokenizer.pad(encoded, pad) : encoded;
