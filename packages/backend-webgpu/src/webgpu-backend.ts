@@ -53,7 +53,9 @@ async function defaultGpu(): Promise<GPU> {
   if (browserGpu) return browserGpu;
   let dawn: { create(flags: string[]): GPU };
   try {
-    dawn = await import('webgpu');
+    // A computed specifier keeps browser bundlers from pulling Dawn's native addon into a bundle.
+    const dawnPackage = 'webgpu';
+    dawn = await import(/* @vite-ignore */ dawnPackage);
   } catch (error) {
     throw new Error(
       `webgpu: create: no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
