@@ -1,11 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  external: ['vitest'],
-});
+export default packageBuild(
+  { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+  { external: ['vitest'] },
+);

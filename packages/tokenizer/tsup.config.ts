@@ -1,11 +1,7 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.shared';
 
-export default defineConfig({
-  // The worker is an entry of its own: EncoderPool starts it from dist/worker.js.
-  entry: { index: 'src/index.ts', worker: 'src/worker.ts' },
-  format: ['esm'],
-  dts: { entry: { index: 'src/index.ts' } },
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-});
+// The worker is an entry of its own: EncoderPool starts it from dist/worker.js.
+export default packageBuild(
+  { index: 'src/index.ts', worker: 'src/worker.ts' },
+  { dts: { entry: { index: 'src/index.ts' } } },
+);
