@@ -1,15 +1,12 @@
 import '@sibert/backend-cpu';
 import { type CorpusName, pretrainingDocuments } from '@sibert/data';
-import { registerBackend, registeredBackends, setBackend } from '@sibert/tensor';
+import { setBackend } from '@sibert/tensor';
 import { type BertTokenizer, trainWordPiece } from '@sibert/tokenizer';
 import type { BackendName } from './options.js';
 
-/** Makes `name` the engine's backend (WebGPU is loaded only when asked for). */
+/** Makes `name` the engine's backend (WebGPU's native module is loaded only when asked for). */
 export async function useBackend(name: BackendName): Promise<void> {
-  if (name === 'webgpu' && !registeredBackends().includes('webgpu')) {
-    const { WebGpuBackend } = await import('@sibert/backend-webgpu');
-    registerBackend('webgpu', () => WebGpuBackend.create(), 0);
-  }
+  if (name === 'webgpu') await import('@sibert/backend-webgpu');
   await setBackend(name);
 }
 

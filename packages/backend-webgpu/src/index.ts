@@ -1,3 +1,7 @@
+/// <reference types="@webgpu/types" />
+import { registerBackend } from '@sibert/tensor';
+import { WebGpuBackend } from './webgpu-backend.js';
+
 export {
   openTestBackend,
   probeWebGpu,
@@ -13,3 +17,7 @@ export {
   withinTolerance,
 } from './tolerances.js';
 export { WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.js';
+
+// Importing the package registers 'webgpu' (below 'cpu' in priority, so it is used once chosen with
+// `await setBackend('webgpu')`); the device is opened then, not at import.
+registerBackend('webgpu', () => WebGpuBackend.create(), 0);
