@@ -4,6 +4,7 @@ import '@sibert/backend-cpu';
 import { getBackend, registerBackend, registeredBackends, setBackend } from '@sibert/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from './options.js';
+import { registerSegmentSumKernel, registerTfjsGradients } from './tfjs-gradients.js';
 
 export type BackendChoice = 'cpu' | 'webgpu' | 'all';
 
@@ -86,14 +87,19 @@ export function initTfjs(impl: TfjsImpl): Promise<string | null> {
   if (!ready) {
     ready = (async () => {
       try {
+        // Production mode, as a tfjs user benchmarking would run it (no debug checks, no console hints).
+        tf.enableProdMode();
+        await registerTfjsGradients();
         if (impl === 'tfjs-cpu') {
           await import('@tensorflow/tfjs-backend-cpu');
+          registerSegmentSumKernel(tf, 'cpu');
           return (await tf.setBackend('cpu')) ? null : 'tfjs-cpu failed to initialise';
         }
         if (impl === 'tfjs-wasm') {
           const wasm = await import('@tensorflow/tfjs-backend-wasm');
           wasm.setWasmPaths(wasmDirectory());
           wasm.setThreadsCount(2);
+          registerSegmentSumKernel(tf, 'wasm');
           return (await tf.setBackend('wasm')) ? null : 'tfjs-wasm failed to initialise';
         }
         const probe = await probeOurWebGpu();

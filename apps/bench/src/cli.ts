@@ -42,6 +42,16 @@ const SUITES: Record<string, Runner> = {
     });
     return { common, output };
   },
+  step: async (argv) => {
+    const { common, flags } = parseFlags(argv, ['backend', 'model']);
+    const { stepSuite } = await import('./step.js');
+    const output = await stepSuite({
+      model: oneOf('model', flags.model, ['bert-mini', 'sibert-mini'] as const, 'bert-mini'),
+      backend: oneOf('backend', flags.backend, BACKENDS, 'cpu'),
+      quick: common.quick,
+    });
+    return { common, output };
+  },
 };
 
 /** Runs one subcommand; returns the process exit code. */

@@ -1,0 +1,134 @@
+import { type MaskedLanguageModel, presetConfig } from '@sibert/models';
+import { SGD } from '@sibert/optim';
+import { manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  type BackendChoice,
+  initTfjs,
+  ourBackends,
+  type TfjsImpl,
+  tfjsImplsFor,
+  tfjsWasmDescription,
+  useOurBackend,
+  useTfjs,
+} from './backends.js';
+import { benchModel, syntheticBatch, uploadBatch } from './mlm-batch.js';
+import { type Column, markdownTable, mebibytes, type Row, type SuiteOutput } from './report.js';
+import { TfjsBertMlm } from './tfjs-bert.js';
+import { alternate, type Contender, Progress } from './timing.js';
+
+export type StepModel = 'bert-mini' | 'sibert-mini';
+
+export interface StepOptions {
+  model: StepModel;
+  backend: BackendChoice;
+  quick: boolean;
+}
+
+const LR = 1e-3;
+
+/** One training step of our model: upload, forward, backward, SGD update, loss read back. */
+async function ourStep(model: MaskedLanguageModel, optimizer: SGD, batch: ReturnType<typeof syntheticBatch>) {
+  const { loss, accuracy } = tidy(() => {
+    const { inputs, targets } = uploadBatch(batch);
+    return model.forward(inputs, targets);
+  });
+  loss.backward();
+  optimizer.step();
+  optimizer.zeroGrad();
+  const value = await loss.itemAsync();
+  loss.dispose();
+  accuracy.dispose();
+  return value;
+}
+
+export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
+  const ours = await ourBackends(options.backend);
+  const notes: string[] = [];
+  if (ours.webgpuSkipped) notes.push(ours.webgpuSkipped);
+  const [batchSize, seqLen, VOCAB] = options.quick ? [2, 32, 2048] : [8, 128, 8192];
+  const timing = options.quick ? { warmup: 1, runs: 1 } : { warmup: 1, runs: 3 };
+  const batch = syntheticBatch(batchSize, seqLen, VOCAB);
+  const tokens = batchSize * seqLen;
+  // The TensorFlow.js side is BERT-mini only: SIBERT has no tfjs counterpart here.
+  const tfjsImpls: TfjsImpl[] = [];
+  if (options.model === 'bert-mini') {
+    for (const impl of tfjsImplsFor(ours.names)) {
+      const problem = await initTfjs(impl);
+      if (problem) notes.push(`${impl} skipped: ${problem}`);
+      else tfjsImpls.push(impl);
+    }
+    if (tfjsImpls.includes('tfjs-wasm')) notes.push(await tfjsWasmDescription());
+  }
+  notes.push(
+    `batch ${batchSize} × seq ${seqLen}, vocab ${VOCAB}, ${batch.positions.length} masked positions; plain SGD (lr ${LR}) over every parameter on every side, no dropout; a step = upload, forward, backward, update, loss read back`,
+    `medians of ${timing.runs} timed steps after ${timing.warmup} warm-up step(s), the implementations alternating; peakBytes: the most live tensor bytes during one further step (ours: memory().peakBytes; tfjs: tf.profile().peakBytes), parameters included`,
+  );
+
+  const rows: Row[] = [];
+  const progress = new Progress('step', ours.names.length);
+  let done = 0;
+  for (const backend of ours.names) {
+    progress.update(done++, `${options.model} on ${backend}`);
+    await useOurBackend(backend);
+    manualSeed(0);
+    const model = benchModel(options.model, VOCAB);
+    const optimizer = new SGD(model.namedParameters(), { lr: LR });
+    const contenders: Contender[] = [
+      {
+        name: 'sibert',
+        select: () => useOurBackend(backend),
+        run: async () => void (await ourStep(model, optimizer, batch)),
+      },
+    ];
+    const tfModels = new Map<TfjsImpl, TfjsBertMlm>();
+    const sides = tfjsImpls.filter((impl) => (backend === 'webgpu') === (impl === 'tfjs-webgpu'));
+    const config = presetConfig(options.model, VOCAB);
+    for (const impl of sides) {
+      await useTfjs(impl);
+      const tfModel = new TfjsBertMlm(config, LR);
+      tfModels.set(impl, tfModel);
+      contenders.push({
+        name: impl,
+        select: () => useTfjs(impl),
+        run: async () => void (await tfModel.step(batch)),
+      });
+    }
+    const medians = await alternate(contenders, timing);
+
+    await useOurBackend(backend);
+    resetPeakMemory();
+    await ourStep(model, optimizer, batch);
+    const peaks = new Map<string, number>([['sibert', memory().peakBytes]]);
+    for (const [impl, tfModel] of tfModels) {
+      await useTfjs(impl);
+      const info = await tf.profile(async () => void (await tfModel.step(batch)));
+      peaks.set(impl, info.peakBytes);
+      tfModel.dispose();
+    }
+    for (const p of model.parameters()) p.dispose();
+    for (const [impl, ms] of medians) {
+      rows.push({
+        model: options.model,
+        backend,
+        impl,
+        msPerStep: ms,
+        tokensPerSec: tokens / (ms / 1000),
+        peakBytes: peaks.get(impl) ?? null,
+        ratio: ms / medians.get('sibert')!,
+      });
+    }
+  }
+  progress.done();
+  return { rows, notes, adapter: ours.adapter, body: markdownTable(rows, STEP_COLUMNS), plots: [] };
+}
+
+const STEP_COLUMNS: Column[] = [
+  { key: 'model', title: 'model' },
+  { key: 'backend', title: 'backend' },
+  { key: 'impl', title: 'impl' },
+  { key: 'msPerStep', title: 'ms/step', format: (v) => (typeof v === 'number' ? v.toFixed(0) : '–') },
+  { key: 'tokensPerSec', title: 'tokens/s', format: (v) => (typeof v === 'number' ? v.toFixed(0) : '–') },
+  { key: 'peakBytes', title: 'peak MiB', format: mebibytes },
+  { key: 'ratio', title: 'time ÷ sibert', format: (v) => (typeof v === 'number' ? `${v.toFixed(2)}×` : '–') },
+];
