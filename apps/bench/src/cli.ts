@@ -52,6 +52,17 @@ const SUITES: Record<string, Runner> = {
     });
     return { common, output };
   },
+  memory: async (argv) => {
+    const { common, flags } = parseFlags(argv, ['model']);
+    const { MEMORY_MODELS, memorySuite } = await import('./memory.js');
+    const models =
+      flags.model === undefined
+        ? common.quick
+          ? (['sibert-mini'] as const)
+          : MEMORY_MODELS
+        : flags.model.split(',').map((m) => oneOf('model', m.trim(), MEMORY_MODELS, 'sibert-mini'));
+    return { common, output: await memorySuite({ models: [...models], quick: common.quick }) };
+  },
 };
 
 /** Runs one subcommand; returns the process exit code. */
