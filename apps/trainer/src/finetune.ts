@@ -36,6 +36,9 @@ export interface FinetuneResult {
   trainExamples: number;
 }
 
+/** Steps between progress lines on a pipe (a terminal gets a live bar). */
+const FINETUNE_LOG_EVERY = 25;
+
 function loadTask(name: FinetuneOptions['task']): TaskSplits {
   return name === 'spam' ? spamTask() : sotuPartyTask();
 }
@@ -193,6 +196,7 @@ export async function finetuneCommand(
     windowTokens += batch.attentionMask.reduce((n, m) => n + m, 0);
     windowSeconds += (performance.now() - started) / 1000;
     progress.tick({ step, loss: lossValue, tokensPerSec: windowTokens / windowSeconds });
+    if (step % FINETUNE_LOG_EVERY === 0) progress.log({ step, loss: windowLoss / windowSteps, tokensPerSec: windowTokens / windowSeconds });
     if (batchInEpoch === stepsPerEpoch - 1) {
       progress.done();
       const dev = await scoreSplit(model, devSet, options.batchSize);
