@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from './backends.js';
-import { type CommonOptions, oneOf, parseFlags, UsageError } from './options.js';
+import { type CommonOptions, numberList, oneOf, parseFlags, positiveInteger, UsageError } from './options.js';
 import {
   machineInfo,
   markdownSection,
@@ -62,6 +62,22 @@ const SUITES: Record<string, Runner> = {
           : MEMORY_MODELS
         : flags.model.split(',').map((m) => oneOf('model', m.trim(), MEMORY_MODELS, 'sibert-mini'));
     return { common, output: await memorySuite({ models: [...models], quick: common.quick }) };
+  },
+  robustness: async (argv) => {
+    const { common, flags } = parseFlags(argv, ['steps', 'init-scales', 'loss-scales']);
+    const { robustnessSuite } = await import('./robustness.js');
+    const quick = common.quick;
+    const output = await robustnessSuite({
+      steps: positiveInteger('steps', flags.steps, quick ? 6 : 150),
+      initScales: numberList(
+        'init-scales',
+        flags['init-scales'],
+        quick ? [0.1, 10] : [0.01, 0.1, 1, 10, 100],
+      ),
+      lossScales: numberList('loss-scales', flags['loss-scales'], quick ? [1, 100] : [0.01, 1, 100]),
+      quick,
+    });
+    return { common, output };
   },
 };
 

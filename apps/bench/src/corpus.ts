@@ -1,0 +1,80 @@
+import {
+  BatchIterator,
+  type CorpusName,
+  MlmCollator,
+  packSequences,
+  pretrainingDocuments,
+  specialTokenIds,
+  tokenizeDocuments,
+} from '@sibert/data';
+import { trainWordPiece } from '@sibert/tokenizer';
+import type { MlmBatchArrays } from './tfjs-bert.js';
+
+export interface CorpusBatchesOptions {
+  corpora: CorpusName[];
+  vocabSize: number;
+  seqLen: number;
+  batchSize: number;
+  /** The number of batches to prepare (every run of a suite sees these same batches, in order). */
+  count: number;
+  seed: number;
+}
+
+/**
+ * Real-text MLM batches: a WordPiece vocabulary trained on the corpora, documents packed into
+ * [CLS] … [SEP] sequences, shuffled by seed and masked (15%) by the data package's collator.
+ */
+export function corpusBatches(options: CorpusBatchesOptions): {
+  vocabSize: number;
+  batches: MlmBatchArrays[];
+} {
+  const documents = [...pretrainingDocuments({ corpora: options.corpora })];
+  const tokenizer = trainWordPiece(
+    documents.flatMap((d) => d.paragraphs),
+    { vocabSize: options.vocabSize },
+  );
+  const ids = specialTokenIds(tokenizer);
+  const sequences: Int32Array[] = [];
+  const wanted = options.count * options.batchSize;
+  for (const sequence of packSequences(tokenizeDocuments(documents, tokenizer), {
+    seqLen: options.seqLen,
+    clsId: ids.cls,
+    sepId: ids.sep,
+  })) {
+    sequences.push(sequence);
+    if (sequences.length >= 4 * wanted) break;
+  }
+  const collator = new MlmCollator({
+    seqLen: options.seqLen,
+    vocabSize: tokenizer.vocabSize,
+    maskTokenId: ids.mask,
+    padTokenId: ids.pad,
+    specialTokenIds: ids.all,
+    seed: options.seed,
+  });
+  const iterator = new BatchIterator({
+    size: sequences.length,
+    batchSize: options.batchSize,
+    seed: options.seed,
+    dropLast: true,
+  });
+  const batches: MlmBatchArrays[] = [];
+  while (batches.length < options.count) {
+    const next = iterator.next();
+    if (next.done) break;
+    const batch = collator.collate(
+      Array.from(next.value.indices, (i) => sequences[i]!),
+      next.value.step,
+    );
+    batches.push({
+      batchSize: batch.batchSize,
+      seqLen: batch.seqLen,
+      inputIds: batch.inputIds,
+      tokenTypeIds: batch.tokenTypeIds,
+      attentionMask: batch.attentionMask,
+      positions: batch.maskedPositions,
+      labels: Int32Array.from(batch.maskedPositions, (p) => batch.labels[p]!),
+    });
+  }
+  return { vocabSize: tokenizer.vocabSize, batches };
+}
