@@ -96,6 +96,24 @@ const SUITES: Record<string, Runner> = {
   },
 };
 
+/**
+ * The id of a run's section in a --markdown file: the subcommand and its measuring flags (not the
+ * output flags), so `kernels --backend cpu` and `kernels --backend webgpu` keep a section each.
+ */
+export function sectionId(argv: readonly string[]): string {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag] = arg.split('=');
+    if (flag === '--json' || flag === '--markdown' || flag === '--out') {
+      if (!arg.includes('=')) i++;
+      continue;
+    }
+    kept.push(arg);
+  }
+  return kept.join(' ');
+}
+
 /** Runs one subcommand; returns the process exit code. */
 export async function main(argv: readonly string[], command = 'sibert-bench'): Promise<number> {
   const [suite, ...rest] = argv;
@@ -120,7 +138,7 @@ export async function main(argv: readonly string[], command = 'sibert-bench'): P
     const section = markdownSection(result, output.body);
     process.stdout.write(`${section}\n`);
     if (common.json) await writeJson(common.json, result);
-    if (common.markdown) await writeMarkdownSection(common.markdown, suite, section);
+    if (common.markdown) await writeMarkdownSection(common.markdown, sectionId(argv), section);
     if (common.out) {
       await mkdir(common.out, { recursive: true });
       await writeJson(join(common.out, `${suite}.json`), result);

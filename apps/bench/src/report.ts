@@ -83,8 +83,8 @@ export function markdownSection(result: SuiteResult, body: string): string {
   ].join('\n');
 }
 
-const begin = (suite: string) => `<!-- sibert-bench:${suite}:begin -->`;
-const end = (suite: string) => `<!-- sibert-bench:${suite}:end -->`;
+const begin = (id: string) => `<!-- sibert-bench ${id} :begin -->`;
+const end = (id: string) => `<!-- sibert-bench ${id} :end -->`;
 
 /**
  * Writes `section` into `file` between the suite's markers, replacing what an earlier run wrote

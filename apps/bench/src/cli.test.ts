@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeMarkdownSection } from './report.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Runs the CLI as a user would (from the repo root, TypeScript sources); never rejects. */
+async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', CLI, ...args],
+      {
+        cwd: REPO,
+        maxBuffer: 16 * 2 ** 20,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sibert-bench-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('sibert-bench --quick (smoke)', () => {
+  const cases: [string, string, string[]][] = [
+    ['kernels', 'ms', []],
+    ['step', 'msPerStep', []],
+    ['memory', 'stateBytes', []],
+    ['robustness', 'finalLoss', ['robustness-init-0.1.svg']],
+    ['reproduce', 'accuracy', ['reproduce-pretrain-loss.svg']],
+  ];
+  for (const [suite, field, plots] of cases) {
+    it(`${suite} prints its table and writes JSON, Markdown and plots`, async () => {
+      const out = join(dir, suite);
+      const markdown = join(dir, 'results.md');
+      const result = await bench([
+        suite,
+        '--quick',
+        '--json',
+        join(out, 'r.json'),
+        '--markdown',
+        markdown,
+        '--out',
+        out,
+      ]);
+      expect(result.stderr).not.toMatch(/^sibert-bench /m);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`## ${suite}`);
+      const json = JSON.parse(await readFile(join(out, 'r.json'), 'utf8'));
+      expect(json.suite).toBe(suite);
+      expect(json.machine.cores).toBeGreaterThan(0);
+      expect(json.results.length).toBeGreaterThan(0);
+      for (const row of json.results) expect(typeof row[field]).toBe('number');
+      expect(await readFile(markdown, 'utf8')).toContain(`<!-- sibert-bench ${suite} --quick :begin -->`);
+      const files = await readdir(out);
+      for (const plot of plots) {
+        expect(files).toContain(plot);
+        expect(await readFile(join(out, plot), 'utf8')).toContain('<polyline');
+      }
+    }, 180_000);
+  }
+});
+
+describe('sibert-bench errors', () => {
+  it('an unknown subcommand is one line on stderr and exit code 2', async () => {
+    const result = await bench(['nope']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain("unknown subcommand 'nope'");
+  });
+
+  it('a bad flag value names the flag', async () => {
+    const result = await bench(['step', '--model', 'gpt-2']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--model expects one of bert-mini, sibert-mini');
+  });
+});
+
+describe('writeMarkdownSection', () => {
+  it("replaces only its own suite's section and keeps the rest of the file", async () => {
+    const file = join(dir, 'sections.md');
+    await writeFile(file, '# Results\n\nhand-written intro\n');
+    await writeMarkdownSection(file, 'kernels', 'first');
+    await writeMarkdownSection(file, 'memory', 'mem');
+    await writeMarkdownSection(file, 'kernels', 'second');
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('hand-written intro');
+    expect(text).toContain('second');
+    expect(text).not.toContain('first');
+    expect(text.indexOf('second')).toBeLessThan(text.indexOf('mem'));
+  });
+});
