@@ -19,7 +19,7 @@ const HELP = `sibert-bench: speed, memory and the paper's claims, side by side w
   sibert-bench step       [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all]
   sibert-bench memory     [--model sibert-mini|sibert-base|bert-base]
   sibert-bench robustness [--steps N] [--init-scales 0.01,0.1,1,10,100] [--loss-scales 0.01,1,100]
-  sibert-bench reproduce  [--steps N] [--finetune-examples N] [--runs DIR]
+  sibert-bench reproduce  [--steps N] [--size tiny|mini] [--finetune-examples N] [--runs DIR]
 
 Every subcommand prints a Markdown table and takes
   --quick           a reduced run (under a minute)
@@ -80,10 +80,11 @@ const SUITES: Record<string, Runner> = {
     return { common, output };
   },
   reproduce: async (argv) => {
-    const { common, flags } = parseFlags(argv, ['steps', 'runs', 'finetune-examples']);
+    const { common, flags } = parseFlags(argv, ['steps', 'size', 'runs', 'finetune-examples']);
     const { reproduceSuite } = await import('./reproduce.js');
     const output = await reproduceSuite({
       steps: positiveInteger('steps', flags.steps, common.quick ? 4 : 400),
+      size: oneOf('size', flags.size, ['tiny', 'mini'] as const, common.quick ? 'tiny' : 'mini'),
       quick: common.quick,
       runsDir: flags.runs ?? join(common.out ?? 'runs', 'bench-reproduce'),
       finetuneExamples: positiveInteger(

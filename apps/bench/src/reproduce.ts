@@ -118,6 +118,8 @@ export function parseTestAccuracy(stdout: string): { accuracy: number; majority:
 
 export interface ReproduceOptions {
   steps: number;
+  /** Model size of both families (the paper's Table 1 has base and large; here tiny or mini). */
+  size: 'tiny' | 'mini';
   quick: boolean;
   /** Where the trainer's run folders go. */
   runsDir: string;
@@ -126,7 +128,7 @@ export interface ReproduceOptions {
 
 export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOutput> {
   const quick = options.quick;
-  const size = quick ? 'tiny' : 'mini';
+  const size = options.size;
   const recipes = quick ? [RECIPES[0]!, RECIPES[2]!] : RECIPES;
   const tasks = quick ? (['spam'] as const) : TASKS;
   const data = quick
