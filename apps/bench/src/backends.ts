@@ -127,7 +127,7 @@ async function installNavigatorGpu(): Promise<void> {
   else g.navigator = { gpu };
 }
 
-export function tfjsBackendName(impl: TfjsImpl): string {
+function tfjsBackendName(impl: TfjsImpl): string {
   return impl.slice('tfjs-'.length);
 }
 

@@ -69,15 +69,6 @@ export function positiveInteger(flag: string, value: string | undefined, fallbac
   return n;
 }
 
-export function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || value.trim() === '') {
-    throw new UsageError(`--${flag} expects a positive number, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
 /** A comma-separated list of positive numbers. */
 export function numberList(flag: string, value: string | undefined, fallback: readonly number[]): number[] {
   if (value === undefined) return [...fallback];
