@@ -5,6 +5,7 @@ import {
   type ClassificationBatch,
   classBalance,
   encodeExamples,
+  Rng,
   selectRows,
   sotuPartyTask,
   spamTask,
@@ -125,7 +126,11 @@ export async function finetuneCommand(
 
   const task = loadTask(options.task);
   const balance = classBalance(task);
-  const train = options.maxTrainExamples > 0 ? task.train.slice(0, options.maxTrainExamples) : task.train;
+  // A subset is drawn at random (seeded): the splits list their examples grouped by label.
+  const train =
+    options.maxTrainExamples > 0 && options.maxTrainExamples < task.train.length
+      ? Rng.derive(options.seed, 1).shuffle([...task.train]).slice(0, options.maxTrainExamples)
+      : task.train;
   say(
     `${task.name}: ${train.length} training, ${task.dev.length} dev, ${task.test.length} test examples; balance ${JSON.stringify(balance)}`,
   );
