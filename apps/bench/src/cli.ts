@@ -17,7 +17,7 @@ const HELP = `sibert-bench: speed, memory and the paper's claims, side by side w
 
   sibert-bench kernels    [--backend cpu|webgpu|all] [--ops matmul,softmax,…]
   sibert-bench step       [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all]
-  sibert-bench memory     [--model sibert-mini|sibert-base|bert-base]
+  sibert-bench memory     [--model sibert-mini,sibert-base,bert-base] [--batch-size B]
   sibert-bench robustness [--steps N] [--init-scales 0.01,0.1,1,10,100] [--loss-scales 0.01,1,100]
   sibert-bench reproduce  [--steps N] [--size tiny|mini] [--finetune-examples N] [--runs DIR]
 
@@ -53,7 +53,7 @@ const SUITES: Record<string, Runner> = {
     return { common, output };
   },
   memory: async (argv) => {
-    const { common, flags } = parseFlags(argv, ['model']);
+    const { common, flags } = parseFlags(argv, ['model', 'batch-size']);
     const { MEMORY_MODELS, memorySuite } = await import('./memory.js');
     const models =
       flags.model === undefined
@@ -61,7 +61,8 @@ const SUITES: Record<string, Runner> = {
           ? (['sibert-mini'] as const)
           : MEMORY_MODELS
         : flags.model.split(',').map((m) => oneOf('model', m.trim(), MEMORY_MODELS, 'sibert-mini'));
-    return { common, output: await memorySuite({ models: [...models], quick: common.quick }) };
+    const batchSize = positiveInteger('batch-size', flags['batch-size'], common.quick ? 2 : 8);
+    return { common, output: await memorySuite({ models: [...models], batchSize, quick: common.quick }) };
   },
   robustness: async (argv) => {
     const { common, flags } = parseFlags(argv, ['steps', 'init-scales', 'loss-scales']);

@@ -57,12 +57,15 @@ const bytesOf = (tensors: readonly { size: number }[]) => tensors.reduce((n, t) 
 
 export interface MemoryOptions {
   models: MemoryModel[];
+  /** Sequences per batch (the peak depends on it; parameters, gradients and state do not). */
+  batchSize: number;
   quick: boolean;
 }
 
 export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> {
   await useOurBackend('cpu');
-  const [batchSize, seqLen, vocab] = options.quick ? [2, 32, 2048] : [8, 128, 8192];
+  const [seqLen, vocab] = options.quick ? [32, 2048] : [128, 8192];
+  const batchSize = options.batchSize;
   const batch = syntheticBatch(batchSize, seqLen, vocab);
   const rows: Row[] = [];
   const progress = new Progress('memory', options.models.length * OPTIMIZERS.length);
