@@ -129,7 +129,9 @@ export async function finetuneCommand(
   // A subset is drawn at random (seeded): the splits list their examples grouped by label.
   const train =
     options.maxTrainExamples > 0 && options.maxTrainExamples < task.train.length
-      ? Rng.derive(options.seed, 1).shuffle([...task.train]).slice(0, options.maxTrainExamples)
+      ? Rng.derive(options.seed, 1)
+          .shuffle([...task.train])
+          .slice(0, options.maxTrainExamples)
       : task.train;
   say(
     `${task.name}: ${train.length} training, ${task.dev.length} dev, ${task.test.length} test examples; balance ${JSON.stringify(balance)}`,
@@ -141,7 +143,12 @@ export async function finetuneCommand(
   const testSet = encode(task.test);
 
   manualSeed(options.seed);
-  const config = { ...checkpoint.config, hiddenDropout: options.dropout, attentionDropout: options.dropout };
+  const config = {
+    ...checkpoint.config,
+    hiddenDropout: options.dropout,
+    attentionDropout: options.dropout,
+    classifierPooling: options.pooling,
+  };
   const model = new SequenceClassifier(config, task.labelNames.length);
   loadWeights(model, checkpoint.tensors, { scope: 'encoder' });
   const stepsPerEpoch = Math.ceil(trainSet.batchSize / options.batchSize);
@@ -201,7 +208,8 @@ export async function finetuneCommand(
     windowTokens += batch.attentionMask.reduce((n, m) => n + m, 0);
     windowSeconds += (performance.now() - started) / 1000;
     progress.tick({ step, loss: lossValue, tokensPerSec: windowTokens / windowSeconds });
-    if (step % FINETUNE_LOG_EVERY === 0) progress.log({ step, loss: windowLoss / windowSteps, tokensPerSec: windowTokens / windowSeconds });
+    if (step % FINETUNE_LOG_EVERY === 0)
+      progress.log({ step, loss: windowLoss / windowSteps, tokensPerSec: windowTokens / windowSeconds });
     if (batchInEpoch === stepsPerEpoch - 1) {
       progress.done();
       const dev = await scoreSplit(model, devSet, options.batchSize);

@@ -65,6 +65,8 @@ export interface FinetuneOptions {
   /** Use at most this many training examples (0: all); dev and test are always whole. */
   maxTrainExamples: number;
   dropout: number;
+  /** What the classifier reads: the [CLS] state (the paper's choice) or the mean over tokens. */
+  pooling: 'cls' | 'mean';
 }
 
 export interface EvalOptions {
@@ -286,6 +288,7 @@ const FINETUNE_FLAGS = {
   'warmup-steps': 'string',
   'max-train-examples': 'string',
   dropout: 'string',
+  pooling: 'string',
   overwrite: 'boolean',
 } as const;
 
@@ -318,6 +321,7 @@ export function parseFinetune(argv: readonly string[]): {
       warmupSteps: integer('warmup-steps', raw.warmupSteps ?? 10, 0),
       maxTrainExamples: integer('max-train-examples', raw.maxTrainExamples ?? 0, 0),
       dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+      pooling: oneOf('pooling', raw.pooling ?? 'cls', ['cls', 'mean'] as const),
     },
     overwrite: raw.overwrite === true,
   };
@@ -345,7 +349,7 @@ export function parseDemo(argv: readonly string[]): DemoOptions {
   return {
     out: text('out', raw.out ?? 'runs/demo'),
     backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
-    steps: integer('steps', raw.steps ?? 300, 1),
+    steps: integer('steps', raw.steps ?? 200, 1),
     overwrite: raw.overwrite !== false,
   };
 }

@@ -25,6 +25,12 @@ export interface ModelConfig {
   initStd: number;
   /** BERT only: add the pooler (dense + tanh over [CLS]). */
   pooler: boolean;
+  /**
+   * What a sequence classifier reads: 'cls', the [CLS] state (BERT: its pooler output), as the
+   * paper; or 'mean', the mean over real tokens, which works better after short MLM-only
+   * pretraining, where nothing teaches [CLS] to summarise the sequence.
+   */
+  classifierPooling: 'cls' | 'mean';
 }
 
 const SIZES: Record<
@@ -70,6 +76,7 @@ export function presetConfig(
     layerNormEps: family === 'bert' ? 1e-12 : SI_NORM_EPS,
     initStd: 0.02,
     pooler: family === 'bert',
+    classifierPooling: 'cls',
     ...overrides,
   });
 }
@@ -88,6 +95,7 @@ const KEYS: readonly (keyof ModelConfig)[] = [
   'layerNormEps',
   'initStd',
   'pooler',
+  'classifierPooling',
 ];
 
 /** Checks a config (for example one read from JSON) and returns it typed; every problem is listed. */
@@ -100,7 +108,8 @@ export function validateConfig(value: unknown): ModelConfig {
   for (const key of Object.keys(config)) {
     if (!KEYS.includes(key as keyof ModelConfig)) problems.push(`unknown key '${key}'`);
   }
-  for (const key of KEYS) if (!(key in config)) problems.push(`missing '${key}'`);
+  for (const key of KEYS)
+    if (!(key in config) && key !== 'classifierPooling') problems.push(`missing '${key}'`);
   if (config.family !== 'bert' && config.family !== 'sibert') {
     problems.push(`family must be 'bert' or 'sibert', got ${JSON.stringify(config.family)}`);
   }
@@ -137,5 +146,6 @@ export function validateConfig(value: unknown): ModelConfig {
   if (problems.length > 0) {
     throw new RangeArgumentError(`invalid model config: ${problems.join('; ')}`, 'validateConfig');
   }
-  return config as unknown as ModelConfig;
+  // Configs written before classifierPooling existed read [CLS], as they did then.
+  return { classifierPooling: 'cls', ...config } as unknown as ModelConfig;
 }

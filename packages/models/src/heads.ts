@@ -5,11 +5,14 @@ import {
   cast,
   crossEntropy,
   DTypeError,
+  div,
   equal,
+  expandDims,
   formatShape,
   gather,
   matmul,
   mean,
+  mul,
   reshape,
   ShapeError,
   slice,
@@ -143,6 +146,15 @@ export class ClassificationHead extends Module<[Tensor], Tensor> {
   forward(summary: Tensor): Tensor {
     return this.classifier.forward(this.dropout.forward(summary));
   }
+}
+
+/** The mean over real tokens (attentionMask 1) of [batch, seq, hidden]; over all tokens without a mask. */
+export function meanState(sequenceOutput: Tensor, attentionMask: Tensor | null = null): Tensor {
+  return tidy(() => {
+    if (!attentionMask) return mean(sequenceOutput, 1);
+    const weights = expandDims(cast(attentionMask, 'float32'), -1);
+    return div(sum(mul(sequenceOutput, weights), 1), sum(weights, 1));
+  });
 }
 
 /** The [CLS] (first) position of [batch, seq, hidden]. */

@@ -25,6 +25,7 @@ export {
   MlmHead,
   type MlmOutput,
   maskedTargetsFromLabels,
+  meanState,
   mlmLoss,
 } from './heads.js';
 export { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';

@@ -9,6 +9,7 @@ import {
   type MaskedTargets,
   MlmHead,
   type MlmOutput,
+  meanState,
   mlmLoss,
 } from './heads.js';
 import type { EncoderInputs } from './inputs.js';
@@ -44,7 +45,7 @@ export class MaskedLanguageModel extends Module<[EncoderInputs, MaskedTargets], 
   }
 }
 
-/** Encoder + classifier over [CLS] (BERT: over the pooler output): the fine-tuning model. */
+/** Encoder + classifier over [CLS] (BERT: over the pooler output) or the token mean: the fine-tuning model. */
 export class SequenceClassifier extends Module<[EncoderInputs], Tensor> {
   readonly task = 'classification';
   encoder: Encoder;
@@ -62,7 +63,13 @@ export class SequenceClassifier extends Module<[EncoderInputs], Tensor> {
   /** Logits [batch, numLabels]. */
   forward(inputs: EncoderInputs): Tensor {
     const { sequenceOutput, pooledOutput } = this.encoder.encode(inputs);
-    const summary = pooledOutput ?? clsState(sequenceOutput);
+    let summary: Tensor;
+    if (this.config.classifierPooling === 'mean') {
+      pooledOutput?.dispose();
+      summary = meanState(sequenceOutput, inputs.attentionMask ?? null);
+    } else {
+      summary = pooledOutput ?? clsState(sequenceOutput);
+    }
     try {
       return this.head.forward(summary);
     } finally {
