@@ -56,9 +56,13 @@ for (let step = 0; step <= 300; step++) {
   });
   if (step % 50 === 0) {
     const accuracy = tidy(() => mean(cast(equal(argmax(forward(), -1), labels), 'float32')).item());
-    console.log(`step ${String(step).padStart(3)}  loss ${loss.item().toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
+    console.log(
+      `step ${String(step).padStart(3)}  loss ${loss.item().toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`,
+    );
   }
   loss.dispose();
 }
 const { numTensors, numBytes } = memory();
-console.log(`live tensors after training: ${numTensors} (${numBytes} bytes): the inputs, labels and parameters`);
+console.log(
+  `live tensors after training: ${numTensors} (${numBytes} bytes): the inputs, labels and parameters`,
+);
