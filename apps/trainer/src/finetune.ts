@@ -70,13 +70,7 @@ export async function scoreSplit(
   for (let start = 0; start < split.batchSize; start += batchSize) {
     const rows = Array.from({ length: Math.min(batchSize, split.batchSize - start) }, (_, i) => start + i);
     const batch = selectRows(split, rows);
-    const predictions = noGrad(() =>
-      tidy(() => {
-        const { inputs } = uploadClassificationBatch(batch);
-        const logits = model.forward(inputs);
-        return logits;
-      }),
-    );
+    const predictions = noGrad(() => tidy(() => model.forward(uploadClassificationBatch(batch).inputs)));
     const values = await predictions.data();
     predictions.dispose();
     const classes = model.numLabels;
