@@ -1,7 +1,9 @@
 /**
- * Matmul throughput of the CPU backend (one thread): GFLOP/s, median of several runs after a warm-up,
- * for each matmul implementation. Run: cd packages/backend-cpu && npm run bench
+ * Matmul throughput of the CPU backend: GFLOP/s, median of several runs after a warm-up, for each
+ * matmul implementation: WASM SIMD on every core, WASM SIMD on one thread, plain JavaScript.
+ * Run: cd packages/backend-cpu && npm run bench
  * (= npx tsx --conditions=source bench/matmul.ts; RUNS=n sets the number of timed runs).
+ * Operands are plain arrays here, so the WASM runs include copying them into the heap.
  */
 import type { Kernels, View } from '@sibert/tensor';
 import { CpuBackend } from '../src/index.js';
@@ -41,9 +43,16 @@ const cases: [number, number, number][] = [
   [4096, 1024, 256],
   [4096, 256, 1024],
 ];
-for (const kind of ['wasm-simd', 'js'] as const) {
-  const backend = new CpuBackend({ matmul: kind });
-  console.log(`matmul: ${backend.matmulKind} (median of ${runs} runs after a warm-up)`);
+const configurations = [
+  { matmul: 'wasm-simd' as const },
+  { matmul: 'wasm-simd' as const, threads: 1 },
+  { matmul: 'js' as const },
+];
+for (const options of configurations) {
+  const backend = new CpuBackend(options);
+  console.log(
+    `matmul: ${backend.matmulKind}, ${backend.threads} thread(s) (median of ${runs} runs after a warm-up)`,
+  );
   for (const shape of cases) {
     for (const transposeA of [false, true]) {
       for (const transposeB of [false, true]) {

@@ -9,10 +9,10 @@ import {
   type RandomStream,
   type TypedArray,
 } from '@sibert/tensor';
-import { allocate, binary, cast, compare, fill, unary, where } from './kernels/elementwise.js';
+import { binary, cast, compare, fill, unary, where } from './kernels/elementwise.js';
 import { crossEntropy, layerNormalize, logSoftmax, siNormalize, softmax } from './kernels/fused.js';
 import { sizeOf } from './kernels/layout.js';
-import { type GemmKind, matmul, selectGemm } from './kernels/matmul.js';
+import { createMatmul, type MatmulKind } from './kernels/matmul.js';
 import {
   broadcastTo,
   concat,
@@ -24,16 +24,29 @@ import {
   transpose,
 } from './kernels/movement.js';
 import { reduce } from './kernels/reduce.js';
+import { wasmRuntime } from './kernels/runtime.js';
+import { allocateUninitialized, pooledBytes, recycle, releasePooled } from './kernels/storage.js';
+import { availableThreads } from './kernels/threads.js';
 
 function random(dist: RandomDistribution, stream: RandomStream, out: OutSpec): TypedArray {
-  const values = new Float32Array(sizeOf(out.shape));
+  const values = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   fillRandom(dist, stream, values);
-  return out.dtype === 'float32' ? values : new Int32Array(values);
+  if (out.dtype === 'float32') return values;
+  const ints = allocateUninitialized('int32', values.length);
+  ints.set(values);
+  recycle(values);
+  return ints;
 }
 
 export interface CpuBackendOptions {
   /** Matmul implementation: 'wasm-simd' (default; falls back to 'js' where unsupported) or 'js'. */
-  readonly matmul?: GemmKind;
+  readonly matmul?: MatmulKind;
+  /**
+   * Threads large kernels are split over, the calling thread included. Default: every core in
+   * Node (worker threads on shared WebAssembly memory); 1 where shared memory or worker threads
+   * are unavailable (e.g. browsers).
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -43,15 +56,20 @@ export interface CpuBackendOptions {
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   /** The matmul implementation in use (after any fallback). */
-  readonly matmulKind: GemmKind;
+  readonly matmulKind: MatmulKind;
+  /** Threads in use (after any fallback). */
+  readonly threads: number;
   readonly kernels: Kernels;
 
   constructor(options: CpuBackendOptions = {}) {
-    const { kind, gemm } = selectGemm(options.matmul ?? 'wasm-simd');
-    this.matmulKind = kind;
-    this.kernels = this.#createKernels((a, b, transposeA, transposeB, out) =>
-      matmul(a, b, transposeA, transposeB, out, gemm),
-    );
+    const threads = options.threads ?? availableThreads();
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new RangeError(`CpuBackend: threads must be a positive integer, got ${threads}`);
+    }
+    const matmul = createMatmul(options.matmul ?? 'wasm-simd', threads);
+    this.matmulKind = matmul.kind;
+    this.threads = matmul.threads;
+    this.kernels = this.#createKernels(matmul.matmul);
   }
 
   #createKernels(matmulKernel: Kernels['matmul']): Kernels {
@@ -82,7 +100,7 @@ export class CpuBackend implements Backend {
   }
 
   write(values: TypedArray, dtype: DType): Handle {
-    const copy = allocate(dtype, values.length);
+    const copy = allocateUninitialized(dtype, values.length);
     copy.set(values);
     return copy;
   }
@@ -91,22 +109,33 @@ export class CpuBackend implements Backend {
     return Promise.resolve(this.readSync(handle, size, dtype));
   }
 
+  /** Returns a plain copy the caller owns (never a view into the backend's storage). */
   readSync(handle: Handle, size: number, dtype: DType): TypedArray {
-    const copy = allocate(dtype, size);
+    const copy = dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
     copy.set((handle as TypedArray).subarray(0, size));
     return copy;
   }
 
-  /** Storage is garbage-collected typed arrays; dropping the handle is enough. */
-  free(_handle: Handle): void {}
+  /** Freed arrays are kept for reuse (see `kernels/storage.ts`), within a budget. */
+  free(handle: Handle): void {
+    recycle(handle as TypedArray);
+  }
 
   sync(): Promise<void> {
     return Promise.resolve();
   }
 
-  dispose(): void {}
+  /** Drops the plain arrays kept for reuse (shared by every CpuBackend in the process). */
+  dispose(): void {
+    releasePooled();
+  }
 
   describe(): Record<string, unknown> {
-    return { threads: 1, matmul: this.matmulKind };
+    return {
+      threads: this.threads,
+      matmul: this.matmulKind,
+      storage: wasmRuntime()?.storesTensors ? 'wasm-shared-memory' : 'typed-arrays',
+      pooledBytes: pooledBytes(),
+    };
   }
 }

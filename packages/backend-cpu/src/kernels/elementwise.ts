@@ -1,28 +1,27 @@
-import type { BinaryOp, CompareOp, DType, OutSpec, TypedArray, UnaryOp, View } from '@sibert/tensor';
+import type { BinaryOp, CompareOp, OutSpec, TypedArray, UnaryOp, View } from '@sibert/tensor';
 import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
 import { erf, gelu, geluTanh } from './math.js';
-
-export function allocate(dtype: DType, size: number): TypedArray {
-  return dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
-}
+import { allocate, allocateUninitialized } from './storage.js';
 
 export function fill(value: number, out: OutSpec): TypedArray {
-  const result = allocate(out.dtype, sizeOf(out.shape));
-  if (value !== 0) result.fill(value);
-  return result;
+  return value === 0
+    ? allocate(out.dtype, sizeOf(out.shape))
+    : allocateUninitialized(out.dtype, sizeOf(out.shape)).fill(value);
 }
 
 export function cast(x: View, out: OutSpec): TypedArray {
   const src = x.handle as TypedArray;
-  // Typed-array construction converts per element: float → int32 truncates toward zero (NaN → 0).
-  return out.dtype === 'float32' ? new Float32Array(src) : new Int32Array(src);
+  // `set` converts per element: float → int32 truncates toward zero (NaN → 0).
+  const dst = allocateUninitialized(out.dtype, src.length);
+  dst.set(src);
+  return dst;
 }
 
 /** One loop per op (a switch outside the loop, never inside it). */
 export function unary(x: View, op: UnaryOp, out: OutSpec): TypedArray {
   const src = x.handle as TypedArray;
   const n = src.length;
-  const dst = allocate(out.dtype, n);
+  const dst = allocateUninitialized(out.dtype, n);
   const isInt = out.dtype === 'int32';
   switch (op) {
     case 'neg':
@@ -336,7 +335,7 @@ const COMPARE_ROWS: Record<CompareOp, BinaryRow> = {
 
 function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec): TypedArray {
   const size = sizeOf(out.shape);
-  const dst = allocate(out.dtype, size);
+  const dst = allocateUninitialized(out.dtype, size);
   if (size === 0) return dst;
   const av = a.handle as TypedArray;
   const bv = b.handle as TypedArray;
@@ -365,7 +364,7 @@ export function compare(a: View, b: View, op: CompareOp, out: OutSpec): TypedArr
 
 export function where(cond: View, a: View, b: View, out: OutSpec): TypedArray {
   const size = sizeOf(out.shape);
-  const dst = allocate(out.dtype, size);
+  const dst = allocateUninitialized(out.dtype, size);
   if (size === 0) return dst;
   const cv = cond.handle as TypedArray;
   const av = a.handle as TypedArray;

@@ -1,5 +1,6 @@
 import type { OutSpec, TypedArray, View } from '@sibert/tensor';
 import { broadcastStrides, sizeOf } from './layout.js';
+import { allocate, allocateUninitialized } from './storage.js';
 
 /** [rows, n] view of a tensor around its last axis. */
 function rowsOf(shape: readonly number[]): [number, number] {
@@ -9,7 +10,7 @@ function rowsOf(shape: readonly number[]): [number, number] {
 
 export function softmax(x: View, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = new Float32Array(sizeOf(out.shape));
+  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
   for (let r = 0; r < rows; r++) {
     const base = r * n;
@@ -32,7 +33,7 @@ export function softmax(x: View, out: OutSpec): Float32Array {
 
 export function logSoftmax(x: View, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = new Float32Array(sizeOf(out.shape));
+  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
   for (let r = 0; r < rows; r++) {
     const base = r * n;
@@ -56,7 +57,7 @@ function logSumExp(src: Float32Array, base: number, n: number): number {
 
 export function layerNormalize(x: View, eps: number, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = new Float32Array(sizeOf(out.shape));
+  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
   for (let r = 0; r < rows; r++) {
     const base = r * n;
@@ -78,7 +79,7 @@ export function layerNormalize(x: View, eps: number, out: OutSpec): Float32Array
 export function crossEntropy(logits: View, labels: View, ignoreIndex: number, out: OutSpec): Float32Array {
   const src = logits.handle as Float32Array;
   const label = labels.handle as Int32Array;
-  const dst = new Float32Array(sizeOf(out.shape));
+  const dst = allocate('float32', sizeOf(out.shape)) as Float32Array;
   const n = logits.shape[1]!;
   for (let r = 0; r < dst.length; r++) {
     const target = label[r]!;
@@ -91,7 +92,7 @@ export function crossEntropy(logits: View, labels: View, ignoreIndex: number, ou
 
 export function siNormalize(x: View, keep: View | null, eps: number, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = new Float32Array(sizeOf(out.shape));
+  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
   if (keep === null) {
     for (let r = 0; r < rows; r++) {

@@ -8,7 +8,7 @@ import {
   seeded,
   sizeOfShape,
 } from '../test-support.js';
-import { type GemmKind, matmul, selectGemm } from './matmul.js';
+import { createMatmul, type MatmulKind } from './matmul.js';
 
 /** Naive float64 batched matmul reading the transposes by index. */
 function matmulReference(
@@ -105,11 +105,19 @@ function stored(shape: number[], transpose: boolean): number[] {
   return [...shape.slice(0, r - 2), shape[r - 1]!, shape[r - 2]!];
 }
 
-for (const kind of ['wasm-simd', 'js'] as GemmKind[]) {
-  describe(`matmul (${kind})`, () => {
-    const { gemm, kind: actual } = selectGemm(kind);
+const IMPLEMENTATIONS: [MatmulKind, number][] = [
+  ['wasm-simd', 1],
+  ['wasm-simd', 2],
+  ['js', 1],
+];
+
+for (const [kind, threads] of IMPLEMENTATIONS) {
+  describe(`matmul (${kind}, ${threads} thread${threads > 1 ? 's' : ''})`, () => {
+    const implementation = createMatmul(kind, threads);
+    const matmul = implementation.matmul;
     it('uses the requested implementation', () => {
-      expect(actual).toBe(kind);
+      expect(implementation.kind).toBe(kind);
+      expect(implementation.threads).toBe(threads);
     });
     const random = seeded(21);
     for (const [aLogical, bLogical] of CASES) {
@@ -126,15 +134,8 @@ for (const kind of ['wasm-simd', 'js'] as GemmKind[]) {
               transposeA,
               transposeB,
             );
-            const out = matmul(
-              a,
-              b,
-              transposeA,
-              transposeB,
-              { shape: expected.shape, dtype: 'float32' },
-              gemm,
-            );
-            expectClose(out, expected.values, 1e-5, 1e-5);
+            const out = matmul(a, b, transposeA, transposeB, { shape: expected.shape, dtype: 'float32' });
+            expectClose(out as Float32Array, expected.values, 1e-5, 1e-5);
           }
         }
       });
@@ -153,7 +154,7 @@ for (const kind of ['wasm-simd', 'js'] as GemmKind[]) {
         false,
       );
       expectClose(
-        matmul(a, b, false, false, { shape: [9, 517], dtype: 'float32' }, gemm),
+        matmul(a, b, false, false, { shape: [9, 517], dtype: 'float32' }) as Float32Array,
         expected.values,
         1e-5,
         1e-5,
@@ -161,3 +162,43 @@ for (const kind of ['wasm-simd', 'js'] as GemmKind[]) {
     });
   });
 }
+
+describe('matmul on several threads', () => {
+  const one = createMatmul('wasm-simd', 1).matmul;
+  const two = createMatmul('wasm-simd', 2).matmul;
+  const random = seeded(5);
+  // Large enough to be split (broadcast batches, odd edges, every transpose); the split must not
+  // change a single bit, since each block of C is computed by one thread in a fixed order.
+  for (const [aShape, bShape] of [
+    [
+      [3, 1, 67, 130],
+      [1, 2, 130, 45],
+    ],
+    [
+      [131, 300],
+      [300, 129],
+    ],
+  ] as [number[], number[]][]) {
+    it(`[${aShape}] · [${bShape}] matches the reference and the one-thread result exactly`, () => {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          const a = randomView(stored(aShape, transposeA), random, 'float32', 1);
+          const b = randomView(stored(bShape, transposeB), random, 'float32', 1);
+          const expected = matmulReference(
+            a.handle as Float32Array,
+            a.shape as number[],
+            b.handle as Float32Array,
+            b.shape as number[],
+            transposeA,
+            transposeB,
+          );
+          const out = { shape: expected.shape, dtype: 'float32' as const };
+          const single = one(a, b, transposeA, transposeB, out) as Float32Array;
+          const split = two(a, b, transposeA, transposeB, out) as Float32Array;
+          expectClose(split, expected.values, 1e-5, 1e-5);
+          expect(Array.from(split)).toEqual(Array.from(single));
+        }
+      }
+    });
+  }
+});

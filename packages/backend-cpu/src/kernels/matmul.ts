@@ -1,12 +1,14 @@
-import type { OutSpec, View } from '@sibert/tensor';
-import { createWasmGemm } from './gemm-wasm.js';
+import type { Kernels, OutSpec, View } from '@sibert/tensor';
+import { type GemmOperands, gemm, gemmScratchFloats } from './gemm.js';
 import { broadcastStrides, sizeOf } from './layout.js';
+import { threadPool, type WasmRuntime, wasmRuntime } from './runtime.js';
+import { allocate, allocateUninitialized, recycle } from './storage.js';
+import type { ThreadPool } from './threads.js';
 
 /**
  * One strided single-matrix product C[m×n] += A[m×k]·B[k×n], C contiguous at cOffset.
  * A(i, p) = a[aOffset + i·aRowStride + p·aColStride], B(p, j) = b[bOffset + p·bRowStride + j·bColStride],
- * so transposes are just swapped strides. Implementations: `gemmTiled` (plain JavaScript) and the
- * WASM SIMD one from `createWasmGemm`; a threaded one would slot in the same way.
+ * so transposes are just swapped strides. The plain-JavaScript implementation is `gemmTiled`.
  */
 export type Gemm = (
   m: number,
@@ -24,74 +26,179 @@ export type Gemm = (
   cOffset: number,
 ) => void;
 
-export type GemmKind = 'wasm-simd' | 'js';
+export type MatmulKind = 'wasm-simd' | 'js';
 
-let wasmGemm: Gemm | null | undefined;
-
-/** The GEMM of a kind; 'wasm-simd' falls back to 'js' where WebAssembly SIMD is unavailable. */
-export function selectGemm(kind: GemmKind): { kind: GemmKind; gemm: Gemm } {
-  if (kind === 'wasm-simd') {
-    if (wasmGemm === undefined) wasmGemm = createWasmGemm();
-    if (wasmGemm !== null) return { kind, gemm: wasmGemm };
-  }
-  return { kind: 'js', gemm: gemmTiled };
+export interface MatmulImplementation {
+  /** The implementation in use ('wasm-simd' falls back to 'js' where WebAssembly SIMD is missing). */
+  readonly kind: MatmulKind;
+  /** Threads a large matmul is split over (1 for 'js'). */
+  readonly threads: number;
+  readonly matmul: Kernels['matmul'];
 }
 
-/** Batched matmul with broadcast batch dims; every batch goes through `gemm`. */
-export function matmul(
+/** The matmul kernel of a kind, on up to `threads` threads. */
+export function createMatmul(kind: MatmulKind, threads: number): MatmulImplementation {
+  const rt = kind === 'wasm-simd' ? wasmRuntime() : null;
+  if (!rt)
+    return {
+      kind: 'js',
+      threads: 1,
+      matmul: (a, b, tA, tB, out) => matmulWith(gemmTiled, a, b, tA, tB, out),
+    };
+  const pool = threadPool(rt, threads);
+  return {
+    kind: 'wasm-simd',
+    threads: pool.threads,
+    matmul: (a, b, tA, tB, out) => matmulWasm(rt, pool, a, b, tA, tB, out),
+  };
+}
+
+/** The batch structure of a batched matmul with broadcast batch dims. */
+interface Batched {
+  m: number;
+  n: number;
+  k: number;
+  batches: number;
+  /** Per batch: the index of its A matrix and of its B matrix among the stored ones. */
+  aIndex: Int32Array;
+  bIndex: Int32Array;
+}
+
+function batched(a: View, b: View, transposeA: boolean, out: OutSpec): Batched {
+  const rank = out.shape.length;
+  const ar = a.shape.length;
+  const batchShape = out.shape.slice(0, rank - 2);
+  const aBatchStrides = broadcastStrides(a.shape.slice(0, ar - 2), batchShape);
+  const bBatchStrides = broadcastStrides(b.shape.slice(0, b.shape.length - 2), batchShape);
+  const batches = sizeOf(batchShape);
+  const aIndex = new Int32Array(batches);
+  const bIndex = new Int32Array(batches);
+  for (let batch = 0; batch < batches; batch++) {
+    let rest = batch;
+    for (let d = batchShape.length - 1; d >= 0; d--) {
+      const extent = batchShape[d]!;
+      const index = rest % extent;
+      rest = (rest - index) / extent;
+      aIndex[batch]! += index * aBatchStrides[d]!;
+      bIndex[batch]! += index * bBatchStrides[d]!;
+    }
+  }
+  return {
+    m: out.shape[rank - 2]!,
+    n: out.shape[rank - 1]!,
+    k: transposeA ? a.shape[ar - 2]! : a.shape[ar - 1]!,
+    batches,
+    aIndex,
+    bIndex,
+  };
+}
+
+/** Batched matmul, every batch through a single-matrix `gemm`. */
+export function matmulWith(
+  gemm: Gemm,
   a: View,
   b: View,
   transposeA: boolean,
   transposeB: boolean,
   out: OutSpec,
-  gemm: Gemm,
 ): Float32Array {
-  const av = a.handle as Float32Array;
-  const bv = b.handle as Float32Array;
-  const rank = out.shape.length;
-  const m = out.shape[rank - 2]!;
-  const n = out.shape[rank - 1]!;
-  const ar = a.shape.length;
-  const k = transposeA ? a.shape[ar - 2]! : a.shape[ar - 1]!;
-  const c = new Float32Array(sizeOf(out.shape));
+  const { m, n, k, batches, aIndex, bIndex } = batched(a, b, transposeA, out);
+  const c = allocate('float32', sizeOf(out.shape)) as Float32Array;
   if (c.length === 0 || k === 0) return c;
   // A stored [M, K] (or [K, M] when transposed); B stored [K, N] (or [N, K]).
-  const aRowStride = transposeA ? 1 : k;
-  const aColStride = transposeA ? m : 1;
-  const bRowStride = transposeB ? 1 : n;
-  const bColStride = transposeB ? k : 1;
-  const batchShape = out.shape.slice(0, rank - 2);
-  const aBatchStrides = broadcastStrides(a.shape.slice(0, ar - 2), batchShape);
-  const bBatchStrides = broadcastStrides(b.shape.slice(0, b.shape.length - 2), batchShape);
-  const batches = sizeOf(batchShape);
-  const aMatrix = m * k;
-  const bMatrix = k * n;
   for (let batch = 0; batch < batches; batch++) {
-    let rest = batch;
-    let aOffset = 0;
-    let bOffset = 0;
-    for (let d = batchShape.length - 1; d >= 0; d--) {
-      const extent = batchShape[d]!;
-      const index = rest % extent;
-      rest = (rest - index) / extent;
-      aOffset += index * aBatchStrides[d]!;
-      bOffset += index * bBatchStrides[d]!;
-    }
     gemm(
       m,
       n,
       k,
-      av,
-      aOffset * aMatrix,
-      aRowStride,
-      aColStride,
-      bv,
-      bOffset * bMatrix,
-      bRowStride,
-      bColStride,
+      a.handle as Float32Array,
+      aIndex[batch]! * m * k,
+      transposeA ? 1 : k,
+      transposeA ? m : 1,
+      b.handle as Float32Array,
+      bIndex[batch]! * k * n,
+      transposeB ? 1 : n,
+      transposeB ? k : 1,
       c,
       batch * m * n,
     );
+  }
+  return c;
+}
+
+/**
+ * Batched matmul by the WASM SIMD GEMM (`gemm.ts`) on the pool's threads. Operands outside the
+ * heap (plain arrays: where tensors cannot live in shared memory, or kernels called directly) are
+ * copied in first, the result copied out.
+ */
+function matmulWasm(
+  rt: WasmRuntime,
+  pool: ThreadPool,
+  a: View,
+  b: View,
+  transposeA: boolean,
+  transposeB: boolean,
+  out: OutSpec,
+): Float32Array {
+  const shape = batched(a, b, transposeA, out);
+  const { m, n, k, batches } = shape;
+  const av = a.handle as Float32Array;
+  const bv = b.handle as Float32Array;
+  const c = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
+  if (c.length === 0) return c;
+  if (k === 0) return c.fill(0);
+  const { heap } = rt;
+  const operands: GemmOperands = {
+    m,
+    n,
+    k,
+    batches,
+    a: 0,
+    b: 0,
+    c: 0,
+    aRowStride: transposeA ? 1 : k,
+    aColStride: transposeA ? m : 1,
+    bRowStride: transposeB ? 1 : n,
+    bColStride: transposeB ? k : 1,
+    aMatrices: av.length / (m * k),
+    bMatrices: bv.length / (k * n),
+    batchTable: 0,
+  };
+  // One scratch block: the batch table, staged operands, then the GEMM's own scratch.
+  const staged = [av, bv, c].map((array) => (heap.owns(array) ? 0 : array.length));
+  const tableFloats = 2 * batches;
+  const gemmFloats = gemmScratchFloats(operands, pool.threads);
+  const scratch = heap.allocate('float32', tableFloats + staged[0]! + staged[1]! + staged[2]! + gemmFloats);
+  if (!scratch) {
+    // The heap cannot grow that far: multiply in JavaScript instead.
+    recycle(c);
+    return matmulWith(gemmTiled, a, b, transposeA, transposeB, out);
+  }
+  try {
+    const f32 = heap.f32; // after the allocation, which may have grown the memory
+    let at = scratch.byteOffset / 4;
+    operands.batchTable = at;
+    const i32 = new Int32Array(f32.buffer);
+    for (let batch = 0; batch < batches; batch++) {
+      i32[at + 2 * batch] = shape.aIndex[batch]!;
+      i32[at + 2 * batch + 1] = shape.bIndex[batch]!;
+    }
+    at += tableFloats;
+    const place = (array: Float32Array, floats: number): number => {
+      if (floats === 0) return array.byteOffset / 4;
+      const offset = at;
+      at += floats;
+      return offset;
+    };
+    operands.a = place(av, staged[0]!);
+    operands.b = place(bv, staged[1]!);
+    operands.c = place(c, staged[2]!);
+    if (staged[0]) f32.set(av, operands.a);
+    if (staged[1]) f32.set(bv, operands.b);
+    gemm(pool, operands, at);
+    if (staged[2]) c.set(f32.subarray(operands.c, operands.c + c.length));
+  } finally {
+    heap.release(scratch);
   }
   return c;
 }

@@ -1,6 +1,6 @@
 import type { OutSpec, TypedArray, View } from '@sibert/tensor';
-import { allocate } from './elementwise.js';
 import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
+import { allocate, allocateUninitialized } from './storage.js';
 
 /** Below this many elements a plain loop beats `TypedArray.set(subarray)` (which allocates a view). */
 const BULK_COPY_MIN = 64;
@@ -36,7 +36,7 @@ export function copyStrided(
 }
 
 export function transpose(x: View, perm: readonly number[], out: OutSpec): TypedArray {
-  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const dst = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const xStrides = contiguousStrides(x.shape);
   const srcStrides = perm.map((axis) => xStrides[axis]!);
   copyStrided(x.handle as TypedArray, 0, srcStrides, dst, 0, contiguousStrides(out.shape), out.shape);
@@ -44,14 +44,14 @@ export function transpose(x: View, perm: readonly number[], out: OutSpec): Typed
 }
 
 export function broadcastTo(x: View, out: OutSpec): TypedArray {
-  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const dst = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const srcStrides = broadcastStrides(x.shape, out.shape);
   copyStrided(x.handle as TypedArray, 0, srcStrides, dst, 0, contiguousStrides(out.shape), out.shape);
   return dst;
 }
 
 export function slice(x: View, begin: readonly number[], out: OutSpec): TypedArray {
-  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const dst = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const xStrides = contiguousStrides(x.shape);
   let offset = 0;
   for (let d = 0; d < begin.length; d++) offset += begin[d]! * xStrides[d]!;
@@ -60,7 +60,7 @@ export function slice(x: View, begin: readonly number[], out: OutSpec): TypedArr
 }
 
 export function concat(xs: readonly View[], axis: number, out: OutSpec): TypedArray {
-  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const dst = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const outStrides = contiguousStrides(out.shape);
   let axisOffset = 0;
   for (const x of xs) {
@@ -77,8 +77,7 @@ export function pad(
   value: number,
   out: OutSpec,
 ): TypedArray {
-  const dst = allocate(out.dtype, sizeOf(out.shape));
-  if (value !== 0) dst.fill(value);
+  const dst = allocateUninitialized(out.dtype, sizeOf(out.shape)).fill(value);
   const outStrides = contiguousStrides(out.shape);
   let offset = 0;
   for (let d = 0; d < paddings.length; d++) offset += paddings[d]![0] * outStrides[d]!;
@@ -98,7 +97,7 @@ function splitAround(shape: readonly number[], axis: number): [number, number, n
 export function gather(x: View, indices: View, axis: number, out: OutSpec): TypedArray {
   const src = x.handle as TypedArray;
   const index = indices.handle as Int32Array;
-  const dst = allocate(out.dtype, sizeOf(out.shape));
+  const dst = allocateUninitialized(out.dtype, sizeOf(out.shape));
   if (dst.length === 0) return dst;
   const [outer, extent, inner] = splitAround(x.shape, axis);
   const count = index.length;
@@ -139,7 +138,7 @@ export function scatterAdd(updates: View, indices: View, axis: number, out: OutS
 
 export function oneHot(indices: View, depth: number, out: OutSpec): Float32Array {
   const index = indices.handle as Int32Array;
-  const dst = new Float32Array(sizeOf(out.shape));
+  const dst = allocate('float32', sizeOf(out.shape)) as Float32Array;
   for (let i = 0; i < index.length; i++) {
     const v = index[i]!;
     if (v >= 0 && v < depth) dst[i * depth + v] = 1;

@@ -1,12 +1,12 @@
 import type { OutSpec, ReduceOp, TypedArray, View } from '@sibert/tensor';
-import { allocate } from './elementwise.js';
 import { contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
+import { allocate, allocateUninitialized } from './storage.js';
 
 export function reduce(x: View, op: ReduceOp, axes: readonly number[], out: OutSpec): TypedArray {
   if (op === 'argmax' || op === 'argmin') return argReduce(x, op === 'argmax', axes[0]!, out);
   const src = x.handle as TypedArray;
   const outSize = sizeOf(out.shape);
-  const dst = allocate(out.dtype, outSize);
+  const dst = allocateUninitialized(out.dtype, outSize);
   if (outSize === 0) return dst;
   const identity = op === 'sum' ? 0 : op === 'max' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   // Accumulate in float64: sums keep their precision, and int32 sums wrap only once at the end.
@@ -84,7 +84,7 @@ const REDUCE_ROW_TO_ROW: Record<'sum' | 'max' | 'min', ReduceRow> = {
 /** Index of the extreme along one axis: first index on ties, the first NaN wins. */
 function argReduce(x: View, isMax: boolean, axis: number, out: OutSpec): Int32Array {
   const src = x.handle as TypedArray;
-  const dst = new Int32Array(sizeOf(out.shape));
+  const dst = allocate('int32', sizeOf(out.shape)) as Int32Array;
   const n = x.shape[axis]!;
   if (dst.length === 0 || n === 0) return dst;
   let outer = 1;

@@ -1,0 +1,198 @@
+import type { WasmHeap } from './heap.js';
+import type { KernelModule, Panel, WasmApi, WasmMemory, WasmModule } from './wasm-module.js';
+
+/**
+ * A task of a parallel job: `index` picks the slice of work; the job's parameters sit in `job`
+ * from slot PARAMS on. Task functions run on the calling thread and inside worker threads, whose
+ * source is built from their text, so they must not refer to anything outside themselves.
+ */
+export type Task = (
+  job: Int32Array,
+  f32: Float32Array,
+  i32: Int32Array,
+  wasm: { panel: Panel },
+  index: number,
+  thread: number,
+) => void;
+
+// Slots of the control block shared with the workers (Int32).
+const GENERATION = 0; // bumped to post a job; workers sleep on it
+const NEXT = 1; // (generation tag << 20) | next task index, claimed by compare-exchange
+const DONE = 2; // tasks finished
+const FAILED = 3; // 1 when a task threw
+const KIND = 4; // index into the task table
+const COUNT = 5; // tasks in the job
+/** First slot of a job's own parameters. */
+export const PARAMS = 8;
+const SLOTS = 64;
+const INDEX_BITS = 20;
+const MAX_TASKS = 1 << INDEX_BITS;
+
+/**
+ * Runs tasks of the current job until none is left. Claiming through the tagged NEXT slot makes a
+ * late thread (one that woke for a job already finished) unable to take a task of the next job
+ * with the old job's parameters: the poster retags NEXT before it rewrites them.
+ */
+function runTasks(
+  ctl: Int32Array,
+  generation: number,
+  tasks: readonly Task[],
+  f32: Float32Array,
+  i32: Int32Array,
+  wasm: { panel: Panel },
+  thread: number,
+): unknown {
+  // Slot numbers are literals: this function is also compiled from its text inside the workers.
+  const tag = (generation & 0x7ff) << 20;
+  let failure: unknown;
+  for (;;) {
+    const claim = Atomics.load(ctl, 1);
+    if ((claim & ~0xfffff) !== tag) return failure;
+    const index = claim & 0xfffff;
+    if (index >= Atomics.load(ctl, 5)) return failure;
+    if (Atomics.compareExchange(ctl, 1, claim, claim + 1) !== claim) continue;
+    try {
+      tasks[Atomics.load(ctl, 4)]!(ctl, f32, i32, wasm, index, thread);
+    } catch (error) {
+      failure ??= error;
+      Atomics.store(ctl, 3, 1);
+    }
+    if (Atomics.add(ctl, 2, 1) + 1 === Atomics.load(ctl, 5)) Atomics.notify(ctl, 2);
+  }
+}
+
+/** The body of a worker thread (CommonJS, evaluated from text): instantiate, then serve jobs. */
+function workerMain(data: {
+  memory: WasmMemory;
+  module: WasmModule;
+  control: SharedArrayBuffer;
+  thread: number;
+}): void {
+  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  const instance = new wasm.Instance(data.module, { env: { memory: data.memory } });
+  const kernels = { panel: instance.exports['panel'] as Panel };
+  const ctl = new Int32Array(data.control);
+  let f32 = new Float32Array(data.memory.buffer);
+  let i32 = new Int32Array(data.memory.buffer);
+  let seen = Atomics.load(ctl, 0);
+  for (;;) {
+    // Spin briefly before sleeping: jobs often come back to back (pack, then multiply).
+    for (let spin = 0; spin < 20000 && Atomics.load(ctl, 0) === seen; spin++);
+    Atomics.wait(ctl, 0, seen);
+    seen = Atomics.load(ctl, 0);
+    if (f32.buffer.byteLength !== data.memory.buffer.byteLength) {
+      f32 = new Float32Array(data.memory.buffer);
+      i32 = new Int32Array(data.memory.buffer);
+    }
+    runTasks(ctl, seen, TASKS, f32, i32, kernels, data.thread);
+  }
+}
+
+declare const TASKS: readonly Task[];
+
+interface NodeWorker {
+  unref(): void;
+  terminate(): Promise<number>;
+}
+interface WorkerThreadsModule {
+  Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
+}
+
+/** node:worker_threads and the core count, where this runtime has them (Node ≥ 20.16). */
+function nodeThreads(): { workerThreads: WorkerThreadsModule; cores: number } | null {
+  const getBuiltin = (
+    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+  ).process?.getBuiltinModule?.bind(globalThis.process);
+  if (!getBuiltin) return null;
+  const workerThreads = getBuiltin('node:worker_threads') as WorkerThreadsModule | undefined;
+  const os = getBuiltin('node:os') as { availableParallelism?: () => number } | undefined;
+  if (!workerThreads || !os?.availableParallelism) return null;
+  return { workerThreads, cores: os.availableParallelism() };
+}
+
+/** Threads the machine offers this process: its cores in Node, 1 where worker threads are unavailable. */
+export function availableThreads(): number {
+  return nodeThreads()?.cores ?? 1;
+}
+
+/**
+ * Runs jobs of `tasks` on the calling thread plus `threads − 1` workers, all on the heap's memory.
+ * The caller blocks (Atomics.wait) until its job is done, so kernels stay synchronous; workers
+ * are started once and sleep between jobs, and they do not keep the process alive.
+ */
+export class ThreadPool {
+  readonly threads: number;
+  readonly #ctl: Int32Array;
+  readonly #tasks: readonly Task[];
+  readonly #heap: WasmHeap;
+  readonly #wasm: { panel: Panel };
+  readonly #workers: NodeWorker[] = [];
+  #generation = 0;
+
+  constructor(heap: WasmHeap, kernels: KernelModule, tasks: readonly Task[], threads: number) {
+    this.#heap = heap;
+    this.#tasks = tasks;
+    this.#wasm = { panel: kernels.panel };
+    const node = heap.shared ? nodeThreads() : null;
+    const control = node ? new SharedArrayBuffer(SLOTS * 4) : new ArrayBuffer(SLOTS * 4);
+    this.#ctl = new Int32Array(control);
+    if (node) {
+      const source = [
+        `'use strict';`,
+        `const TASKS = [${tasks.map((task) => task.toString()).join(',\n')}];`,
+        runTasks.toString(),
+        `(${workerMain.toString()})(require('node:worker_threads').workerData);`,
+      ].join('\n');
+      for (let thread = 1; thread < threads; thread++) {
+        const worker = new node.workerThreads.Worker(source, {
+          eval: true,
+          workerData: { memory: heap.memory, module: kernels.module, control, thread },
+        });
+        worker.unref();
+        this.#workers.push(worker);
+      }
+    }
+    this.threads = this.#workers.length + 1;
+  }
+
+  /** The job's parameter slots (write them, then call `run`). */
+  get params(): Int32Array {
+    return this.#ctl.subarray(PARAMS);
+  }
+
+  /** Runs tasks 0 … count−1 of `kind` with the parameters written; returns when all are done. */
+  run(kind: number, count: number, parallel: boolean): void {
+    if (count > MAX_TASKS) throw new RangeError(`a job has at most ${MAX_TASKS} tasks, got ${count}`);
+    const ctl = this.#ctl;
+    const heap = this.#heap;
+    const f32 = heap.f32;
+    const i32 = new Int32Array(f32.buffer);
+    const generation = ++this.#generation;
+    Atomics.store(ctl, NEXT, (generation & 0x7ff) << INDEX_BITS);
+    Atomics.store(ctl, KIND, kind);
+    Atomics.store(ctl, COUNT, count);
+    Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, FAILED, 0);
+    const wake = parallel && this.#workers.length > 0;
+    if (wake) {
+      Atomics.store(ctl, GENERATION, generation);
+      Atomics.notify(ctl, GENERATION);
+    }
+    const failure = runTasks(ctl, generation, this.#tasks, f32, i32, this.#wasm, 0);
+    for (let done = Atomics.load(ctl, DONE); done < count; done = Atomics.load(ctl, DONE)) {
+      Atomics.wait(ctl, DONE, done);
+    }
+    if (failure !== undefined) throw failure;
+    if (Atomics.load(ctl, FAILED) !== 0) {
+      throw new Error(
+        'a CPU kernel failed on a worker thread; rerun with `new CpuBackend({ threads: 1 })` to see why',
+      );
+    }
+  }
+
+  /** Stops the workers. */
+  close(): void {
+    for (const worker of this.#workers) void worker.terminate();
+    this.#workers.length = 0;
+  }
+}
