@@ -1,7 +1,9 @@
 import type { BinaryOp, CompareOp, OutSpec, TypedArray, UnaryOp, View } from '@sibert/tensor';
 import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
 import { erf, gelu, geluTanh } from './math.js';
-import { allocate, allocateUninitialized } from './storage.js';
+import { heapKernels } from './runtime.js';
+import { allocate, allocateUninitialized, recycle } from './storage.js';
+import { WASM_BINARY, WASM_UNARY } from './wasm-elementwise.js';
 
 export function fill(value: number, out: OutSpec): TypedArray {
   return value === 0
@@ -10,6 +12,16 @@ export function fill(value: number, out: OutSpec): TypedArray {
 }
 
 export function cast(x: View, out: OutSpec): TypedArray {
+  if (x.dtype === 'int32' && out.dtype === 'float32') {
+    const src = x.handle as TypedArray;
+    const dst = allocateUninitialized(out.dtype, src.length);
+    const kernels = heapKernels(src, dst);
+    if (kernels) {
+      kernels['cast_i32_f32']!(dst.byteOffset, src.byteOffset, src.length);
+      return dst;
+    }
+    recycle(dst);
+  }
   const src = x.handle as TypedArray;
   // `set` converts per element: float → int32 truncates toward zero (NaN → 0).
   const dst = allocateUninitialized(out.dtype, src.length);
@@ -23,6 +35,11 @@ export function unary(x: View, op: UnaryOp, out: OutSpec): TypedArray {
   const n = src.length;
   const dst = allocateUninitialized(out.dtype, n);
   const isInt = out.dtype === 'int32';
+  const kernels = !isInt && op in WASM_UNARY ? heapKernels(src, dst) : null;
+  if (kernels) {
+    kernels[op]!(dst.byteOffset, src.byteOffset, n);
+    return dst;
+  }
   switch (op) {
     case 'neg':
       for (let i = 0; i < n; i++) dst[i] = -src[i]!;
@@ -333,7 +350,21 @@ const COMPARE_ROWS: Record<CompareOp, BinaryRow> = {
   ne: neRow,
 };
 
-function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec): TypedArray {
+/** Kernel-name suffix of a row's broadcast pattern: each operand contiguous (v) or one value (s). */
+function pattern(...strides: number[]): string | undefined {
+  let suffix = '';
+  for (const s of strides) {
+    if (s !== 0 && s !== 1) return undefined;
+    suffix += s === 1 ? 'v' : 's';
+  }
+  return suffix;
+}
+
+/**
+ * Broadcasts `row` over the output; with `wasmOp`, rows run in the WASM kernel `${wasmOp}_${pattern}`
+ * when every array lives in the heap.
+ */
+function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec, wasmOp?: string): TypedArray {
   const size = sizeOf(out.shape);
   const dst = allocateUninitialized(out.dtype, size);
   if (size === 0) return dst;
@@ -347,6 +378,15 @@ function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec): TypedA
   const last = walk.shape.length - 1;
   const sa = walk.strides[1]![last]!;
   const sb = walk.strides[2]![last]!;
+  const suffix = pattern(sa, sb);
+  const kernel = wasmOp && suffix !== 'ss' ? heapKernels(dst, av, bv)?.[`${wasmOp}_${suffix}`] : undefined;
+  if (kernel) {
+    const [d0, a0, b0] = [dst.byteOffset, av.byteOffset, bv.byteOffset];
+    forEachRow(walk, [0, 0, 0], (offsets, n) =>
+      kernel(d0 + 4 * offsets[0]!, a0 + 4 * offsets[1]!, b0 + 4 * offsets[2]!, n),
+    );
+    return dst;
+  }
   forEachRow(walk, [0, 0, 0], (offsets, n) =>
     row(dst, offsets[0]!, av, offsets[1]!, sa, bv, offsets[2]!, sb, n),
   );
@@ -354,12 +394,14 @@ function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec): TypedA
 }
 
 export function binary(a: View, b: View, op: BinaryOp, out: OutSpec): TypedArray {
-  const row = op === 'mul' && out.dtype === 'int32' ? mulIntRow : BINARY_ROWS[op];
-  return broadcastBinary(a, b, row, out);
+  const isFloat = out.dtype === 'float32';
+  const row = op === 'mul' && !isFloat ? mulIntRow : BINARY_ROWS[op];
+  return broadcastBinary(a, b, row, out, isFloat && op in WASM_BINARY ? op : undefined);
 }
 
 export function compare(a: View, b: View, op: CompareOp, out: OutSpec): TypedArray {
-  return broadcastBinary(a, b, COMPARE_ROWS[op], out);
+  const isFloat = a.dtype === 'float32' && b.dtype === 'float32';
+  return broadcastBinary(a, b, COMPARE_ROWS[op], out, isFloat ? op : undefined);
 }
 
 export function where(cond: View, a: View, b: View, out: OutSpec): TypedArray {
@@ -379,6 +421,21 @@ export function where(cond: View, a: View, b: View, out: OutSpec): TypedArray {
   const sc = walk.strides[1]![last]!;
   const sa = walk.strides[2]![last]!;
   const sb = walk.strides[3]![last]!;
+  const suffix = pattern(sc, sa, sb);
+  const kernel = suffix !== undefined ? heapKernels(dst, cv, av, bv)?.[`where_${suffix}`] : undefined;
+  if (kernel) {
+    const bases = [dst.byteOffset, cv.byteOffset, av.byteOffset, bv.byteOffset];
+    forEachRow(walk, [0, 0, 0, 0], (offsets, n) =>
+      kernel(
+        bases[0]! + 4 * offsets[0]!,
+        bases[1]! + 4 * offsets[1]!,
+        bases[2]! + 4 * offsets[2]!,
+        bases[3]! + 4 * offsets[3]!,
+        n,
+      ),
+    );
+    return dst;
+  }
   forEachRow(walk, [0, 0, 0, 0], (offsets, n) => {
     const o = offsets[0]!;
     let ic = offsets[1]!;

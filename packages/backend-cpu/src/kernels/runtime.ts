@@ -1,3 +1,4 @@
+import type { TypedArray } from '@sibert/tensor';
 import { GEMM_TASKS } from './gemm.js';
 import { WasmHeap } from './heap.js';
 import { ThreadPool } from './threads.js';
@@ -50,6 +51,14 @@ export function wasmRuntime(): WasmRuntime | null {
   const kernels = compileKernels(wasm, memory, shared);
   if (kernels) runtime = { heap: new WasmHeap(memory, shared), kernels, storesTensors: shared };
   return runtime;
+}
+
+/** The elementwise WASM kernels, when every one of `arrays` lives in the heap (else null: use JavaScript). */
+export function heapKernels(...arrays: TypedArray[]): KernelModule['elementwise'] | null {
+  const rt = wasmRuntime();
+  if (!rt) return null;
+  for (const array of arrays) if (!rt.heap.owns(array)) return null;
+  return rt.kernels.elementwise;
 }
 
 /** The pool of `threads` threads (created once, then shared). */

@@ -1,8 +1,11 @@
+import { assembleModule, I32, uleb, V128, type WasmFunction } from './wasm-asm.js';
+import { elementwiseFunctions } from './wasm-elementwise.js';
+
 /**
- * The backend's WebAssembly module, assembled from bytes here (no toolchain, no .wasm file to
- * ship): SIMD kernels over a memory the caller provides, so the tensors stored in it (see
+ * The backend's WebAssembly module, assembled here (`wasm-asm.ts`; no toolchain, no .wasm file
+ * to ship): SIMD kernels over a memory the caller provides, so the tensors stored in it (see
  * `heap.ts`) are read in place and worker threads can instantiate the same module on the same
- * shared memory.
+ * shared memory. The GEMM micro-kernel is below; the elementwise kernels are in `wasm-elementwise.ts`.
  */
 
 /** The slice of the WebAssembly JS API used here (the compile target's libs do not declare it). */
@@ -26,8 +29,6 @@ export function webAssembly(): WasmApi | undefined {
 export const MR = 4;
 export const NR = 8;
 
-const I32 = 0x7f;
-const V128 = 0x7b;
 const LOCAL_GET = 0x20;
 const LOCAL_SET = 0x21;
 const LOCAL_TEE = 0x22;
@@ -45,25 +46,6 @@ const V128_STORE = [SIMD, 0x0b];
 const V128_CONST = [SIMD, 0x0c];
 const F32X4_ADD = [SIMD, 0xe4, 0x01];
 const F32X4_MUL = [SIMD, 0xe6, 0x01];
-
-function uleb(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value !== 0);
-  return bytes;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(text: string): number[] {
-  return [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
-}
 
 /**
  * panel(nTiles, kLen, aPtr, bPtr, cPtr, ldcBytes, bStrideBytes): for each of nTiles consecutive
@@ -158,17 +140,13 @@ function panelBody(): number[] {
 /** Memory pages the module declares as its maximum (4 GiB, all a 32-bit address reaches). */
 export const MAX_PAGES = 65536;
 
-function moduleBytes(sharedMemory: boolean): number[] {
-  const panelType = [0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0];
-  const memoryLimits = [sharedMemory ? 0x03 : 0x01, ...uleb(1), ...uleb(MAX_PAGES)];
-  return [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, ...panelType]),
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, ...memoryLimits]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('panel'), 0x00, 0]),
-    ...section(10, [1, ...panelBody()]),
-  ];
+function kernelFunctions(): WasmFunction[] {
+  const panel: WasmFunction = {
+    name: 'panel',
+    params: [I32, I32, I32, I32, I32, I32, I32],
+    body: panelBody(),
+  };
+  return [panel, ...elementwiseFunctions()];
 }
 
 export type Panel = (
@@ -181,17 +159,23 @@ export type Panel = (
   bStrideBytes: number,
 ) => void;
 
+/** An elementwise kernel (see `wasm-elementwise.ts`): byte addresses of out and operands, then n. */
+export type ElementwiseKernel = (out: number, ...operandsThenCount: number[]) => void;
+
 export interface KernelModule {
   /** The compiled module (worker threads instantiate it on the same shared memory). */
   readonly module: WasmModule;
   readonly panel: Panel;
+  /** Elementwise kernels by name. */
+  readonly elementwise: Readonly<Record<string, ElementwiseKernel>>;
 }
 
 /** Compiles the module for `memory` (shared or not), or returns null where WebAssembly SIMD is missing. */
 export function compileKernels(wasm: WasmApi, memory: WasmMemory, shared: boolean): KernelModule | null {
-  const bytes = new Uint8Array(moduleBytes(shared));
+  const bytes = assembleModule(kernelFunctions(), shared, MAX_PAGES);
   if (!wasm.validate(bytes)) return null;
   const module = new wasm.Module(bytes);
   const instance = new wasm.Instance(module, { env: { memory } });
-  return { module, panel: instance.exports['panel'] as Panel };
+  const { panel, ...elementwise } = instance.exports as Record<string, ElementwiseKernel>;
+  return { module, panel: panel as unknown as Panel, elementwise };
 }

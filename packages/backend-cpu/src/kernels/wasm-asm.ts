@@ -1,0 +1,204 @@
+/**
+ * A small WebAssembly assembler: value types, the opcodes the kernels use, LEB128, a function
+ * builder with numbered locals, and the module layout (one imported memory, exported functions).
+ * Enough to write SIMD kernels legibly in TypeScript with no toolchain and no .wasm file to ship.
+ */
+
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+export type ValueType = typeof I32 | typeof F32 | typeof V128;
+
+export function uleb(value: number): number[] {
+  const bytes: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (value !== 0);
+  return bytes;
+}
+
+/** Signed LEB128 of a 32-bit integer (for i32.const). */
+export function sleb(value: number): number[] {
+  const bytes: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
+/** Core opcodes. */
+export const Op = {
+  block: 0x02,
+  loop: 0x03,
+  br: 0x0c,
+  brIf: 0x0d,
+  end: 0x0b,
+  emptyType: 0x40,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Const: 0x41,
+  i32GeU: 0x4f,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32And: 0x71,
+  i32Shl: 0x74,
+} as const;
+
+/** SIMD opcodes (each emitted after the 0xfd prefix, LEB128-encoded). */
+export const Simd = {
+  load: 0x00,
+  load32Splat: 0x09,
+  store: 0x0b,
+  const: 0x0c,
+  f32x4Splat: 0x13,
+  i32x4Eq: 0x37,
+  i32x4Ne: 0x38,
+  f32x4Eq: 0x41,
+  f32x4Ne: 0x42,
+  f32x4Lt: 0x43,
+  f32x4Gt: 0x44,
+  f32x4Le: 0x45,
+  f32x4Ge: 0x46,
+  and: 0x4e,
+  or: 0x50,
+  bitselect: 0x52,
+  store32Lane: 0x5a,
+  f32x4Nearest: 0x6a,
+  i32x4ShlBy: 0xab,
+  i32x4ShrS: 0xac,
+  i32x4Add: 0xae,
+  i32x4Sub: 0xb1,
+  f32x4Abs: 0xe0,
+  f32x4Neg: 0xe1,
+  f32x4Sqrt: 0xe3,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Min: 0xe8,
+  f32x4Max: 0xe9,
+  i32x4TruncSatF32x4S: 0xf8,
+  f32x4ConvertI32x4S: 0xfa,
+} as const;
+
+export interface WasmFunction {
+  readonly name: string;
+  readonly params: readonly ValueType[];
+  /** The encoded body (locals and code, size-prefixed). */
+  readonly body: readonly number[];
+}
+
+/**
+ * Builds one function: parameters are locals 0…, `local()` adds more; emitters append code and
+ * return the builder so short sequences read left to right.
+ */
+export class FunctionBuilder {
+  readonly code: number[] = [];
+  readonly #locals: ValueType[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly params: readonly ValueType[],
+  ) {}
+
+  local(type: ValueType): number {
+    this.#locals.push(type);
+    return this.params.length + this.#locals.length - 1;
+  }
+
+  emit(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  get(index: number): this {
+    return this.emit(Op.localGet, ...uleb(index));
+  }
+
+  set(index: number): this {
+    return this.emit(Op.localSet, ...uleb(index));
+  }
+
+  i32(value: number): this {
+    return this.emit(Op.i32Const, ...sleb(value));
+  }
+
+  simd(opcode: number, ...immediates: number[]): this {
+    return this.emit(0xfd, ...uleb(opcode), ...immediates);
+  }
+
+  /** v128.const with the same float32 in every lane. */
+  f32x4(value: number): this {
+    const bytes = new Uint8Array(new Float32Array([value, value, value, value]).buffer);
+    return this.simd(Simd.const, ...bytes);
+  }
+
+  /** v128.const with the same int32 in every lane. */
+  i32x4(value: number): this {
+    const bytes = new Uint8Array(new Int32Array([value, value, value, value]).buffer);
+    return this.simd(Simd.const, ...bytes);
+  }
+
+  /** The memory immediate: alignment hint 0 (any address is fine), then the byte offset. */
+  static memarg(offset = 0): number[] {
+    return [0, ...uleb(offset)];
+  }
+
+  function(): WasmFunction {
+    const groups: number[] = [];
+    for (let i = 0; i < this.#locals.length; ) {
+      let j = i;
+      while (j < this.#locals.length && this.#locals[j] === this.#locals[i]) j++;
+      groups.push(...uleb(j - i), this.#locals[i]!);
+      i = j;
+    }
+    const runs = groups.length / 2;
+    const body = [...uleb(runs), ...groups, ...this.code, Op.end];
+    return { name: this.name, params: this.params, body: [...uleb(body.length), ...body] };
+  }
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function name(text: string): number[] {
+  return [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
+}
+
+/** A module importing `env.memory` (shared or not, up to `maxPages`) and exporting `functions` by name. */
+export function assembleModule(
+  functions: readonly WasmFunction[],
+  sharedMemory: boolean,
+  maxPages: number,
+): Uint8Array {
+  const signatures: string[] = [];
+  const typeIndex = functions.map((f) => {
+    const key = f.params.join(',');
+    if (!signatures.includes(key)) signatures.push(key);
+    return signatures.indexOf(key);
+  });
+  const types = signatures.flatMap((key) => {
+    const params = key.split(',').map(Number);
+    return [0x60, ...uleb(params.length), ...params, 0];
+  });
+  const memoryLimits = [sharedMemory ? 0x03 : 0x01, ...uleb(1), ...uleb(maxPages)];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [...uleb(signatures.length), ...types]),
+    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, ...memoryLimits]),
+    ...section(3, [...uleb(functions.length), ...typeIndex.flatMap((t) => uleb(t))]),
+    ...section(7, [
+      ...uleb(functions.length),
+      ...functions.flatMap((f, i) => [...name(f.name), 0x00, ...uleb(i)]),
+    ]),
+    ...section(10, [...uleb(functions.length), ...functions.flatMap((f) => f.body)]),
+  ]);
+}
