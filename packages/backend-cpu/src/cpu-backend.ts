@@ -24,9 +24,9 @@ import {
   transpose,
 } from './kernels/movement.js';
 import { reduce } from './kernels/reduce.js';
-import { wasmRuntime } from './kernels/runtime.js';
+import { threadPool, wasmRuntime } from './kernels/runtime.js';
 import { allocateUninitialized, pooledBytes, recycle, releasePooled } from './kernels/storage.js';
-import { availableThreads } from './kernels/threads.js';
+import { availableThreads, type ThreadPool } from './kernels/threads.js';
 
 function random(dist: RandomDistribution, stream: RandomStream, out: OutSpec): TypedArray {
   const values = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
@@ -69,16 +69,19 @@ export class CpuBackend implements Backend {
     const matmul = createMatmul(options.matmul ?? 'wasm-simd', threads);
     this.matmulKind = matmul.kind;
     this.threads = matmul.threads;
-    this.kernels = this.#createKernels(matmul.matmul);
+    const rt = wasmRuntime();
+    const pool = rt && this.threads > 1 ? threadPool(rt, this.threads) : undefined;
+    this.kernels = this.#createKernels(matmul.matmul, pool);
   }
 
-  #createKernels(matmulKernel: Kernels['matmul']): Kernels {
+  /** The kernel table; large elementwise kernels split over `pool` (when there is one). */
+  #createKernels(matmulKernel: Kernels['matmul'], pool: ThreadPool | undefined): Kernels {
     return {
-      unary,
-      binary,
-      compare,
-      where,
-      cast,
+      unary: (x, op, out) => unary(x, op, out, pool),
+      binary: (a, b, op, out) => binary(a, b, op, out, pool),
+      compare: (a, b, op, out) => compare(a, b, op, out, pool),
+      where: (cond, a, b, out) => where(cond, a, b, out, pool),
+      cast: (x, out) => cast(x, out, pool),
       reduce,
       matmul: matmulKernel,
       transpose,

@@ -1,6 +1,7 @@
 /** Helpers for this package's tests: seeded inputs and naive float64 references by coordinates. */
 import type { DType, TypedArray, View } from '@sibert/tensor';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { wasmRuntime } from './kernels/runtime.js';
 
 /** mulberry32: a tiny seeded generator, so failures reproduce. */
 export function seeded(seed: number): () => number {
@@ -37,8 +38,37 @@ export interface ArrayView extends View {
   readonly handle: TypedArray;
 }
 
+let viewsInHeap = false;
+
+/**
+ * While on, `view` copies its values into the WASM heap, so the kernels take their WASM path;
+ * plain arrays (the default) take the JavaScript path. Test files run their cases both ways.
+ */
+export function storeViewsInHeap(on: boolean): void {
+  if (on && !wasmRuntime()?.storesTensors)
+    throw new Error('this runtime cannot store tensors in the WASM heap');
+  viewsInHeap = on;
+}
+
 export function view(handle: TypedArray, shape: readonly number[]): ArrayView {
-  return { handle, shape, dtype: handle instanceof Int32Array ? 'int32' : 'float32' };
+  const dtype = handle instanceof Int32Array ? 'int32' : 'float32';
+  if (viewsInHeap) {
+    const copy = wasmRuntime()!.heap.allocate(dtype, handle.length)!;
+    copy.set(handle);
+    handle = copy;
+  }
+  return { handle, shape, dtype };
+}
+
+/** Defines `tests` twice: on plain arrays (JavaScript kernels) and on arrays in the WASM heap. */
+export function inBothStorages(tests: () => void): void {
+  for (const heap of [false, true]) {
+    describe(heap ? 'in the WASM heap' : 'on plain arrays', () => {
+      beforeAll(() => storeViewsInHeap(heap));
+      afterAll(() => storeViewsInHeap(false));
+      tests();
+    });
+  }
 }
 
 export function randomView(

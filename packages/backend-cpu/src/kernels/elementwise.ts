@@ -1,9 +1,15 @@
 import type { BinaryOp, CompareOp, OutSpec, TypedArray, UnaryOp, View } from '@sibert/tensor';
 import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
 import { erf, gelu, geluTanh } from './math.js';
+import { runElementwise } from './parallel.js';
 import { heapKernels } from './runtime.js';
 import { allocate, allocateUninitialized, recycle } from './storage.js';
+import type { ThreadPool } from './threads.js';
 import { WASM_BINARY, WASM_UNARY } from './wasm-elementwise.js';
+
+// Float32 work on arrays in the heap runs in the WASM SIMD kernels (`wasm-elementwise.ts`), a
+// whole contiguous call split over `pool` when it is large; everything else runs the JavaScript
+// loops here, which are the reference.
 
 export function fill(value: number, out: OutSpec): TypedArray {
   return value === 0
@@ -11,13 +17,13 @@ export function fill(value: number, out: OutSpec): TypedArray {
     : allocateUninitialized(out.dtype, sizeOf(out.shape)).fill(value);
 }
 
-export function cast(x: View, out: OutSpec): TypedArray {
+export function cast(x: View, out: OutSpec, pool?: ThreadPool): TypedArray {
   if (x.dtype === 'int32' && out.dtype === 'float32') {
     const src = x.handle as TypedArray;
     const dst = allocateUninitialized(out.dtype, src.length);
     const kernels = heapKernels(src, dst);
     if (kernels) {
-      kernels['cast_i32_f32']!(dst.byteOffset, src.byteOffset, src.length);
+      runElementwise(kernels, pool, 'cast_i32_f32', dst.byteOffset, [src.byteOffset], [true], src.length);
       return dst;
     }
     recycle(dst);
@@ -30,14 +36,14 @@ export function cast(x: View, out: OutSpec): TypedArray {
 }
 
 /** One loop per op (a switch outside the loop, never inside it). */
-export function unary(x: View, op: UnaryOp, out: OutSpec): TypedArray {
+export function unary(x: View, op: UnaryOp, out: OutSpec, pool?: ThreadPool): TypedArray {
   const src = x.handle as TypedArray;
   const n = src.length;
   const dst = allocateUninitialized(out.dtype, n);
   const isInt = out.dtype === 'int32';
   const kernels = !isInt && op in WASM_UNARY ? heapKernels(src, dst) : null;
   if (kernels) {
-    kernels[op]!(dst.byteOffset, src.byteOffset, n);
+    runElementwise(kernels, pool, op, dst.byteOffset, [src.byteOffset], [true], n);
     return dst;
   }
   switch (op) {
@@ -364,7 +370,14 @@ function pattern(...strides: number[]): string | undefined {
  * Broadcasts `row` over the output; with `wasmOp`, rows run in the WASM kernel `${wasmOp}_${pattern}`
  * when every array lives in the heap.
  */
-function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec, wasmOp?: string): TypedArray {
+function broadcastBinary(
+  a: View,
+  b: View,
+  row: BinaryRow,
+  out: OutSpec,
+  wasmOp?: string,
+  pool?: ThreadPool,
+): TypedArray {
   const size = sizeOf(out.shape);
   const dst = allocateUninitialized(out.dtype, size);
   if (size === 0) return dst;
@@ -379,9 +392,15 @@ function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec, wasmOp?
   const sa = walk.strides[1]![last]!;
   const sb = walk.strides[2]![last]!;
   const suffix = pattern(sa, sb);
-  const kernel = wasmOp && suffix !== 'ss' ? heapKernels(dst, av, bv)?.[`${wasmOp}_${suffix}`] : undefined;
-  if (kernel) {
+  const kernels = wasmOp && suffix && suffix !== 'ss' ? heapKernels(dst, av, bv) : null;
+  if (kernels) {
+    const name = `${wasmOp}_${suffix}`;
     const [d0, a0, b0] = [dst.byteOffset, av.byteOffset, bv.byteOffset];
+    if (walk.shape.length === 1) {
+      runElementwise(kernels, pool, name, d0, [a0, b0], [sa === 1, sb === 1], size);
+      return dst;
+    }
+    const kernel = kernels.elementwise[name]!;
     forEachRow(walk, [0, 0, 0], (offsets, n) =>
       kernel(d0 + 4 * offsets[0]!, a0 + 4 * offsets[1]!, b0 + 4 * offsets[2]!, n),
     );
@@ -393,18 +412,18 @@ function broadcastBinary(a: View, b: View, row: BinaryRow, out: OutSpec, wasmOp?
   return dst;
 }
 
-export function binary(a: View, b: View, op: BinaryOp, out: OutSpec): TypedArray {
+export function binary(a: View, b: View, op: BinaryOp, out: OutSpec, pool?: ThreadPool): TypedArray {
   const isFloat = out.dtype === 'float32';
   const row = op === 'mul' && !isFloat ? mulIntRow : BINARY_ROWS[op];
-  return broadcastBinary(a, b, row, out, isFloat && op in WASM_BINARY ? op : undefined);
+  return broadcastBinary(a, b, row, out, isFloat && op in WASM_BINARY ? op : undefined, pool);
 }
 
-export function compare(a: View, b: View, op: CompareOp, out: OutSpec): TypedArray {
+export function compare(a: View, b: View, op: CompareOp, out: OutSpec, pool?: ThreadPool): TypedArray {
   const isFloat = a.dtype === 'float32' && b.dtype === 'float32';
-  return broadcastBinary(a, b, COMPARE_ROWS[op], out, isFloat ? op : undefined);
+  return broadcastBinary(a, b, COMPARE_ROWS[op], out, isFloat ? op : undefined, pool);
 }
 
-export function where(cond: View, a: View, b: View, out: OutSpec): TypedArray {
+export function where(cond: View, a: View, b: View, out: OutSpec, pool?: ThreadPool): TypedArray {
   const size = sizeOf(out.shape);
   const dst = allocateUninitialized(out.dtype, size);
   if (size === 0) return dst;
@@ -422,9 +441,16 @@ export function where(cond: View, a: View, b: View, out: OutSpec): TypedArray {
   const sa = walk.strides[2]![last]!;
   const sb = walk.strides[3]![last]!;
   const suffix = pattern(sc, sa, sb);
-  const kernel = suffix !== undefined ? heapKernels(dst, cv, av, bv)?.[`where_${suffix}`] : undefined;
-  if (kernel) {
+  // The kernels test int32 conditions by their bits (a float −0 is false, which bits would not say).
+  const kernels = suffix !== undefined && cond.dtype === 'int32' ? heapKernels(dst, cv, av, bv) : null;
+  if (kernels) {
+    const name = `where_${suffix}`;
     const bases = [dst.byteOffset, cv.byteOffset, av.byteOffset, bv.byteOffset];
+    if (walk.shape.length === 1) {
+      runElementwise(kernels, pool, name, bases[0]!, bases.slice(1), [sc === 1, sa === 1, sb === 1], size);
+      return dst;
+    }
+    const kernel = kernels.elementwise[name]!;
     forEachRow(walk, [0, 0, 0, 0], (offsets, n) =>
       kernel(
         bases[0]! + 4 * offsets[0]!,

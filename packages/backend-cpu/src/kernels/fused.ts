@@ -1,6 +1,10 @@
 import type { OutSpec, TypedArray, View } from '@sibert/tensor';
 import { broadcastStrides, sizeOf } from './layout.js';
+import { heapKernels } from './runtime.js';
 import { allocate, allocateUninitialized } from './storage.js';
+
+// Each kernel runs its rows through the WASM row kernels (`wasm-rows.ts`) when its arrays live in
+// the heap, else through the JavaScript loops below (the reference).
 
 /** [rows, n] view of a tensor around its last axis. */
 function rowsOf(shape: readonly number[]): [number, number] {
@@ -12,6 +16,14 @@ export function softmax(x: View, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
   const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
+  const wasm = heapKernels(src, dst)?.rows;
+  if (wasm) {
+    for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
+      const sum = wasm.exp_shift_row(o, p, n, wasm.max_row(p, n));
+      wasm.scale_row(o, o, n, 1 / sum);
+    }
+    return dst;
+  }
   for (let r = 0; r < rows; r++) {
     const base = r * n;
     let max = Number.NEGATIVE_INFINITY;
@@ -35,6 +47,14 @@ export function logSoftmax(x: View, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
   const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
+  const wasm = heapKernels(src, dst)?.rows;
+  if (wasm) {
+    for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
+      const max = wasm.max_row(p, n);
+      wasm.shift_row(o, p, n, max + Math.log(wasm.sum_exp_shift_row(p, n, max)));
+    }
+    return dst;
+  }
   for (let r = 0; r < rows; r++) {
     const base = r * n;
     const shift = logSumExp(src, base, n);
@@ -59,6 +79,15 @@ export function layerNormalize(x: View, eps: number, out: OutSpec): Float32Array
   const src = x.handle as Float32Array;
   const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
+  const wasm = heapKernels(src, dst)?.rows;
+  if (wasm) {
+    for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
+      const mean = wasm.sum_row(p, n) / n;
+      const scale = 1 / Math.sqrt(wasm.square_deviation_row(p, n, mean) / n + eps);
+      wasm.normalize_row(o, p, n, mean, scale);
+    }
+    return dst;
+  }
   for (let r = 0; r < rows; r++) {
     const base = r * n;
     let sum = 0;
@@ -81,11 +110,20 @@ export function crossEntropy(logits: View, labels: View, ignoreIndex: number, ou
   const label = labels.handle as Int32Array;
   const dst = allocate('float32', sizeOf(out.shape)) as Float32Array;
   const n = logits.shape[1]!;
+  const wasm = heapKernels(src)?.rows;
   for (let r = 0; r < dst.length; r++) {
     const target = label[r]!;
     if (target === ignoreIndex) continue;
     const base = r * n;
-    dst[r] = logSumExp(src, base, n) - src[base + target]!;
+    let logSum: number;
+    if (wasm) {
+      const p = src.byteOffset + 4 * base;
+      const max = wasm.max_row(p, n);
+      logSum = max + Math.log(wasm.sum_exp_shift_row(p, n, max));
+    } else {
+      logSum = logSumExp(src, base, n);
+    }
+    dst[r] = logSum - src[base + target]!;
   }
   return dst;
 }
@@ -94,7 +132,14 @@ export function siNormalize(x: View, keep: View | null, eps: number, out: OutSpe
   const src = x.handle as Float32Array;
   const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
+  const wasm = heapKernels(src, dst)?.rows;
   if (keep === null) {
+    if (wasm) {
+      for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
+        wasm.scale_row(o, o, n, 1 / (wasm.relu_row(o, p, n) + eps));
+      }
+      return dst;
+    }
     for (let r = 0; r < rows; r++) {
       const base = r * n;
       let sum = 0;
@@ -113,6 +158,8 @@ export function siNormalize(x: View, keep: View | null, eps: number, out: OutSpe
   const keepStrides = broadcastStrides(keep.shape, x.shape);
   const rank = x.shape.length;
   const keepInner = rank === 0 ? 0 : keepStrides[rank - 1]!;
+  // The WASM rows take a float32 mask that runs along the row.
+  const keepRows = keepInner === 1 && mask instanceof Float32Array && heapKernels(mask) ? wasm : undefined;
   for (let r = 0; r < rows; r++) {
     // keep's offset for this row: decompose r over x's leading axes.
     let rest = r;
@@ -124,6 +171,12 @@ export function siNormalize(x: View, keep: View | null, eps: number, out: OutSpe
       k += index * keepStrides[d]!;
     }
     const base = r * n;
+    if (keepRows) {
+      const o = dst.byteOffset + 4 * base;
+      const sum = keepRows.relu_keep_row(o, src.byteOffset + 4 * base, mask.byteOffset + 4 * k, n);
+      keepRows.scale_row(o, o, n, 1 / (sum + eps));
+      continue;
+    }
     let sum = 0;
     for (let i = 0; i < n; i++, k += keepInner) {
       const v = src[base + i]!;

@@ -26,10 +26,6 @@ const MAX_NC = 512;
 /** Below this many multiply-adds a matmul is not worth waking the workers. */
 const PARALLEL_MIN_MACS = 1 << 18;
 
-/** Task kinds: indices into GEMM_TASKS (defined below the task functions). */
-const GEMM_PACK = 0;
-const GEMM_MULTIPLY = 1;
-
 /** Task: pack `packTiles` tiles: the first tasks take A's tiles (all matrices), the rest B's. */
 export function gemmPack(
   job: Int32Array,
@@ -234,6 +230,6 @@ export function gemm(pool: ThreadPool, op: GemmOperands, scratchAt: number): voi
   ]);
   const packTasks =
     Math.ceil((op.aMatrices * mTiles) / PACK_TILES) + Math.ceil((op.bMatrices * nTiles) / PACK_TILES);
-  pool.run(GEMM_PACK, packTasks, parallel);
-  pool.run(GEMM_MULTIPLY, blocks * Math.ceil(mTiles / rowTiles), parallel);
+  pool.run(gemmPack, packTasks, parallel);
+  pool.run(gemmMultiply, blocks * Math.ceil(mTiles / rowTiles), parallel);
 }

@@ -1,6 +1,15 @@
 import type { ReduceOp } from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
-import { coordsOf, expectClose, indexOf, randomView, seeded, sizeOfShape, view } from '../test-support.js';
+import {
+  coordsOf,
+  expectClose,
+  inBothStorages,
+  indexOf,
+  randomView,
+  seeded,
+  sizeOfShape,
+  view,
+} from '../test-support.js';
 import { reduce } from './reduce.js';
 
 /** Naive float64 reduction by coordinates. */
@@ -82,77 +91,79 @@ const CASES: [number[], number[]][] = [
   ],
 ];
 
-describe('reduce sum / max / min', () => {
-  const random = seeded(11);
-  for (const [shape, axes] of CASES) {
-    it(`reduces [${shape}] over [${axes}]`, () => {
-      for (const dtype of ['float32', 'int32'] as const) {
-        const x = randomView(shape, random, dtype, 50);
-        const outShape = shape.filter((_, d) => !axes.includes(d));
-        for (const op of ['sum', 'max', 'min'] as const) {
-          const out = reduce(x, op, axes, { shape: outShape, dtype });
-          expect(out).toBeInstanceOf(dtype === 'float32' ? Float32Array : Int32Array);
-          expectClose(out, Float32Array.from(reduceReference(x.handle, shape, op, axes)), 1e-6, 1e-4);
+inBothStorages(() => {
+  describe('reduce sum / max / min', () => {
+    const random = seeded(11);
+    for (const [shape, axes] of CASES) {
+      it(`reduces [${shape}] over [${axes}]`, () => {
+        for (const dtype of ['float32', 'int32'] as const) {
+          const x = randomView(shape, random, dtype, 50);
+          const outShape = shape.filter((_, d) => !axes.includes(d));
+          for (const op of ['sum', 'max', 'min'] as const) {
+            const out = reduce(x, op, axes, { shape: outShape, dtype });
+            expect(out).toBeInstanceOf(dtype === 'float32' ? Float32Array : Int32Array);
+            expectClose(out, Float32Array.from(reduceReference(x.handle, shape, op, axes)), 1e-6, 1e-4);
+          }
         }
-      }
+      });
+    }
+
+    it('sums in float64, so many small terms do not drift', () => {
+      const x = view(new Float32Array(1 << 20).fill(0.1), [1 << 20]);
+      const out = reduce(x, 'sum', [0], { shape: [], dtype: 'float32' });
+      // 2²⁰ float32 terms of 24 bits sum exactly in float64; a float32 accumulator would be off by ~1%.
+      expect(out[0]).toBe(Math.fround(Math.fround(0.1) * (1 << 20)));
     });
-  }
 
-  it('sums in float64, so many small terms do not drift', () => {
-    const x = view(new Float32Array(1 << 20).fill(0.1), [1 << 20]);
-    const out = reduce(x, 'sum', [0], { shape: [], dtype: 'float32' });
-    // 2²⁰ float32 terms of 24 bits sum exactly in float64; a float32 accumulator would be off by ~1%.
-    expect(out[0]).toBe(Math.fround(Math.fround(0.1) * (1 << 20)));
-  });
-
-  it('propagates NaN in max and min, over trailing and leading axes', () => {
-    const x = view(Float32Array.of(1, Number.NaN, 3, 4, 5, 6), [2, 3]);
-    expectClose(reduce(x, 'max', [1], { shape: [2], dtype: 'float32' }), [Number.NaN, 6]);
-    expectClose(reduce(x, 'min', [0], { shape: [3], dtype: 'float32' }), [1, Number.NaN, 3]);
-    expectClose(reduce(x, 'sum', [0, 1], { shape: [], dtype: 'float32' }), [Number.NaN]);
-  });
-
-  it('gives the identity over an empty axis and nothing over an empty kept axis', () => {
-    const x = view(new Float32Array(0), [3, 0]);
-    expect(Array.from(reduce(x, 'sum', [1], { shape: [3], dtype: 'float32' }))).toEqual([0, 0, 0]);
-    expect(Array.from(reduce(x, 'max', [1], { shape: [3], dtype: 'float32' }))).toEqual([
-      Number.NEGATIVE_INFINITY,
-      Number.NEGATIVE_INFINITY,
-      Number.NEGATIVE_INFINITY,
-    ]);
-    expect(reduce(x, 'sum', [0], { shape: [0], dtype: 'float32' }).length).toBe(0);
-  });
-});
-
-describe('reduce argmax / argmin', () => {
-  const random = seeded(12);
-  for (const [shape, axis] of [
-    [[17], 0],
-    [[3, 5], 1],
-    [[3, 5], 0],
-    [[2, 3, 4, 5], 2],
-    [[2, 3, 1, 5, 3], 4],
-    [[2, 3, 1, 5, 3], 0],
-  ] as [number[], number][]) {
-    it(`finds the first extreme of [${shape}] along ${axis}, with ties and NaN`, () => {
-      // Few distinct values force ties; a sprinkling of NaN must win from its first occurrence.
-      const x = randomView(shape, random, 'float32', 2);
-      const values = x.handle as Float32Array;
-      for (let i = 0; i < values.length; i++) values[i] = Math.round(values[i]!);
-      for (let i = 5; i < values.length; i += 13) values[i] = Number.NaN;
-      const outShape = shape.filter((_, d) => d !== axis);
-      for (const op of ['argmax', 'argmin'] as const) {
-        const out = reduce(x, op, [axis], { shape: outShape, dtype: 'int32' });
-        expect(out).toBeInstanceOf(Int32Array);
-        expect(Array.from(out)).toEqual(argReference(values, shape, op === 'argmax', axis));
-      }
+    it('propagates NaN in max and min, over trailing and leading axes', () => {
+      const x = view(Float32Array.of(1, Number.NaN, 3, 4, 5, 6), [2, 3]);
+      expectClose(reduce(x, 'max', [1], { shape: [2], dtype: 'float32' }), [Number.NaN, 6]);
+      expectClose(reduce(x, 'min', [0], { shape: [3], dtype: 'float32' }), [1, Number.NaN, 3]);
+      expectClose(reduce(x, 'sum', [0, 1], { shape: [], dtype: 'float32' }), [Number.NaN]);
     });
-  }
 
-  it('takes int32 input', () => {
-    const x = view(Int32Array.of(3, 7, 7, -1, -9, -9), [2, 3]);
-    expect(Array.from(reduce(x, 'argmax', [1], { shape: [2], dtype: 'int32' }))).toEqual([1, 0]);
-    expect(Array.from(reduce(x, 'argmin', [1], { shape: [2], dtype: 'int32' }))).toEqual([0, 1]);
-    expect(Array.from(reduce(x, 'argmax', [0], { shape: [3], dtype: 'int32' }))).toEqual([0, 0, 0]);
+    it('gives the identity over an empty axis and nothing over an empty kept axis', () => {
+      const x = view(new Float32Array(0), [3, 0]);
+      expect(Array.from(reduce(x, 'sum', [1], { shape: [3], dtype: 'float32' }))).toEqual([0, 0, 0]);
+      expect(Array.from(reduce(x, 'max', [1], { shape: [3], dtype: 'float32' }))).toEqual([
+        Number.NEGATIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+      ]);
+      expect(reduce(x, 'sum', [0], { shape: [0], dtype: 'float32' }).length).toBe(0);
+    });
+  });
+
+  describe('reduce argmax / argmin', () => {
+    const random = seeded(12);
+    for (const [shape, axis] of [
+      [[17], 0],
+      [[3, 5], 1],
+      [[3, 5], 0],
+      [[2, 3, 4, 5], 2],
+      [[2, 3, 1, 5, 3], 4],
+      [[2, 3, 1, 5, 3], 0],
+    ] as [number[], number][]) {
+      it(`finds the first extreme of [${shape}] along ${axis}, with ties and NaN`, () => {
+        // Few distinct values force ties; a sprinkling of NaN must win from its first occurrence.
+        const x = randomView(shape, random, 'float32', 2);
+        const values = x.handle as Float32Array;
+        for (let i = 0; i < values.length; i++) values[i] = Math.round(values[i]!);
+        for (let i = 5; i < values.length; i += 13) values[i] = Number.NaN;
+        const outShape = shape.filter((_, d) => d !== axis);
+        for (const op of ['argmax', 'argmin'] as const) {
+          const out = reduce(x, op, [axis], { shape: outShape, dtype: 'int32' });
+          expect(out).toBeInstanceOf(Int32Array);
+          expect(Array.from(out)).toEqual(argReference(values, shape, op === 'argmax', axis));
+        }
+      });
+    }
+
+    it('takes int32 input', () => {
+      const x = view(Int32Array.of(3, 7, 7, -1, -9, -9), [2, 3]);
+      expect(Array.from(reduce(x, 'argmax', [1], { shape: [2], dtype: 'int32' }))).toEqual([1, 0]);
+      expect(Array.from(reduce(x, 'argmin', [1], { shape: [2], dtype: 'int32' }))).toEqual([0, 1]);
+      expect(Array.from(reduce(x, 'argmax', [0], { shape: [3], dtype: 'int32' }))).toEqual([0, 0, 0]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import type { OutSpec, ReduceOp, TypedArray, View } from '@sibert/tensor';
 import { contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
-import { allocate, allocateUninitialized } from './storage.js';
+import { heapKernels } from './runtime.js';
+import { allocate, allocateUninitialized, recycle } from './storage.js';
 
 export function reduce(x: View, op: ReduceOp, axes: readonly number[], out: OutSpec): TypedArray {
   if (op === 'argmax' || op === 'argmin') return argReduce(x, op === 'argmax', axes[0]!, out);
@@ -10,7 +11,12 @@ export function reduce(x: View, op: ReduceOp, axes: readonly number[], out: OutS
   if (outSize === 0) return dst;
   const identity = op === 'sum' ? 0 : op === 'max' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   // Accumulate in float64: sums keep their precision, and int32 sums wrap only once at the end.
-  const acc = new Float64Array(outSize);
+  // Float32 sums in the heap run their rows in WASM, accumulating into a float64 row in the heap.
+  const wasm = op === 'sum' && x.dtype === 'float32' ? heapKernels(src, dst)?.rows : undefined;
+  const scratch = wasm ? allocate('float32', 2 * outSize) : undefined;
+  const acc = scratch
+    ? new Float64Array(scratch.buffer, scratch.byteOffset, outSize)
+    : new Float64Array(outSize);
   if (identity !== 0) acc.fill(identity);
   if (src.length > 0) {
     // Walk x in memory order; out strides are 0 on reduced axes, so each x row lands on its out cell(s).
@@ -26,9 +32,24 @@ export function reduce(x: View, op: ReduceOp, axes: readonly number[], out: OutS
     const last = walk.shape.length - 1;
     const innerOutStride = walk.strides[1]![last]!;
     const row = innerOutStride === 0 ? REDUCE_ROW_TO_CELL[op] : REDUCE_ROW_TO_ROW[op];
-    forEachRow(walk, [0, 0], (offsets, n) => row(acc, offsets[1]!, src, offsets[0]!, n));
+    if (wasm) {
+      const [s0, a0] = [src.byteOffset, acc.byteOffset];
+      if (innerOutStride === 0) {
+        forEachRow(walk, [0, 0], (offsets, n) => {
+          const o = offsets[1]!;
+          acc[o] = acc[o]! + wasm.sum_row(s0 + 4 * offsets[0]!, n);
+        });
+      } else {
+        forEachRow(walk, [0, 0], (offsets, n) =>
+          wasm.accumulate_row(a0 + 8 * offsets[1]!, s0 + 4 * offsets[0]!, n),
+        );
+      }
+    } else {
+      forEachRow(walk, [0, 0], (offsets, n) => row(acc, offsets[1]!, src, offsets[0]!, n));
+    }
   }
   for (let i = 0; i < outSize; i++) dst[i] = acc[i]!;
+  if (scratch) recycle(scratch);
   return dst;
 }
 

@@ -1,6 +1,7 @@
 import type { TypedArray } from '@sibert/tensor';
 import { GEMM_TASKS } from './gemm.js';
 import { WasmHeap } from './heap.js';
+import { PARALLEL_TASKS } from './parallel.js';
 import { ThreadPool } from './threads.js';
 import {
   compileKernels,
@@ -53,19 +54,19 @@ export function wasmRuntime(): WasmRuntime | null {
   return runtime;
 }
 
-/** The elementwise WASM kernels, when every one of `arrays` lives in the heap (else null: use JavaScript). */
-export function heapKernels(...arrays: TypedArray[]): KernelModule['elementwise'] | null {
+/** The WASM kernels, when every one of `arrays` lives in the heap (else null: use JavaScript). */
+export function heapKernels(...arrays: TypedArray[]): KernelModule | null {
   const rt = wasmRuntime();
   if (!rt) return null;
   for (const array of arrays) if (!rt.heap.owns(array)) return null;
-  return rt.kernels.elementwise;
+  return rt.kernels;
 }
 
 /** The pool of `threads` threads (created once, then shared). */
 export function threadPool(rt: WasmRuntime, threads: number): ThreadPool {
   let pool = pools.get(threads);
   if (!pool) {
-    pool = new ThreadPool(rt.heap, rt.kernels, GEMM_TASKS, threads);
+    pool = new ThreadPool(rt.heap, rt.kernels, [...GEMM_TASKS, ...PARALLEL_TASKS], threads);
     pools.set(threads, pool);
   }
   return pool;

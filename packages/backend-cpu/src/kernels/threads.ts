@@ -10,10 +10,16 @@ export type Task = (
   job: Int32Array,
   f32: Float32Array,
   i32: Int32Array,
-  wasm: { panel: Panel },
+  wasm: TaskKernels,
   index: number,
   thread: number,
 ) => void;
+
+/** The module's kernels as tasks see them: the GEMM panel, and every export in export order. */
+export interface TaskKernels {
+  readonly panel: Panel;
+  readonly list: readonly ((...args: number[]) => unknown)[];
+}
 
 // Slots of the control block shared with the workers (Int32).
 const GENERATION = 0; // bumped to post a job; workers sleep on it
@@ -39,7 +45,7 @@ function runTasks(
   tasks: readonly Task[],
   f32: Float32Array,
   i32: Int32Array,
-  wasm: { panel: Panel },
+  wasm: TaskKernels,
   thread: number,
 ): unknown {
   // Slot numbers are literals: this function is also compiled from its text inside the workers.
@@ -70,7 +76,10 @@ function workerMain(data: {
 }): void {
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   const instance = new wasm.Instance(data.module, { env: { memory: data.memory } });
-  const kernels = { panel: instance.exports['panel'] as Panel };
+  const kernels = {
+    panel: instance.exports['panel'] as Panel,
+    list: Object.values(instance.exports) as TaskKernels['list'],
+  };
   const ctl = new Int32Array(data.control);
   let f32 = new Float32Array(data.memory.buffer);
   let i32 = new Int32Array(data.memory.buffer);
@@ -125,14 +134,14 @@ export class ThreadPool {
   readonly #ctl: Int32Array;
   readonly #tasks: readonly Task[];
   readonly #heap: WasmHeap;
-  readonly #wasm: { panel: Panel };
+  readonly #wasm: TaskKernels;
   readonly #workers: NodeWorker[] = [];
   #generation = 0;
 
   constructor(heap: WasmHeap, kernels: KernelModule, tasks: readonly Task[], threads: number) {
     this.#heap = heap;
     this.#tasks = tasks;
-    this.#wasm = { panel: kernels.panel };
+    this.#wasm = { panel: kernels.panel, list: kernels.list };
     const node = heap.shared ? nodeThreads() : null;
     const control = node ? new SharedArrayBuffer(SLOTS * 4) : new ArrayBuffer(SLOTS * 4);
     this.#ctl = new Int32Array(control);
@@ -160,9 +169,11 @@ export class ThreadPool {
     return this.#ctl.subarray(PARAMS);
   }
 
-  /** Runs tasks 0 … count−1 of `kind` with the parameters written; returns when all are done. */
-  run(kind: number, count: number, parallel: boolean): void {
+  /** Runs tasks 0 … count−1 of `task` (one of the pool's) with the parameters written; returns when all are done. */
+  run(task: Task, count: number, parallel: boolean): void {
     if (count > MAX_TASKS) throw new RangeError(`a job has at most ${MAX_TASKS} tasks, got ${count}`);
+    const kind = this.#tasks.indexOf(task);
+    if (kind < 0) throw new Error(`ThreadPool.run: task ${task.name} is not one of this pool's tasks`);
     const ctl = this.#ctl;
     const heap = this.#heap;
     const f32 = heap.f32;

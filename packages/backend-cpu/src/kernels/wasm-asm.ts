@@ -6,8 +6,9 @@
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValueType = typeof I32 | typeof F32 | typeof V128;
+export type ValueType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
 export function uleb(value: number): number[] {
   const bytes: number[] = [];
@@ -44,7 +45,15 @@ export const Op = {
   localSet: 0x21,
   localTee: 0x22,
   i32Const: 0x41,
+  i32Eqz: 0x45,
+  i32LtU: 0x49,
   i32GeU: 0x4f,
+  f32Max: 0x97,
+  f64Add: 0xa0,
+  f64PromoteF32: 0xbb,
+  f32Load: 0x2a,
+  f64Load: 0x2b,
+  f64Store: 0x39,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32And: 0x71,
@@ -57,7 +66,10 @@ export const Simd = {
   load32Splat: 0x09,
   store: 0x0b,
   const: 0x0c,
+  shuffle: 0x0d,
   f32x4Splat: 0x13,
+  f32x4ExtractLane: 0x1f,
+  f64x2ExtractLane: 0x21,
   i32x4Eq: 0x37,
   i32x4Ne: 0x38,
   f32x4Eq: 0x41,
@@ -70,6 +82,7 @@ export const Simd = {
   or: 0x50,
   bitselect: 0x52,
   store32Lane: 0x5a,
+  f64x2PromoteLowF32x4: 0x5f,
   f32x4Nearest: 0x6a,
   i32x4ShlBy: 0xab,
   i32x4ShrS: 0xac,
@@ -84,6 +97,7 @@ export const Simd = {
   f32x4Div: 0xe7,
   f32x4Min: 0xe8,
   f32x4Max: 0xe9,
+  f64x2Add: 0xf0,
   i32x4TruncSatF32x4S: 0xf8,
   f32x4ConvertI32x4S: 0xfa,
 } as const;
@@ -91,6 +105,7 @@ export const Simd = {
 export interface WasmFunction {
   readonly name: string;
   readonly params: readonly ValueType[];
+  readonly results?: readonly ValueType[];
   /** The encoded body (locals and code, size-prefixed). */
   readonly body: readonly number[];
 }
@@ -102,10 +117,15 @@ export interface WasmFunction {
 export class FunctionBuilder {
   readonly code: number[] = [];
   readonly #locals: ValueType[] = [];
+  /** v128 constants, each set once into a local at entry: V8 rebuilds a v128.const from
+   * general registers wherever it appears, which in a loop costs more than the arithmetic. */
+  readonly #constants = new Map<string, number>();
+  readonly #prologue: number[] = [];
 
   constructor(
     readonly name: string,
     readonly params: readonly ValueType[],
+    readonly results: readonly ValueType[] = [],
   ) {}
 
   local(type: ValueType): number {
@@ -134,16 +154,31 @@ export class FunctionBuilder {
     return this.emit(0xfd, ...uleb(opcode), ...immediates);
   }
 
-  /** v128.const with the same float32 in every lane. */
-  f32x4(value: number): this {
-    const bytes = new Uint8Array(new Float32Array([value, value, value, value]).buffer);
-    return this.simd(Simd.const, ...bytes);
+  /** Pushes a v128 constant (16 bytes), read from the local that holds it. */
+  v128(bytes: Uint8Array): this {
+    const key = bytes.join(',');
+    let local = this.#constants.get(key);
+    if (local === undefined) {
+      local = this.local(V128);
+      this.#constants.set(key, local);
+      this.#prologue.push(0xfd, ...uleb(Simd.const), ...bytes, Op.localSet, ...uleb(local));
+    }
+    return this.get(local);
   }
 
-  /** v128.const with the same int32 in every lane. */
+  /** The same float32 in every lane. */
+  f32x4(value: number): this {
+    return this.v128(new Uint8Array(new Float32Array([value, value, value, value]).buffer));
+  }
+
+  /** The same int32 in every lane. */
   i32x4(value: number): this {
-    const bytes = new Uint8Array(new Int32Array([value, value, value, value]).buffer);
-    return this.simd(Simd.const, ...bytes);
+    return this.i32x4Lanes([value, value, value, value]);
+  }
+
+  /** Four int32 lanes. */
+  i32x4Lanes(lanes: readonly [number, number, number, number]): this {
+    return this.v128(new Uint8Array(new Int32Array(lanes).buffer));
   }
 
   /** The memory immediate: alignment hint 0 (any address is fine), then the byte offset. */
@@ -160,8 +195,13 @@ export class FunctionBuilder {
       i = j;
     }
     const runs = groups.length / 2;
-    const body = [...uleb(runs), ...groups, ...this.code, Op.end];
-    return { name: this.name, params: this.params, body: [...uleb(body.length), ...body] };
+    const body = [...uleb(runs), ...groups, ...this.#prologue, ...this.code, Op.end];
+    return {
+      name: this.name,
+      params: this.params,
+      results: this.results,
+      body: [...uleb(body.length), ...body],
+    };
   }
 }
 
@@ -181,13 +221,13 @@ export function assembleModule(
 ): Uint8Array {
   const signatures: string[] = [];
   const typeIndex = functions.map((f) => {
-    const key = f.params.join(',');
+    const key = `${f.params.join(',')}:${(f.results ?? []).join(',')}`;
     if (!signatures.includes(key)) signatures.push(key);
     return signatures.indexOf(key);
   });
   const types = signatures.flatMap((key) => {
-    const params = key.split(',').map(Number);
-    return [0x60, ...uleb(params.length), ...params, 0];
+    const [params, results] = key.split(':').map((list) => (list ? list.split(',').map(Number) : []));
+    return [0x60, ...uleb(params!.length), ...params!, ...uleb(results!.length), ...results!];
   });
   const memoryLimits = [sharedMemory ? 0x03 : 0x01, ...uleb(1), ...uleb(maxPages)];
   return new Uint8Array([

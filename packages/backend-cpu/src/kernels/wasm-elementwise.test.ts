@@ -2,7 +2,8 @@ import type { BinaryOp, CompareOp, TypedArray, UnaryOp } from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { broadcastShapes, seeded, sizeOfShape, view } from '../test-support.js';
 import { binary, cast, compare, unary, where } from './elementwise.js';
-import { wasmRuntime } from './runtime.js';
+import { threadPool, wasmRuntime } from './runtime.js';
+import type { ThreadPool } from './threads.js';
 import { WASM_BINARY, WASM_COMPARE, WASM_UNARY } from './wasm-elementwise.js';
 
 // The kernels take their WASM path when every array lives in the heap, their JavaScript path
@@ -136,6 +137,32 @@ describe('WASM elementwise kernels', () => {
 
   it('covers every unary op that has a kernel in these tests', () => {
     expect(Object.keys(WASM_UNARY).sort()).toEqual([...exact, 'erf', 'exp', 'gelu'].sort());
+  });
+});
+
+describe('WASM elementwise kernels on the thread pool', () => {
+  it('give the same bits on 2 threads as on the calling thread alone, for calls large enough to split', () => {
+    const pool = threadPool(rt!, 2);
+    expect(pool.threads).toBe(2);
+    const random = seeded(11);
+    const n = 100_003; // above the split threshold, not a multiple of the chunk
+    const a = inHeap(randomFloats(n, random));
+    const b = inHeap(randomFloats(n, random));
+    const one = inHeap(Float32Array.of(0.75));
+    const cond = inHeap(Int32Array.from({ length: n }, () => (random() < 0.5 ? 0 : 1)));
+    const [x, y, c, s] = [view(a, [n]), view(b, [n]), view(cond, [n]), view(one, [])];
+    const f32 = { shape: [n], dtype: 'float32' as const };
+    const runs: [string, (p?: ThreadPool) => TypedArray][] = [
+      ['gelu', (p) => unary(x, 'gelu', f32, p)],
+      ['erf', (p) => unary(x, 'erf', f32, p)],
+      ['add', (p) => binary(x, y, 'add', f32, p)],
+      ['mul by a scalar', (p) => binary(x, s, 'mul', f32, p)],
+      ['scalar minus', (p) => binary(s, y, 'sub', f32, p)],
+      ['gt', (p) => compare(x, y, 'gt', { shape: [n], dtype: 'int32' }, p)],
+      ['where', (p) => where(c, x, s, f32, p)],
+      ['cast', (p) => cast(c, f32, p)],
+    ];
+    for (const [what, run] of runs) expectSameBits(run(pool), run(undefined), what);
   });
 });
 

@@ -71,7 +71,7 @@ const lanewise =
   };
 
 /** Leaves Σ coefficients[i]·x^(len−1−i) (Horner, highest power first) on the stack. */
-function horner(f: FunctionBuilder, x: number, coefficients: readonly number[]): void {
+export function horner(f: FunctionBuilder, x: number, coefficients: readonly number[]): void {
   f.f32x4(coefficients[0]!);
   for (const c of coefficients.slice(1)) f.get(x).simd(Simd.f32x4Mul).f32x4(c).simd(Simd.f32x4Add);
 }
@@ -82,7 +82,7 @@ function horner(f: FunctionBuilder, x: number, coefficients: readonly number[]):
  * subnormal range and overflow to ∞ round as they should. x is clamped to [−104, 89], beyond
  * which float32 exp is 0 or ∞ anyway; NaN passes through.
  */
-function emitExp(f: FunctionBuilder, x: number): void {
+export function emitExp(f: FunctionBuilder, x: number): void {
   const [xc, k, r, ki, half] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   f.get(x).f32x4(89).simd(Simd.f32x4Min).f32x4(-104).simd(Simd.f32x4Max).set(xc);
   f.get(xc).f32x4(Math.LOG2E).simd(Simd.f32x4Mul).simd(Simd.f32x4Nearest).set(k);
@@ -229,7 +229,7 @@ export function elementwiseFunctions(): WasmFunction[] {
   }
   for (const [op, emit] of Object.entries(WASM_UNARY)) functions.push(elementwise(op, ['array'], emit));
   functions.push(elementwise('cast_i32_f32', ['array'], lanewise(Simd.f32x4ConvertI32x4S)));
-  // where(cond, a, b) for every broadcast pattern of the three operands: `where_vvv` … `where_sss`.
+  // where(cond, a, b), cond int32, for every broadcast pattern of the operands: `where_vvv` … `where_sss`.
   for (const c of ['v', 's'])
     for (const a of ['v', 's'])
       for (const b of ['v', 's']) {

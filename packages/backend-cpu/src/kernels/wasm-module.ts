@@ -1,5 +1,6 @@
 import { assembleModule, I32, uleb, V128, type WasmFunction } from './wasm-asm.js';
 import { elementwiseFunctions } from './wasm-elementwise.js';
+import { type RowKernels, rowFunctions } from './wasm-rows.js';
 
 /**
  * The backend's WebAssembly module, assembled here (`wasm-asm.ts`; no toolchain, no .wasm file
@@ -146,7 +147,7 @@ function kernelFunctions(): WasmFunction[] {
     params: [I32, I32, I32, I32, I32, I32, I32],
     body: panelBody(),
   };
-  return [panel, ...elementwiseFunctions()];
+  return [panel, ...elementwiseFunctions(), ...rowFunctions()];
 }
 
 export type Panel = (
@@ -166,8 +167,13 @@ export interface KernelModule {
   /** The compiled module (worker threads instantiate it on the same shared memory). */
   readonly module: WasmModule;
   readonly panel: Panel;
-  /** Elementwise kernels by name. */
+  /** Elementwise kernels by name (`wasm-elementwise.ts`). */
   readonly elementwise: Readonly<Record<string, ElementwiseKernel>>;
+  /** Row kernels of the fused ops and reductions (`wasm-rows.ts`). */
+  readonly rows: RowKernels;
+  /** Every export in export order (how worker threads address kernels), and a name's index there. */
+  readonly list: readonly ElementwiseKernel[];
+  exportIndex(name: string): number;
 }
 
 /** Compiles the module for `memory` (shared or not), or returns null where WebAssembly SIMD is missing. */
@@ -176,6 +182,14 @@ export function compileKernels(wasm: WasmApi, memory: WasmMemory, shared: boolea
   if (!wasm.validate(bytes)) return null;
   const module = new wasm.Module(bytes);
   const instance = new wasm.Instance(module, { env: { memory } });
-  const { panel, ...elementwise } = instance.exports as Record<string, ElementwiseKernel>;
-  return { module, panel: panel as unknown as Panel, elementwise };
+  const exports = instance.exports;
+  const names = Object.keys(exports);
+  return {
+    module,
+    panel: exports['panel'] as Panel,
+    elementwise: exports as Record<string, ElementwiseKernel>,
+    rows: exports as unknown as RowKernels,
+    list: Object.values(exports) as ElementwiseKernel[],
+    exportIndex: (name) => names.indexOf(name),
+  };
 }

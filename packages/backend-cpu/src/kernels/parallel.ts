@@ -1,0 +1,67 @@
+import type { ThreadPool } from './threads.js';
+import type { KernelModule } from './wasm-module.js';
+
+/**
+ * Elementwise WASM kernels split over the thread pool: each task runs the same kernel on its own
+ * chunk of the output (and of every operand that advances), so results are the same bits for any
+ * thread count. Small calls stay on the calling thread: waking the workers costs microseconds.
+ *
+ * Job parameters (Int32 slots from 8; the task uses the literals):
+ *  8 kernel (index into the module's exports)  9 operands  10 n  11 chunk  12 advancing (bit per operand)
+ * 13 out  14… operand byte addresses
+ */
+
+/** Below this many elements a kernel runs on the calling thread. */
+const PARALLEL_MIN_ELEMENTS = 1 << 15;
+
+/** Task: one chunk of an elementwise kernel (no inner functions: tasks are rebuilt from their text). */
+export function elementwiseChunk(
+  job: Int32Array,
+  _f32: Float32Array,
+  _i32: Int32Array,
+  wasm: { list: readonly ((...args: number[]) => unknown)[] },
+  index: number,
+): void {
+  const chunk = job[11]!;
+  const start = index * chunk;
+  const length = Math.min(chunk, job[10]! - start);
+  const advancing = job[12]!;
+  const kernel = wasm.list[job[8]!]!;
+  const out = job[13]! + 4 * start;
+  const x = job[14]! + (advancing & 1 ? 4 * start : 0);
+  const y = job[15]! + (advancing & 2 ? 4 * start : 0);
+  const z = job[16]! + (advancing & 4 ? 4 * start : 0);
+  const operands = job[9]!;
+  if (operands === 1) kernel(out, x, length);
+  else if (operands === 2) kernel(out, x, y, length);
+  else kernel(out, x, y, z, length);
+}
+
+export const PARALLEL_TASKS = [elementwiseChunk];
+
+/**
+ * Runs elementwise kernel `name` of `kernels` over n elements: `operands` are byte addresses,
+ * `advancing[i]` false for an operand read as one broadcast value.
+ */
+export function runElementwise(
+  kernels: KernelModule,
+  pool: ThreadPool | undefined,
+  name: string,
+  out: number,
+  operands: readonly number[],
+  advancing: readonly boolean[],
+  n: number,
+): void {
+  if (!pool || pool.threads === 1 || n < PARALLEL_MIN_ELEMENTS) {
+    kernels.elementwise[name]!(out, ...operands, n);
+    return;
+  }
+  // A few chunks per thread (they finish unevenly), each a whole number of 64-byte lines.
+  const chunk = Math.ceil(n / (4 * pool.threads) / 16) * 16;
+  let mask = 0;
+  advancing.forEach((advances, i) => {
+    if (advances) mask |= 1 << i;
+  });
+  pool.params.set([kernels.exportIndex(name), operands.length, n, chunk, mask, out, ...operands]);
+  pool.run(elementwiseChunk, Math.ceil(n / chunk), true);
+}
