@@ -139,3 +139,14 @@ export function expectClose(
     }
   }
 }
+
+/** erf by its Maclaurin series in float64 (exact enough for |x| ≤ 4). */
+export function erfReference(x: number): number {
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}

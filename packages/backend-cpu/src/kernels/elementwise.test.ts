@@ -4,6 +4,7 @@ import {
   broadcastIndex,
   broadcastShapes,
   coordsOf,
+  erfReference,
   expectClose,
   inBothStorages,
   randomView,
@@ -12,17 +13,6 @@ import {
   view,
 } from '../test-support.js';
 import { binary, cast, compare, fill, unary, where } from './elementwise.js';
-
-/** erf by its Maclaurin series in float64 (exact enough for |x| ≤ 4). */
-function erfReference(x: number): number {
-  let term = x;
-  let sum = x;
-  for (let n = 1; n < 200; n++) {
-    term *= (-x * x) / n;
-    sum += term / (2 * n + 1);
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
 
 const UNARY_REFERENCES: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
