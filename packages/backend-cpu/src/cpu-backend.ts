@@ -94,9 +94,9 @@ export class CpuBackend implements Backend {
       oneHot,
       fill,
       random,
-      softmax,
+      softmax: (x, out) => softmax(x, out, pool),
       logSoftmax,
-      layerNormalize,
+      layerNormalize: (x, eps, out) => layerNormalize(x, eps, out, pool),
       crossEntropy,
       siNormalize,
     };

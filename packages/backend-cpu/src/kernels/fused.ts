@@ -1,7 +1,9 @@
 import type { OutSpec, TypedArray, View } from '@sibert/tensor';
 import { broadcastStrides, sizeOf } from './layout.js';
+import { runRows } from './parallel.js';
 import { heapKernels } from './runtime.js';
 import { allocate, allocateUninitialized } from './storage.js';
+import type { ThreadPool } from './threads.js';
 
 // Each kernel runs its rows through the WASM row kernels (`wasm-rows.ts`) when its arrays live in
 // the heap, else through the JavaScript loops below (the reference).
@@ -12,16 +14,13 @@ function rowsOf(shape: readonly number[]): [number, number] {
   return [n === 0 ? 0 : sizeOf(shape) / n, n];
 }
 
-export function softmax(x: View, out: OutSpec): Float32Array {
+export function softmax(x: View, out: OutSpec, pool?: ThreadPool): Float32Array {
   const src = x.handle as Float32Array;
   const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
-  const wasm = heapKernels(src, dst)?.rows;
-  if (wasm) {
-    for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
-      const sum = wasm.exp_shift_row(o, p, n, wasm.max_row(p, n));
-      wasm.scale_row(o, o, n, 1 / sum);
-    }
+  const kernels = heapKernels(src, dst);
+  if (kernels) {
+    runRows(kernels, pool, 'softmax_rows', dst.byteOffset, src.byteOffset, rows, n);
     return dst;
   }
   for (let r = 0; r < rows; r++) {
@@ -75,17 +74,13 @@ function logSumExp(src: Float32Array, base: number, n: number): number {
   return max + Math.log(sum);
 }
 
-export function layerNormalize(x: View, eps: number, out: OutSpec): Float32Array {
+export function layerNormalize(x: View, eps: number, out: OutSpec, pool?: ThreadPool): Float32Array {
   const src = x.handle as Float32Array;
   const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
-  const wasm = heapKernels(src, dst)?.rows;
-  if (wasm) {
-    for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
-      const mean = wasm.sum_row(p, n) / n;
-      const scale = 1 / Math.sqrt(wasm.square_deviation_row(p, n, mean) / n + eps);
-      wasm.normalize_row(o, p, n, mean, scale);
-    }
+  const kernels = heapKernels(src, dst);
+  if (kernels) {
+    runRows(kernels, pool, 'layer_norm_rows', dst.byteOffset, src.byteOffset, rows, n, eps);
     return dst;
   }
   for (let r = 0; r < rows; r++) {

@@ -1,5 +1,6 @@
 import type { OutSpec, TypedArray, View } from '@sibert/tensor';
 import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
+import { heapKernels } from './runtime.js';
 import { allocate, allocateUninitialized } from './storage.js';
 
 /** Below this many elements a plain loop beats `TypedArray.set(subarray)` (which allocates a view). */
@@ -20,6 +21,15 @@ export function copyStrided(
   const last = walk.shape.length - 1;
   const sd = walk.strides[0]![last]!;
   const ss = walk.strides[1]![last]!;
+  // Contiguous rows between arrays in the heap: memory.copy, with no view made per row.
+  const wasm = sd === 1 && ss === 1 ? heapKernels(src, dst)?.rows : undefined;
+  if (wasm) {
+    const [d0, s0] = [dst.byteOffset, src.byteOffset];
+    forEachRow(walk, [dstOffset, srcOffset], (offsets, n) =>
+      wasm.copy_row(d0 + 4 * offsets[0]!, s0 + 4 * offsets[1]!, n),
+    );
+    return;
+  }
   forEachRow(walk, [dstOffset, srcOffset], (offsets, n) => {
     let d = offsets[0]!;
     let s = offsets[1]!;

@@ -2,13 +2,15 @@ import type { ThreadPool } from './threads.js';
 import type { KernelModule } from './wasm-module.js';
 
 /**
- * Elementwise WASM kernels split over the thread pool: each task runs the same kernel on its own
- * chunk of the output (and of every operand that advances), so results are the same bits for any
- * thread count. Small calls stay on the calling thread: waking the workers costs microseconds.
+ * WASM kernels split over the thread pool: each task runs the same kernel on its own chunk of the
+ * output (elementwise kernels: a run of elements; row kernels: a run of rows), so results are the
+ * same bits for any thread count. Small calls stay on the calling thread: waking the workers
+ * costs microseconds.
  *
- * Job parameters (Int32 slots from 8; the task uses the literals):
- *  8 kernel (index into the module's exports)  9 operands  10 n  11 chunk  12 advancing (bit per operand)
- * 13 out  14… operand byte addresses
+ * Job parameters (Int32 slots from 8; the tasks use the literals):
+ * elementwise: 8 kernel (index into the module's exports)  9 operands  10 n  11 chunk
+ *              12 advancing (bit per operand)  13 out  14… operand byte addresses
+ * rows:        8 kernel  9 rows  10 n  11 rows per task  12 out  13 x  14 a float32 argument (bits)
  */
 
 /** Below this many elements a kernel runs on the calling thread. */
@@ -37,7 +39,43 @@ export function elementwiseChunk(
   else kernel(out, x, y, z, length);
 }
 
-export const PARALLEL_TASKS = [elementwiseChunk];
+/** Task: a run of rows of a row kernel (out, x, rows, n, argument). */
+export function rowsChunk(
+  job: Int32Array,
+  _f32: Float32Array,
+  _i32: Int32Array,
+  wasm: { list: readonly ((...args: number[]) => unknown)[] },
+  index: number,
+): void {
+  const first = index * job[11]!;
+  const rows = Math.min(job[11]!, job[9]! - first);
+  const rowBytes = 4 * job[10]!;
+  const argument = new Float32Array(new Int32Array([job[14]!]).buffer)[0]!;
+  wasm.list[job[8]!]!(job[12]! + first * rowBytes, job[13]! + first * rowBytes, rows, job[10]!, argument);
+}
+
+export const PARALLEL_TASKS = [elementwiseChunk, rowsChunk];
+
+/** Runs row kernel `name` (out, x, rows, n, argument?) over every row, split over `pool` when large. */
+export function runRows(
+  kernels: KernelModule,
+  pool: ThreadPool | undefined,
+  name: string,
+  out: number,
+  x: number,
+  rows: number,
+  n: number,
+  argument = 0,
+): void {
+  if (!pool || pool.threads === 1 || rows < 2 || rows * n < PARALLEL_MIN_ELEMENTS) {
+    kernels.list[kernels.exportIndex(name)]!(out, x, rows, n, argument);
+    return;
+  }
+  const perTask = Math.ceil(rows / (4 * pool.threads));
+  const bits = new Int32Array(new Float32Array([argument]).buffer)[0]!;
+  pool.params.set([kernels.exportIndex(name), rows, n, perTask, out, x, bits]);
+  pool.run(rowsChunk, Math.ceil(rows / perTask), true);
+}
 
 /**
  * Runs elementwise kernel `name` of `kernels` over n elements: `operands` are byte addresses,

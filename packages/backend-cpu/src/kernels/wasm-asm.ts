@@ -50,10 +50,17 @@ export const Op = {
   i32GeU: 0x4f,
   f32Max: 0x97,
   f64Add: 0xa0,
+  f64Div: 0xa3,
+  f64Sqrt: 0x9f,
+  f64Const: 0x44,
+  f32DemoteF64: 0xb6,
+  f64ConvertI32U: 0xb8,
   f64PromoteF32: 0xbb,
   f32Load: 0x2a,
   f64Load: 0x2b,
   f64Store: 0x39,
+  /** memory.copy (bulk memory: prefix 0xfc, opcode 10, source and destination memory 0). */
+  memoryCopy: [0xfc, 0x0a, 0x00, 0x00],
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32And: 0x71,
@@ -148,6 +155,10 @@ export class FunctionBuilder {
 
   i32(value: number): this {
     return this.emit(Op.i32Const, ...sleb(value));
+  }
+
+  f64(value: number): this {
+    return this.emit(Op.f64Const, ...new Uint8Array(new Float64Array([value]).buffer));
   }
 
   simd(opcode: number, ...immediates: number[]): this {

@@ -2,6 +2,7 @@ import type { BinaryOp, CompareOp, TypedArray, UnaryOp } from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { broadcastShapes, erfReference, seeded, sizeOfShape, view } from '../test-support.js';
 import { binary, cast, compare, unary, where } from './elementwise.js';
+import { layerNormalize, softmax } from './fused.js';
 import { threadPool, wasmRuntime } from './runtime.js';
 import type { ThreadPool } from './threads.js';
 import { WASM_BINARY, WASM_COMPARE, WASM_UNARY } from './wasm-elementwise.js';
@@ -140,12 +141,12 @@ describe('WASM elementwise kernels', () => {
   });
 });
 
-describe('WASM elementwise kernels on the thread pool', () => {
+describe('WASM kernels on the thread pool', () => {
   it('give the same bits on 2 threads as on the calling thread alone, for calls large enough to split', () => {
     const pool = threadPool(rt!, 2);
     expect(pool.threads).toBe(2);
     const random = seeded(11);
-    const n = 100_003; // above the split threshold, not a multiple of the chunk
+    const n = 100_091; // above the split threshold, not a multiple of the chunk; 991 × 101
     const a = inHeap(randomFloats(n, random));
     const b = inHeap(randomFloats(n, random));
     const one = inHeap(Float32Array.of(0.75));
@@ -161,6 +162,14 @@ describe('WASM elementwise kernels on the thread pool', () => {
       ['gt', (p) => compare(x, y, 'gt', { shape: [n], dtype: 'int32' }, p)],
       ['where', (p) => where(c, x, s, f32, p)],
       ['cast', (p) => cast(c, f32, p)],
+      [
+        'softmax over rows of 101',
+        (p) => softmax(view(a, [991, 101]), { shape: [991, 101], dtype: 'float32' }, p),
+      ],
+      [
+        'layerNormalize over rows of 991',
+        (p) => layerNormalize(view(b, [101, 991]), 1e-5, { shape: [101, 991], dtype: 'float32' }, p),
+      ],
     ];
     for (const [what, run] of runs) expectSameBits(run(pool), run(undefined), what);
   });

@@ -175,6 +175,129 @@ function accumulateRow(): WasmFunction {
   return f.function();
 }
 
+/** Leaves the f64 sum of the two lanes of `acc` on the stack. */
+function laneSum(f: FunctionBuilder, acc: number): void {
+  f.get(acc).simd(Simd.f64x2ExtractLane, 0).get(acc).simd(Simd.f64x2ExtractLane, 1).emit(Op.f64Add);
+}
+
+/**
+ * A kernel over whole rows, (out, x, rows, n, …extra): `row` emits the work of one row reading
+ * x at local `px` and writing out at `po`; the loop advances both by a row. One call does every
+ * row, so the thread pool can split the rows (see `parallel.ts`).
+ */
+function overRows(
+  name: string,
+  extra: readonly ValueType[],
+  row: (f: FunctionBuilder, px: number, po: number, n: number) => void,
+): WasmFunction {
+  const f = new FunctionBuilder(name, [I32, I32, I32, I32, ...extra]);
+  const [out, x, rows, n] = [0, 1, 2, 3];
+  f.emit(Op.block, Op.emptyType, Op.loop, Op.emptyType);
+  f.get(rows).emit(Op.i32Eqz, Op.brIf, 1);
+  row(f, x, out, n);
+  f.get(x).get(n).i32(2).emit(Op.i32Shl, Op.i32Add).set(x);
+  f.get(out).get(n).i32(2).emit(Op.i32Shl, Op.i32Add).set(out);
+  f.get(rows).i32(1).emit(Op.i32Sub).set(rows).emit(Op.br, 0, Op.end, Op.end);
+  return f.function();
+}
+
+/** softmax_rows(out, x, rows, n): max-subtracted exp, Σ in float64, × 1/Σ. */
+function softmaxRows(): WasmFunction {
+  return overRows('softmax_rows', [], (f, x, out, n) => {
+    const [count, px, po] = [f.local(I32), f.local(I32), f.local(I32)];
+    const [m, shift, acc] = [f.local(V128), f.local(V128), f.local(V128)];
+    const [e, d, factor] = [f.local(V128), f.local(V128), f.local(V128)];
+    const start = (...pointers: [number, number][]) => {
+      f.get(n).set(count);
+      for (const [local, from] of pointers) f.get(from).set(local);
+    };
+    start([px, x]);
+    f.f32x4(Number.NEGATIVE_INFINITY).set(m);
+    overRow(f, count, [px], (io) => {
+      f.get(m);
+      io.load(px);
+      f.simd(Simd.f32x4Max).set(m);
+    });
+    f.get(m).simd(Simd.f32x4ExtractLane, 0);
+    for (const lane of [1, 2, 3]) f.get(m).simd(Simd.f32x4ExtractLane, lane).emit(Op.f32Max);
+    f.simd(Simd.f32x4Splat).set(shift);
+    start([px, x], [po, out]);
+    f.i32x4(0).set(acc);
+    overRow(f, count, [po, px], (io) => {
+      io.load(px);
+      f.get(shift).simd(Simd.f32x4Sub).set(d);
+      emitExp(f, d);
+      f.set(e);
+      f.get(po).get(e);
+      io.store();
+      accumulate(f, io, acc, e);
+    });
+    f.f64(1);
+    laneSum(f, acc);
+    f.emit(Op.f64Div, Op.f32DemoteF64).simd(Simd.f32x4Splat).set(factor);
+    start([po, out]);
+    overRow(f, count, [po], (io) => {
+      f.get(po);
+      io.load(po);
+      f.get(factor).simd(Simd.f32x4Mul);
+      io.store();
+    });
+  });
+}
+
+/** layer_norm_rows(out, x, rows, n, eps): (x − mean)/√(var + eps), biased variance, two passes. */
+function layerNormRows(): WasmFunction {
+  return overRows('layer_norm_rows', [F32], (f, x, out, n) => {
+    const eps = 4;
+    const [count, px, po] = [f.local(I32), f.local(I32), f.local(I32)];
+    const [acc, v, d] = [f.local(V128), f.local(V128), f.local(V128)];
+    const [mean, factor] = [f.local(V128), f.local(V128)];
+    const meanF64 = f.local(F64);
+    f.get(n).set(count).get(x).set(px).i32x4(0).set(acc);
+    overRow(f, count, [px], (io) => {
+      io.load(px);
+      f.set(v);
+      accumulate(f, io, acc, v);
+    });
+    laneSum(f, acc);
+    f.get(n).emit(Op.f64ConvertI32U, Op.f64Div).set(meanF64);
+    f.get(meanF64).emit(Op.f32DemoteF64).simd(Simd.f32x4Splat).set(mean);
+    f.get(n).set(count).get(x).set(px).i32x4(0).set(acc);
+    overRow(f, count, [px], (io) => {
+      io.load(px);
+      f.get(mean).simd(Simd.f32x4Sub).set(d);
+      f.get(d).get(d).simd(Simd.f32x4Mul).set(v);
+      accumulate(f, io, acc, v);
+    });
+    // factor = 1/√(Σd²/n + eps)
+    f.f64(1);
+    laneSum(f, acc);
+    f.get(n)
+      .emit(Op.f64ConvertI32U, Op.f64Div)
+      .get(eps)
+      .emit(Op.f64PromoteF32, Op.f64Add, Op.f64Sqrt, Op.f64Div);
+    f.emit(Op.f32DemoteF64).simd(Simd.f32x4Splat).set(factor);
+    f.get(n).set(count).get(x).set(px).get(out).set(po);
+    overRow(f, count, [po, px], (io) => {
+      f.get(po);
+      io.load(px);
+      f.get(mean).simd(Simd.f32x4Sub).get(factor).simd(Simd.f32x4Mul);
+      io.store();
+    });
+  });
+}
+
+/** copy_row(out, x, n): n 32-bit elements (either dtype), by memory.copy. */
+function copyRow(): WasmFunction {
+  const f = new FunctionBuilder('copy_row', [I32, I32, I32]);
+  f.get(0)
+    .get(1)
+    .get(2)
+    .i32(2)
+    .emit(Op.i32Shl, ...Op.memoryCopy);
+  return f.function();
+}
+
 export function rowFunctions(): WasmFunction[] {
   const identity = (f: FunctionBuilder, [x]: readonly number[]) => void f.get(x!);
   const expShifted = (f: FunctionBuilder, [x]: readonly number[], [shift]: readonly number[]) => {
@@ -185,20 +308,8 @@ export function rowFunctions(): WasmFunction[] {
   const relu = (f: FunctionBuilder, x: number) => void f.get(x).f32x4(0).simd(Simd.f32x4Max);
   const kernels: RowKernel[] = [
     { name: 'sum_row', store: false, inputs: 1, scalars: 0, sum: true, map: identity },
-    { name: 'exp_shift_row', store: true, inputs: 1, scalars: 1, sum: true, map: expShifted },
     { name: 'sum_exp_shift_row', store: false, inputs: 1, scalars: 1, sum: true, map: expShifted },
-    {
-      name: 'square_deviation_row',
-      store: false,
-      inputs: 1,
-      scalars: 1,
-      sum: true,
-      map: (f, [x], [mean]) => {
-        const d = f.local(V128);
-        f.get(x!).get(mean!).simd(Simd.f32x4Sub).set(d);
-        f.get(d).get(d).simd(Simd.f32x4Mul);
-      },
-    },
+
     {
       name: 'scale_row',
       store: true,
@@ -215,15 +326,7 @@ export function rowFunctions(): WasmFunction[] {
       sum: false,
       map: (f, [x], [shift]) => void f.get(x!).get(shift!).simd(Simd.f32x4Sub),
     },
-    {
-      name: 'normalize_row',
-      store: true,
-      inputs: 1,
-      scalars: 2,
-      sum: false,
-      map: (f, [x], [mean, factor]) =>
-        void f.get(x!).get(mean!).simd(Simd.f32x4Sub).get(factor!).simd(Simd.f32x4Mul),
-    },
+
     { name: 'relu_row', store: true, inputs: 1, scalars: 0, sum: true, map: (f, [x]) => relu(f, x!) },
     {
       name: 'relu_keep_row',
@@ -237,20 +340,20 @@ export function rowFunctions(): WasmFunction[] {
       },
     },
   ];
-  return [maxRow(), accumulateRow(), ...kernels.map(rowKernel)];
+  return [maxRow(), accumulateRow(), copyRow(), softmaxRows(), layerNormRows(), ...kernels.map(rowKernel)];
 }
 
 /** The row kernels as JavaScript sees them (pointers are byte addresses). */
 export interface RowKernels {
   max_row(x: number, n: number): number;
   accumulate_row(acc: number, x: number, n: number): void;
+  copy_row(out: number, x: number, n: number): void;
+  softmax_rows(out: number, x: number, rows: number, n: number): void;
+  layer_norm_rows(out: number, x: number, rows: number, n: number, eps: number): void;
   sum_row(x: number, n: number): number;
-  exp_shift_row(out: number, x: number, n: number, shift: number): number;
   sum_exp_shift_row(x: number, n: number, shift: number): number;
-  square_deviation_row(x: number, n: number, mean: number): number;
   scale_row(out: number, x: number, n: number, factor: number): void;
   shift_row(out: number, x: number, n: number, shift: number): void;
-  normalize_row(out: number, x: number, n: number, mean: number, factor: number): void;
   relu_row(out: number, x: number, n: number): number;
   relu_keep_row(out: number, x: number, keep: number, n: number): number;
 }
