@@ -1,4 +1,4 @@
-import { assembleModule, I32, uleb, V128, type WasmFunction } from './wasm-asm.js';
+import { assembleModule, FunctionBuilder, I32, Op, Simd, V128, type WasmFunction } from './wasm-asm.js';
 import { elementwiseFunctions } from './wasm-elementwise.js';
 import { type RowKernels, rowFunctions } from './wasm-rows.js';
 
@@ -30,124 +30,88 @@ export function webAssembly(): WasmApi | undefined {
 export const MR = 4;
 export const NR = 8;
 
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const LOOP = 0x03;
-const BR_IF = 0x0d;
-const END = 0x0b;
-const EMPTY_BLOCK = 0x40;
-const SIMD = 0xfd;
-const V128_LOAD = [SIMD, 0x00];
-const V128_LOAD32_SPLAT = [SIMD, 0x09];
-const V128_STORE = [SIMD, 0x0b];
-const V128_CONST = [SIMD, 0x0c];
-const F32X4_ADD = [SIMD, 0xe4, 0x01];
-const F32X4_MUL = [SIMD, 0xe6, 0x01];
+/** k steps per iteration of the micro-kernel's inner loop (the rest one by one). */
+const UNROLL = 2;
 
 /**
  * panel(nTiles, kLen, aPtr, bPtr, cPtr, ldcBytes, bStrideBytes): for each of nTiles consecutive
  * MR×NR tiles of C (row pitch ldcBytes), C_tile = A_tile · B_tile, where the A tile is packed
  * [kLen][MR] and tile u of B, packed [kLen][NR], starts at bPtr + u·bStrideBytes. C is written,
- * not accumulated, so it needs no zeroing. Requires nTiles ≥ 1 and kLen ≥ 1.
+ * not accumulated, so it needs no zeroing. Requires nTiles ≥ 1.
  */
-function panelBody(): number[] {
+function panelFunction(): WasmFunction {
+  const f = new FunctionBuilder('panel', [I32, I32, I32, I32, I32, I32, I32]);
   const [nTiles, kLen, aPtr, bPtr, cPtr, ldc, bStride] = [0, 1, 2, 3, 4, 5, 6];
-  const [k, pa, pb] = [7, 8, 9];
-  const rows = [cPtr, ...Array.from({ length: MR - 1 }, (_, r) => 10 + r)];
-  const firstVector = 9 + MR;
-  const acc = (r: number, half: number) => firstVector + 2 * r + half;
-  const [b0, b1, a] = [firstVector + 2 * MR, firstVector + 2 * MR + 1, firstVector + 2 * MR + 2];
-  const code: number[] = [];
-  const get = (i: number) => code.push(LOCAL_GET, i);
-  const set = (i: number) => code.push(LOCAL_SET, i);
-  const memarg = (offset: number) => code.push(0, ...uleb(offset)); // align hint 1: any address is fine
-
-  code.push(LOOP, EMPTY_BLOCK); // over tiles
-  get(cPtr);
-  for (let r = 1; r < MR; r++) {
-    get(ldc);
-    code.push(I32_ADD, r < MR - 1 ? LOCAL_TEE : LOCAL_SET, rows[r]!);
+  const [k, pa, pb] = [f.local(I32), f.local(I32), f.local(I32)];
+  const rows = [cPtr, ...Array.from({ length: MR - 1 }, () => f.local(I32))];
+  const acc = Array.from({ length: MR }, () => [f.local(V128), f.local(V128)] as const);
+  const [b0, b1, a] = [f.local(V128), f.local(V128), f.local(V128)];
+  const memarg = FunctionBuilder.memarg;
+  /** One k step: the A column and B row at `step` steps past pa and pb. */
+  const kStep = (step: number) => {
+    f.get(pb)
+      .simd(Simd.load, ...memarg(4 * NR * step))
+      .set(b0);
+    f.get(pb)
+      .simd(Simd.load, ...memarg(4 * NR * step + 16))
+      .set(b1);
+    for (let r = 0; r < MR; r++) {
+      f.get(pa)
+        .simd(Simd.load32Splat, ...memarg(4 * (MR * step + r)))
+        .set(a);
+      for (const [half, b] of [b0, b1].entries()) {
+        f.get(acc[r]![half]!).get(a).get(b).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(acc[r]![half]!);
+      }
+    }
+  };
+  const advance = (steps: number) => {
+    f.get(pa)
+      .i32(4 * MR * steps)
+      .emit(Op.i32Add)
+      .set(pa);
+    f.get(pb)
+      .i32(4 * NR * steps)
+      .emit(Op.i32Add)
+      .set(pb);
+    f.get(k).i32(steps).emit(Op.i32Sub).set(k);
+  };
+  f.emit(Op.loop, Op.emptyType); // over tiles
+  for (let r = 1; r < MR; r++)
+    f.get(rows[r - 1]!)
+      .get(ldc)
+      .emit(Op.i32Add)
+      .set(rows[r]!);
+  for (const pair of acc) for (const v of pair) f.i32x4(0).set(v);
+  f.get(aPtr).set(pa).get(bPtr).set(pb).get(kLen).set(k);
+  // UNROLL steps at a time while that many remain, then one at a time.
+  for (const steps of [UNROLL, 1]) {
+    f.emit(Op.block, Op.emptyType, Op.loop, Op.emptyType);
+    f.get(k).i32(steps).emit(Op.i32LtS, Op.brIf, 1);
+    for (let step = 0; step < steps; step++) kStep(step);
+    advance(steps);
+    f.emit(Op.br, 0, Op.end, Op.end);
   }
   for (let r = 0; r < MR; r++) {
-    for (let half = 0; half < 2; half++) {
-      code.push(...V128_CONST, ...new Array<number>(16).fill(0));
-      set(acc(r, half));
-    }
+    for (const [half, v] of acc[r]!.entries())
+      f.get(rows[r]!)
+        .get(v)
+        .simd(Simd.store, ...memarg(16 * half));
   }
-  get(aPtr);
-  set(pa);
-  get(bPtr);
-  set(pb);
-  get(kLen);
-  set(k);
-  code.push(LOOP, EMPTY_BLOCK); // over k
-  get(pb);
-  code.push(...V128_LOAD);
-  memarg(0);
-  set(b0);
-  get(pb);
-  code.push(...V128_LOAD);
-  memarg(16);
-  set(b1);
-  for (let r = 0; r < MR; r++) {
-    get(pa);
-    code.push(...V128_LOAD32_SPLAT);
-    memarg(4 * r);
-    set(a);
-    for (let half = 0; half < 2; half++) {
-      get(acc(r, half));
-      get(a);
-      get(half === 0 ? b0 : b1);
-      code.push(...F32X4_MUL, ...F32X4_ADD);
-      set(acc(r, half));
-    }
-  }
-  get(pa);
-  code.push(I32_CONST, 4 * MR, I32_ADD);
-  set(pa);
-  get(pb);
-  code.push(I32_CONST, 4 * NR, I32_ADD);
-  set(pb);
-  get(k);
-  code.push(I32_CONST, 1, I32_SUB, LOCAL_TEE, k, BR_IF, 0);
-  code.push(END);
-  for (let r = 0; r < MR; r++) {
-    for (let half = 0; half < 2; half++) {
-      get(rows[r]!);
-      get(acc(r, half));
-      code.push(...V128_STORE);
-      memarg(16 * half);
-    }
-  }
-  get(cPtr);
-  code.push(I32_CONST, 4 * NR, I32_ADD);
-  set(cPtr);
-  get(bPtr);
-  get(bStride);
-  code.push(I32_ADD);
-  set(bPtr);
-  get(nTiles);
-  code.push(I32_CONST, 1, I32_SUB, LOCAL_TEE, nTiles, BR_IF, 0);
-  code.push(END);
-  code.push(END);
-  const locals = [2, MR + 2, I32, 2 * MR + 3, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
+  f.get(cPtr)
+    .i32(4 * NR)
+    .emit(Op.i32Add)
+    .set(cPtr);
+  f.get(bPtr).get(bStride).emit(Op.i32Add).set(bPtr);
+  f.get(nTiles).i32(1).emit(Op.i32Sub).set(nTiles);
+  f.get(nTiles).emit(Op.brIf, 0, Op.end);
+  return f.function();
 }
 
 /** Memory pages the module declares as its maximum (4 GiB, all a 32-bit address reaches). */
 export const MAX_PAGES = 65536;
 
 function kernelFunctions(): WasmFunction[] {
-  const panel: WasmFunction = {
-    name: 'panel',
-    params: [I32, I32, I32, I32, I32, I32, I32],
-    body: panelBody(),
-  };
-  return [panel, ...elementwiseFunctions(), ...rowFunctions()];
+  return [panelFunction(), ...elementwiseFunctions(), ...rowFunctions()];
 }
 
 export type Panel = (
