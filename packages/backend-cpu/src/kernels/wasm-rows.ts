@@ -12,10 +12,12 @@ import {
 import { emitExp } from './wasm-elementwise.js';
 
 /**
- * Row kernels for the fused ops and reductions (`fused.ts`, `reduce.ts`): one call per row of n
- * float32s in the heap. Sums are accumulated in float64 (two f64x2 lanes), as the JavaScript
- * kernels accumulate in doubles, so long rows (a vocabulary of logits) keep their precision;
- * per-row scalars travel as float32 parameters.
+ * Row kernels for the fused ops, reductions and copies (`fused.ts`, `reduce.ts`, `movement.ts`)
+ * over float32 rows in the heap: `*_row` kernels do one row per call (JavaScript combines their
+ * results: a log, a label's logit), `*_rows` kernels every row in one call (so the thread pool can
+ * split them). Sums are accumulated in float64 (two f64x2 lanes), as the JavaScript kernels
+ * accumulate in doubles, so long rows (a vocabulary of logits) keep their precision; per-row
+ * scalars travel as float32 parameters.
  */
 
 const memarg = FunctionBuilder.memarg;
@@ -58,6 +60,17 @@ function overRow(
     f.get(count).i32(lanes).emit(Op.i32Sub).set(count);
     f.emit(Op.br, 0, Op.end, Op.end);
   }
+}
+
+/** Leaves the float32 max of the four lanes of `m` on the stack (NaN if any lane is NaN). */
+function laneMax(f: FunctionBuilder, m: number): void {
+  f.get(m).simd(Simd.f32x4ExtractLane, 0);
+  for (const lane of [1, 2, 3]) f.get(m).simd(Simd.f32x4ExtractLane, lane).emit(Op.f32Max);
+}
+
+/** Leaves the f64 sum of the two lanes of `acc` on the stack. */
+function laneSum(f: FunctionBuilder, acc: number): void {
+  f.get(acc).simd(Simd.f64x2ExtractLane, 0).get(acc).simd(Simd.f64x2ExtractLane, 1).emit(Op.f64Add);
 }
 
 /** acc (f64x2) += the four float32 lanes of `v` (only lane 0 in the one-at-a-time loop). */
@@ -115,8 +128,7 @@ function rowKernel(spec: RowKernel): WasmFunction {
     }
     if (spec.sum) accumulate(f, io, acc, mapped);
   });
-  if (spec.sum)
-    f.get(acc).simd(Simd.f64x2ExtractLane, 0).get(acc).simd(Simd.f64x2ExtractLane, 1).emit(Op.f64Add);
+  if (spec.sum) laneSum(f, acc);
   return f.function();
 }
 
@@ -130,8 +142,7 @@ function maxRow(): WasmFunction {
     io.load(0);
     f.simd(Simd.f32x4Max).set(m);
   });
-  f.get(m).simd(Simd.f32x4ExtractLane, 0);
-  for (const lane of [1, 2, 3]) f.get(m).simd(Simd.f32x4ExtractLane, lane).emit(Op.f32Max);
+  laneMax(f, m);
   return f.function();
 }
 
@@ -175,11 +186,6 @@ function accumulateRow(): WasmFunction {
   return f.function();
 }
 
-/** Leaves the f64 sum of the two lanes of `acc` on the stack. */
-function laneSum(f: FunctionBuilder, acc: number): void {
-  f.get(acc).simd(Simd.f64x2ExtractLane, 0).get(acc).simd(Simd.f64x2ExtractLane, 1).emit(Op.f64Add);
-}
-
 /**
  * A kernel over whole rows, (out, x, rows, n, …extra): `row` emits the work of one row reading
  * x at local `px` and writing out at `po`; the loop advances both by a row. One call does every
@@ -218,8 +224,7 @@ function softmaxRows(): WasmFunction {
       io.load(px);
       f.simd(Simd.f32x4Max).set(m);
     });
-    f.get(m).simd(Simd.f32x4ExtractLane, 0);
-    for (const lane of [1, 2, 3]) f.get(m).simd(Simd.f32x4ExtractLane, lane).emit(Op.f32Max);
+    laneMax(f, m);
     f.simd(Simd.f32x4Splat).set(shift);
     start([px, x], [po, out]);
     f.i32x4(0).set(acc);
