@@ -1,5 +1,6 @@
 import {
   type Backend,
+  bernoulliThreshold,
   type DType,
   fillRandom,
   type Handle,
@@ -23,14 +24,27 @@ import {
   slice,
   transpose,
 } from './kernels/movement.js';
+import { runRandom } from './kernels/parallel.js';
 import { reduce } from './kernels/reduce.js';
-import { threadPool, wasmRuntime } from './kernels/runtime.js';
+import { heapKernels, threadPool, wasmRuntime } from './kernels/runtime.js';
 import { allocateUninitialized, pooledBytes, recycle, releasePooled } from './kernels/storage.js';
 import { availableThreads, type ThreadPool } from './kernels/threads.js';
 
-function random(dist: RandomDistribution, stream: RandomStream, out: OutSpec): TypedArray {
+function random(
+  dist: RandomDistribution,
+  stream: RandomStream,
+  out: OutSpec,
+  pool: ThreadPool | undefined,
+): TypedArray {
   const values = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
-  fillRandom(dist, stream, values);
+  // Dropout masks and uniform draws in WASM (the same values); normal draws in JavaScript.
+  const kernels = dist.kind === 'bernoulli' || dist.kind === 'uniform' ? heapKernels(values) : null;
+  if (kernels && (dist.kind === 'bernoulli' || dist.kind === 'uniform')) {
+    const threshold = dist.kind === 'bernoulli' ? bernoulliThreshold(dist.p) : 0;
+    runRandom(kernels, pool, dist, stream, values.byteOffset, values.length, threshold);
+  } else {
+    fillRandom(dist, stream, values);
+  }
   if (out.dtype === 'float32') return values;
   const ints = allocateUninitialized('int32', values.length);
   ints.set(values);
@@ -93,7 +107,7 @@ export class CpuBackend implements Backend {
       scatterAdd,
       oneHot,
       fill,
-      random,
+      random: (dist, stream, out) => random(dist, stream, out, pool),
       softmax: (x, out) => softmax(x, out, pool),
       logSoftmax,
       layerNormalize: (x, eps, out) => layerNormalize(x, eps, out, pool),

@@ -1,3 +1,4 @@
+import type { RandomDistribution, RandomStream } from '@sibert/tensor';
 import type { ThreadPool } from './threads.js';
 import type { KernelModule } from './wasm-module.js';
 
@@ -11,6 +12,8 @@ import type { KernelModule } from './wasm-module.js';
  * elementwise: 8 kernel (index into the module's exports)  9 operands  10 n  11 chunk
  *              12 advancing (bit per operand)  13 out  14… operand byte addresses
  * rows:        8 kernel  9 rows  10 n  11 rows per task  12 out  13 x  14 a float32 argument (bits)
+ * random:      8 kernel  9 n  10 chunk  11 out  12 c0  13 c1  14 k0  15 k1  16 threshold
+ *              18–21 low and high (float64)
  */
 
 /** Below this many elements a kernel runs on the calling thread. */
@@ -54,7 +57,27 @@ export function rowsChunk(
   wasm.list[job[8]!]!(job[12]! + first * rowBytes, job[13]! + first * rowBytes, rows, job[10]!, argument);
 }
 
-export const PARALLEL_TASKS = [elementwiseChunk, rowsChunk];
+/** Task: a chunk of a Philox draw; the chunk's first counter is the stream's plus its start. */
+export function randomChunk(
+  job: Int32Array,
+  _f32: Float32Array,
+  _i32: Int32Array,
+  wasm: { list: readonly ((...args: number[]) => unknown)[] },
+  index: number,
+): void {
+  const start = index * job[10]!;
+  const length = Math.min(job[10]!, job[9]! - start);
+  const low = (job[12]! >>> 0) + start;
+  const c0 = low % 4294967296;
+  const c1 = (job[13]! + (low >= 4294967296 ? 1 : 0)) | 0;
+  const bounds = new Float64Array(job.buffer, job.byteOffset + 72, 2);
+  const kernel = wasm.list[job[8]!]!;
+  const out = job[11]! + 4 * start;
+  if (job[16]! >= 0) kernel(out, length, c0 | 0, c1, job[14]!, job[15]!, job[16]!);
+  else kernel(out, length, c0 | 0, c1, job[14]!, job[15]!, bounds[0]!, bounds[1]!);
+}
+
+export const PARALLEL_TASKS = [elementwiseChunk, rowsChunk, randomChunk];
 
 /** Runs row kernel `name` (out, x, rows, n, argument?) over every row, split over `pool` when large. */
 export function runRows(
@@ -102,4 +125,43 @@ export function runElementwise(
   });
   pool.params.set([kernels.exportIndex(name), operands.length, n, chunk, mask, out, ...operands]);
   pool.run(elementwiseChunk, Math.ceil(n / chunk), true);
+}
+
+/**
+ * Fills `out` (n float32s at a byte address) with a bernoulli or uniform draw of `stream`, the
+ * same values as `fillRandom`, split over `pool` when large.
+ */
+export function runRandom(
+  kernels: KernelModule,
+  pool: ThreadPool | undefined,
+  dist: Extract<RandomDistribution, { kind: 'bernoulli' | 'uniform' }>,
+  stream: RandomStream,
+  out: number,
+  n: number,
+  threshold: number,
+): void {
+  const [k0, k1] = [stream.seed % 4294967296, Math.floor(stream.seed / 4294967296)];
+  const [c0, c1] = [stream.offset % 4294967296, Math.floor(stream.offset / 4294967296)];
+  const name = `philox_${dist.kind}`;
+  const bounds = dist.kind === 'uniform' ? [dist.low, dist.high] : [threshold];
+  if (!pool || pool.threads === 1 || n < PARALLEL_MIN_ELEMENTS / 4) {
+    kernels.list[kernels.exportIndex(name)]!(out, n, c0 | 0, c1 | 0, k0 | 0, k1 | 0, ...bounds);
+    return;
+  }
+  const chunk = Math.ceil(n / (4 * pool.threads) / 16) * 16;
+  const params = pool.params;
+  params.set([
+    kernels.exportIndex(name),
+    n,
+    chunk,
+    out,
+    c0 | 0,
+    c1 | 0,
+    k0 | 0,
+    k1 | 0,
+    dist.kind === 'bernoulli' ? threshold : -1,
+  ]);
+  if (dist.kind === 'uniform')
+    new Float64Array(params.buffer, params.byteOffset + 40, 2).set([dist.low, dist.high]);
+  pool.run(randomChunk, Math.ceil(n / chunk), true);
 }

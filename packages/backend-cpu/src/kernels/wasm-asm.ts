@@ -7,8 +7,9 @@
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const F64 = 0x7c;
+export const I64 = 0x7e;
 export const V128 = 0x7b;
-export type ValueType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
+export type ValueType = typeof I32 | typeof I64 | typeof F32 | typeof F64 | typeof V128;
 
 export function uleb(value: number): number[] {
   const bytes: number[] = [];
@@ -28,6 +29,18 @@ export function sleb(value: number): number[] {
     const byte = value & 0x7f;
     value >>= 7;
     const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
+/** Signed LEB128 of a non-negative integer below 2⁵³ (for i64.const). */
+function sleb64(value: number): number[] {
+  const bytes: number[] = [];
+  for (;;) {
+    const byte = value % 128;
+    value = Math.floor(value / 128);
+    const done = value === 0 && (byte & 0x40) === 0;
     bytes.push(done ? byte : byte | 0x80);
     if (done) return bytes;
   }
@@ -66,6 +79,19 @@ export const Op = {
   i32Sub: 0x6b,
   i32And: 0x71,
   i32Shl: 0x74,
+  i32ShrU: 0x76,
+  i32Xor: 0x73,
+  i32Ne: 0x47,
+  i32WrapI64: 0xa7,
+  i64Const: 0x42,
+  i64Mul: 0x7e,
+  i64ShrU: 0x88,
+  i64ExtendI32U: 0xad,
+  f32Const: 0x43,
+  f32Store: 0x38,
+  f64Sub: 0xa1,
+  f64Mul: 0xa2,
+  select: 0x1b,
 } as const;
 
 /** SIMD opcodes (each emitted after the 0xfd prefix, LEB128-encoded). */
@@ -156,6 +182,11 @@ export class FunctionBuilder {
 
   i32(value: number): this {
     return this.emit(Op.i32Const, ...sleb(value));
+  }
+
+  /** i64.const of a non-negative integer below 2⁵³. */
+  i64(value: number): this {
+    return this.emit(Op.i64Const, ...sleb64(value));
   }
 
   f64(value: number): this {

@@ -1,5 +1,6 @@
 import { assembleModule, FunctionBuilder, I32, Op, Simd, V128, type WasmFunction } from './wasm-asm.js';
 import { elementwiseFunctions } from './wasm-elementwise.js';
+import { randomFunctions } from './wasm-random.js';
 import { type RowKernels, rowFunctions } from './wasm-rows.js';
 
 /**
@@ -111,7 +112,7 @@ function panelFunction(): WasmFunction {
 export const MAX_PAGES = 65536;
 
 function kernelFunctions(): WasmFunction[] {
-  return [panelFunction(), ...elementwiseFunctions(), ...rowFunctions()];
+  return [panelFunction(), ...elementwiseFunctions(), ...rowFunctions(), ...randomFunctions()];
 }
 
 export type Panel = (
