@@ -59,7 +59,6 @@ export const Op = {
   localTee: 0x22,
   i32Const: 0x41,
   i32Eqz: 0x45,
-  i32LtS: 0x48,
   i32LtU: 0x49,
   i32GeU: 0x4f,
   f32Max: 0x97,
