@@ -150,8 +150,7 @@ export interface WasmFunction {
 export class FunctionBuilder {
   readonly code: number[] = [];
   readonly #locals: ValueType[] = [];
-  /** v128 constants, each set once into a local at entry: V8 rebuilds a v128.const from
-   * general registers wherever it appears, which in a loop costs more than the arithmetic. */
+  /** v128 constants, each set once into a local at entry rather than rebuilt wherever used (in loops). */
   readonly #constants = new Map<string, number>();
   readonly #prologue: number[] = [];
 
