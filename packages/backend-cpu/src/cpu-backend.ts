@@ -38,10 +38,11 @@ function random(
 ): TypedArray {
   const values = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   // Dropout masks and uniform draws in WASM (the same values); normal draws in JavaScript.
-  const kernels = dist.kind === 'bernoulli' || dist.kind === 'uniform' ? heapKernels(values) : null;
-  if (kernels && (dist.kind === 'bernoulli' || dist.kind === 'uniform')) {
-    const threshold = dist.kind === 'bernoulli' ? bernoulliThreshold(dist.p) : 0;
-    runRandom(kernels, pool, dist, stream, values.byteOffset, values.length, threshold);
+  const drawnInWasm = dist.kind === 'bernoulli' || dist.kind === 'uniform' ? dist : null;
+  const kernels = drawnInWasm ? heapKernels(values) : null;
+  if (drawnInWasm && kernels) {
+    const threshold = drawnInWasm.kind === 'bernoulli' ? bernoulliThreshold(drawnInWasm.p) : 0;
+    runRandom(kernels, pool, drawnInWasm, stream, values.byteOffset, values.length, threshold);
   } else {
     fillRandom(dist, stream, values);
   }

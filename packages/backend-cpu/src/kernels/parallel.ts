@@ -1,5 +1,5 @@
 import type { RandomDistribution, RandomStream } from '@sibert/tensor';
-import type { ThreadPool } from './threads.js';
+import type { TaskKernels, ThreadPool } from './threads.js';
 import type { KernelModule } from './wasm-module.js';
 
 /**
@@ -24,7 +24,7 @@ export function elementwiseChunk(
   job: Int32Array,
   _f32: Float32Array,
   _i32: Int32Array,
-  wasm: { list: readonly ((...args: number[]) => unknown)[] },
+  wasm: TaskKernels,
   index: number,
 ): void {
   const chunk = job[11]!;
@@ -47,7 +47,7 @@ export function rowsChunk(
   job: Int32Array,
   _f32: Float32Array,
   _i32: Int32Array,
-  wasm: { list: readonly ((...args: number[]) => unknown)[] },
+  wasm: TaskKernels,
   index: number,
 ): void {
   const first = index * job[11]!;
@@ -62,7 +62,7 @@ export function randomChunk(
   job: Int32Array,
   _f32: Float32Array,
   _i32: Int32Array,
-  wasm: { list: readonly ((...args: number[]) => unknown)[] },
+  wasm: TaskKernels,
   index: number,
 ): void {
   const start = index * job[10]!;

@@ -71,7 +71,7 @@ const lanewise =
   };
 
 /** Leaves Σ coefficients[i]·x^(len−1−i) (Horner, highest power first) on the stack. */
-export function horner(f: FunctionBuilder, x: number, coefficients: readonly number[]): void {
+function horner(f: FunctionBuilder, x: number, coefficients: readonly number[]): void {
   f.f32x4(coefficients[0]!);
   for (const c of coefficients.slice(1)) f.get(x).simd(Simd.f32x4Mul).f32x4(c).simd(Simd.f32x4Add);
 }
