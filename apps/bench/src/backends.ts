@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import '@sibert/backend-cpu';
-import { getBackend, registerBackend, registeredBackends, setBackend } from '@sibert/tensor';
+import { getBackend, registerBackend, setBackend } from '@sibert/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from './options.js';
 import { registerSegmentSumKernel, registerTfjsGradients } from './tfjs-gradients.js';
@@ -31,7 +31,11 @@ export function probeOurWebGpu() {
     }
     const d = probe.backend.describe();
     const adapter = String(d.description || d.device || d.vendor || 'unknown adapter');
-    if (!registeredBackends().includes('webgpu')) registerBackend('webgpu', () => probe.backend, 0);
+    // The probed backend becomes the one `setBackend('webgpu')` selects (replacing the lazy
+    // factory the import registered): one device per process, and the probe stays referenced.
+    // A dropped backend is not harmless in Dawn for Node: when its GPU object is collected while
+    // its device lives, Dawn's event processing runs on freed memory and the process aborts.
+    registerBackend('webgpu', () => probe.backend, 0);
     return { ok: true as const, adapter };
   })();
   return webgpuProbe;

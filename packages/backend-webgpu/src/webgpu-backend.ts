@@ -65,6 +65,14 @@ async function defaultGpu(): Promise<GPU> {
 }
 
 /**
+ * Backends not yet disposed. Dawn for Node aborts the process (a freed mutex in its event loop)
+ * when a GPU object is garbage-collected while a device it opened is still alive, so an
+ * undisposed backend, even one its caller dropped, stays referenced here. Node still exits when
+ * its work is done: Dawn holds the event loop open only while GPU work is pending.
+ */
+const openBackends = new Set<WebGpuBackend>();
+
+/**
  * The WebGPU backend: every kernel of the engine's contract in WGSL. Work is recorded into one
  * command encoder and submitted in batches; nothing is read back unless `read` asks.
  */
@@ -81,6 +89,7 @@ export class WebGpuBackend implements Backend {
     private readonly matmulTiling: MatmulTiling,
   ) {
     this.gpu = gpu;
+    openBackends.add(this);
     const rt = runtime;
     this.kernels = {
       unary: (x, op, out) => unary(rt, x, op, out),
@@ -165,6 +174,7 @@ export class WebGpuBackend implements Backend {
   dispose(): void {
     this.runtime.destroy();
     this.gpu = null;
+    openBackends.delete(this);
   }
 
   describe(): Record<string, unknown> {
