@@ -116,6 +116,67 @@ describe.skipIf(!backend)('webgpu elementwise kernels', () => {
     expectClose(got, want, BINARY_TOLERANCE[op], `binary(${op})`);
   });
 
+  it.each([
+    [[6, 8], [8]], // vec4 operands, the second repeated along the outer axis
+    [
+      [6, 8],
+      [6, 1],
+    ], // the second splat across each vec4
+    [[6, 8], [1]], // one scalar
+    [
+      [3, 2, 8],
+      [3, 1, 8],
+    ],
+    [[1000, 12], [12]], // many workgroups, a partial last one
+    [[6, 7], [7]], // rows of 7: no whole vec4s, the scalar kernel
+    [
+      [5, 6],
+      [5, 6],
+    ], // 30 elements in one row: not a multiple of 4
+  ])('add of %j and %j: vec4 and scalar kernels agree with the reference', async (aShape, bShape) => {
+    const outShape = aShape;
+    const count = aShape.reduce((p, d) => p * d, 1);
+    const aValues = sampleValues(count, 11);
+    const bValues = sampleValues(
+      bShape.reduce((p, d) => p * d, 1),
+      12,
+    );
+    const got = await download(
+      b,
+      b.kernels.binary!(upload(b, aValues, aShape), upload(b, bValues, bShape), 'add', {
+        shape: outShape,
+        dtype: 'float32',
+      }),
+      outShape,
+    );
+    const want = new Float32Array(count).map((_, i) => {
+      const c = coordinates(i, outShape);
+      return aValues[broadcastIndex(c, aShape)]! + bValues[broadcastIndex(c, bShape)]!;
+    });
+    expectClose(got, want, EXACT, 'add');
+  });
+
+  it('concat writes at offsets that are and are not vec4-aligned', async () => {
+    for (const widths of [
+      [4, 8],
+      [4, 8, 3],
+      [3, 4],
+    ]) {
+      const total = widths.reduce((p, w) => p + w, 0);
+      const parts = widths.map((w, k) => sampleValues(5 * w, 20 + k));
+      const views = parts.map((values, k) => upload(b, values, [5, widths[k]!]));
+      const got = await download(b, b.kernels.concat!(views, 1, { shape: [5, total], dtype: 'float32' }), [
+        5,
+        total,
+      ]);
+      const want: number[] = [];
+      for (let row = 0; row < 5; row++) {
+        for (const [k, w] of widths.entries()) want.push(...parts[k]!.subarray(row * w, (row + 1) * w));
+      }
+      expectClose(got, want, EXACT, `concat ${widths.join('+')}`);
+    }
+  });
+
   it('pow follows JavaScript for negative bases, zero exponents and zero bases', async () => {
     const bases = [-2, -2, -8, 0, 0, 5, Number.NaN];
     const exponents = [3, 2, 0.5, 2, -1, 0, 0];

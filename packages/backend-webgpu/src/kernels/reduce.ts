@@ -91,7 +91,14 @@ export function reduce(
   const reducedOffset = `${stridedOffsets('vi', reduced.shape.length, reducedSlots.shapeSlot, reducedSlots.operandSlots)}
       let v = x[base + off0];`;
 
-  const grouped = length >= GROUP_REDUCE_MIN_LENGTH && outCount <= GROUP_REDUCE_MAX_OUTPUTS;
+  // Along rows (the reduced elements adjacent in memory) a workgroup per output reads coalesced;
+  // down columns, a thread per output already does, its neighbours reading the next addresses, and
+  // skips the barriers (costly on CPU adapters: column sums of 1024×1024 took ~30 ms grouped).
+  const alongRows = reduced.strides[0]!.at(-1) === 1;
+  const grouped =
+    length >= GROUP_REDUCE_MIN_LENGTH &&
+    outCount <= GROUP_REDUCE_MAX_OUTPUTS &&
+    (alongRows || outCount < ELEMENT_WORKGROUP);
   let shader: string;
   if (!grouped) {
     shader = `${header}${linearEntry(ELEMENT_WORKGROUP)}
