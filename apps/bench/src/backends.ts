@@ -61,6 +61,16 @@ export async function ourBackends(choice: BackendChoice): Promise<OurBackends> {
   return { names, adapter, webgpuSkipped };
 }
 
+/**
+ * Makes one of our backends current for a suite that runs on one backend (memory, robustness,
+ * reproduce); resolves to the adapter line of the report. No adapter for `webgpu` is a usage error.
+ */
+export async function selectOurBackend(choice: 'cpu' | 'webgpu'): Promise<string> {
+  const ours = await ourBackends(choice);
+  await useOurBackend(choice);
+  return ours.adapter;
+}
+
 export async function useOurBackend(name: 'cpu' | 'webgpu'): Promise<void> {
   if (getBackend().name !== name) await setBackend(name);
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { openTestBackend } from '@sibert/backend-webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeMarkdownSection } from './report.js';
 
@@ -37,21 +38,37 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const SMOKE_CASES: [string, string, string[]][] = [
+  ['kernels', 'ms', []],
+  ['step', 'msPerStep', []],
+  ['memory', 'stateBytes', []],
+  ['robustness', 'finalLoss', ['robustness-init-0.1.svg']],
+  ['reproduce', 'accuracy', ['reproduce-pretrain-loss.svg']],
+];
+
+// An adapter is probed (and closed) once; in CI a missing one fails here rather than skipping.
+const webgpu = await openTestBackend();
+webgpu?.dispose();
+
 describe('sibert-bench --quick (smoke)', () => {
-  const cases: [string, string, string[]][] = [
-    ['kernels', 'ms', []],
-    ['step', 'msPerStep', []],
-    ['memory', 'stateBytes', []],
-    ['robustness', 'finalLoss', ['robustness-init-0.1.svg']],
-    ['reproduce', 'accuracy', ['reproduce-pretrain-loss.svg']],
-  ];
-  for (const [suite, field, plots] of cases) {
+  smokeTests('cpu');
+});
+
+describe.skipIf(!webgpu)('sibert-bench --quick --backend webgpu (smoke)', () => {
+  smokeTests('webgpu');
+});
+
+/** Every subcommand with --quick on one backend: its table, JSON, Markdown section and plots. */
+function smokeTests(backend: 'cpu' | 'webgpu') {
+  for (const [suite, field, plots] of SMOKE_CASES) {
     it(`${suite} prints its table and writes JSON, Markdown and plots`, async () => {
-      const out = join(dir, suite);
-      const markdown = join(dir, 'results.md');
+      const out = join(dir, `${suite}-${backend}`);
+      const markdown = join(dir, `results-${backend}.md`);
       const result = await bench([
         suite,
         '--quick',
+        '--backend',
+        backend,
         '--json',
         join(out, 'r.json'),
         '--markdown',
@@ -67,7 +84,13 @@ describe('sibert-bench --quick (smoke)', () => {
       expect(json.machine.cores).toBeGreaterThan(0);
       expect(json.results.length).toBeGreaterThan(0);
       for (const row of json.results) expect(typeof row[field]).toBe('number');
-      expect(await readFile(markdown, 'utf8')).toContain(`<!-- sibert-bench ${suite} --quick :begin -->`);
+      if (backend === 'webgpu') {
+        expect(json.machine.adapter).not.toMatch(/^(none|not)/);
+        expect(json.results.some((row: { backend?: string }) => row.backend === 'cpu')).toBe(false);
+      }
+      expect(await readFile(markdown, 'utf8')).toContain(
+        `<!-- sibert-bench ${suite} --quick --backend ${backend} :begin -->`,
+      );
       const files = await readdir(out);
       for (const plot of plots) {
         expect(files).toContain(plot);
@@ -75,7 +98,7 @@ describe('sibert-bench --quick (smoke)', () => {
       }
     }, 180_000);
   }
-});
+}
 
 describe('sibert-bench errors', () => {
   it('an unknown subcommand is one line on stderr and exit code 2', async () => {

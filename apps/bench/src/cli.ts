@@ -17,9 +17,11 @@ const HELP = `sibert-bench: speed, memory and the paper's claims, side by side w
 
   sibert-bench kernels    [--backend cpu|webgpu|all] [--ops matmul,softmax,…]
   sibert-bench step       [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all]
-  sibert-bench memory     [--model sibert-mini,sibert-base,bert-base] [--batch-size B]
+  sibert-bench memory     [--model sibert-mini,sibert-base,bert-base] [--batch-size B] [--backend cpu|webgpu]
   sibert-bench robustness [--steps N] [--init-scales 0.01,0.1,1,10,100] [--loss-scales 0.01,1,100]
+                          [--backend cpu|webgpu]
   sibert-bench reproduce  [--steps N] [--size tiny|mini] [--finetune-examples N] [--runs DIR]
+                          [--backend cpu|webgpu]
 
 Every subcommand prints a Markdown table and takes
   --quick           a reduced run (under a minute)
@@ -28,6 +30,8 @@ Every subcommand prints a Markdown table and takes
   --out DIR         SVG plots (robustness, reproduce) and the JSON`;
 
 const BACKENDS: readonly BackendChoice[] = ['cpu', 'webgpu', 'all'];
+/** The suites that train on one backend at a time. */
+const ONE_BACKEND = ['cpu', 'webgpu'] as const;
 
 type Runner = (argv: readonly string[]) => Promise<{ common: CommonOptions; output: SuiteOutput }>;
 
@@ -53,7 +57,7 @@ const SUITES: Record<string, Runner> = {
     return { common, output };
   },
   memory: async (argv) => {
-    const { common, flags } = parseFlags(argv, ['model', 'batch-size']);
+    const { common, flags } = parseFlags(argv, ['model', 'batch-size', 'backend']);
     const { MEMORY_MODELS, memorySuite } = await import('./memory.js');
     const models =
       flags.model === undefined
@@ -62,10 +66,14 @@ const SUITES: Record<string, Runner> = {
           : MEMORY_MODELS
         : flags.model.split(',').map((m) => oneOf('model', m.trim(), MEMORY_MODELS, 'sibert-mini'));
     const batchSize = positiveInteger('batch-size', flags['batch-size'], common.quick ? 2 : 8);
-    return { common, output: await memorySuite({ models: [...models], batchSize, quick: common.quick }) };
+    const backend = oneOf('backend', flags.backend, ONE_BACKEND, 'cpu');
+    return {
+      common,
+      output: await memorySuite({ models: [...models], batchSize, backend, quick: common.quick }),
+    };
   },
   robustness: async (argv) => {
-    const { common, flags } = parseFlags(argv, ['steps', 'init-scales', 'loss-scales']);
+    const { common, flags } = parseFlags(argv, ['steps', 'init-scales', 'loss-scales', 'backend']);
     const { robustnessSuite } = await import('./robustness.js');
     const quick = common.quick;
     const output = await robustnessSuite({
@@ -76,12 +84,13 @@ const SUITES: Record<string, Runner> = {
         quick ? [0.1, 10] : [0.01, 0.1, 1, 10, 100],
       ),
       lossScales: numberList('loss-scales', flags['loss-scales'], quick ? [1, 100] : [0.01, 1, 100]),
+      backend: oneOf('backend', flags.backend, ONE_BACKEND, 'cpu'),
       quick,
     });
     return { common, output };
   },
   reproduce: async (argv) => {
-    const { common, flags } = parseFlags(argv, ['steps', 'size', 'runs', 'finetune-examples']);
+    const { common, flags } = parseFlags(argv, ['steps', 'size', 'runs', 'finetune-examples', 'backend']);
     const { reproduceSuite } = await import('./reproduce.js');
     const output = await reproduceSuite({
       steps: positiveInteger('steps', flags.steps, common.quick ? 4 : 400),
@@ -93,6 +102,7 @@ const SUITES: Record<string, Runner> = {
         flags['finetune-examples'],
         common.quick ? 32 : 2000,
       ),
+      backend: oneOf('backend', flags.backend, ONE_BACKEND, 'cpu'),
     });
     return { common, output };
   },

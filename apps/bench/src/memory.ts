@@ -8,8 +8,8 @@ import {
   type OptimizerLike,
   SGD,
 } from '@sibert/optim';
-import { manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
-import { useOurBackend } from './backends.js';
+import { getBackend, manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
+import { selectOurBackend } from './backends.js';
 import { benchModel, syntheticBatch, uploadBatch } from './mlm-batch.js';
 import { type Column, markdownTable, mebibytes, type Row, type SuiteOutput } from './report.js';
 import { Progress } from './timing.js';
@@ -59,11 +59,12 @@ export interface MemoryOptions {
   models: MemoryModel[];
   /** Sequences per batch (the peak depends on it; parameters, gradients and state do not). */
   batchSize: number;
+  backend: 'cpu' | 'webgpu';
   quick: boolean;
 }
 
 export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> {
-  await useOurBackend('cpu');
+  const adapter = await selectOurBackend(options.backend);
   const [seqLen, vocab] = options.quick ? [32, 2048] : [128, 8192];
   const batchSize = options.batchSize;
   const batch = syntheticBatch(batchSize, seqLen, vocab);
@@ -103,16 +104,18 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
         gradBytes,
         stateBytes: optimizer.stateBytes(),
         peakBytes: memory().peakBytes - liveBefore,
+        pooledBytes: pooledBytes(),
       });
       for (const p of model.parameters()) p.dispose();
     }
   }
   progress.done();
   const notes = [
-    `CPU backend; batch ${batchSize} × seq ${seqLen}, vocab ${vocab}, no dropout. paramBytes, gradBytes: float32 parameters and their gradients after backward; stateBytes: the optimizer's own report (stateBytes()); peakBytes: the most live tensor bytes during the second training step (memory().peakBytes: parameters, activations, gradients, state)`,
+    `${options.backend} backend; batch ${batchSize} × seq ${seqLen}, vocab ${vocab}, no dropout. paramBytes, gradBytes: float32 parameters and their gradients after backward; stateBytes: the optimizer's own report (stateBytes()); peakBytes: the most live tensor bytes during the second training step (memory().peakBytes: parameters, activations, gradients, state)`,
+    'pooled: bytes the backend keeps in its buffer pool for reuse (freed tensors, not yet returned to the system) after the step; it holds them on top of the live tensors',
     'SIBERT rows: the named optimizer drives the scale-invariant encoder; the (non-SI) MLM head keeps LAMB as in the paper. BERT rows: the named optimizer covers every parameter',
   ];
-  return { rows, notes, adapter: 'not used', body: markdownTable(rows, MEMORY_COLUMNS), plots: [] };
+  return { rows, notes, adapter, body: markdownTable(rows, MEMORY_COLUMNS), plots: [] };
 }
 
 const MEMORY_COLUMNS: Column[] = [
@@ -122,4 +125,11 @@ const MEMORY_COLUMNS: Column[] = [
   { key: 'gradBytes', title: 'grads MiB', format: mebibytes },
   { key: 'stateBytes', title: 'optimizer state MiB', format: mebibytes },
   { key: 'peakBytes', title: 'peak MiB', format: mebibytes },
+  { key: 'pooledBytes', title: 'pooled MiB', format: mebibytes },
 ];
+
+/** What the current backend keeps pooled (both backends report `pooledBytes` in describe()). */
+function pooledBytes(): number | null {
+  const value = getBackend().describe?.().pooledBytes;
+  return typeof value === 'number' ? value : null;
+}

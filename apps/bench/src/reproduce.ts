@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ourBackends } from './backends.js';
 import { type Column, fixed, markdownTable, type Row, type SuiteOutput } from './report.js';
 import { lineChart } from './svg.js';
 import { Progress } from './timing.js';
@@ -144,11 +145,15 @@ export interface ReproduceOptions {
   /** Where the trainer's run folders go. */
   runsDir: string;
   finetuneExamples: number;
+  /** Passed to every `sibert-train` run. */
+  backend: 'cpu' | 'webgpu';
 }
 
 export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOutput> {
   const quick = options.quick;
   const size = options.size;
+  // Probed here too, so a missing adapter is one clear usage error before any training starts.
+  const adapter = options.backend === 'webgpu' ? (await ourBackends('webgpu')).adapter : 'not used';
   const recipes = quick ? [RECIPES[0]!, RECIPES[2]!] : RECIPES;
   const tasks = quick ? (['spam'] as const) : TASKS;
   const data = quick
@@ -197,6 +202,8 @@ export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOu
         String(steps),
         '--out',
         dir,
+        '--backend',
+        options.backend,
         '--overwrite',
       ],
       (line) => progress.update(done - 1, `${label}: ${line.slice(0, 80)}`),
@@ -220,6 +227,8 @@ export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOu
           String(options.finetuneExamples),
           ...finetuneData,
           ...recipe.finetuneFlags,
+          '--backend',
+          options.backend,
           '--overwrite',
         ],
         (line) => progress.update(done - 1, `${taskLabel}: ${line.slice(0, 80)}`),
@@ -248,7 +257,7 @@ export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOu
     '</details>',
   ].join('\n');
   const notes = [
-    `${size} models; pretraining with \`sibert-train pretrain\` (${data.join(' ')}), every corpus unless named; the pretraining loss is the mean MLM loss of the last logging window; fine-tuning with \`sibert-train finetune\` (${finetuneData.join(' ')}, at most ${options.finetuneExamples} training examples; SIBERT with LAMB lr ${SI_FINETUNE_FLAGS[1]}, BERT with AdamW at the trainer's default lr), test accuracy on the task's fixed test split`,
+    `${size} models on the ${options.backend} backend; pretraining with \`sibert-train pretrain\` (${data.join(' ')}), every corpus unless named; the pretraining loss is the mean MLM loss of the last logging window; fine-tuning with \`sibert-train finetune\` (${finetuneData.join(' ')}, at most ${options.finetuneExamples} training examples; SIBERT with LAMB lr ${SI_FINETUNE_FLAGS[1]}, BERT with AdamW at the trainer's default lr), test accuracy on the task's fixed test split`,
     "SIBERT encoder: SGD, lr 2, coupled weight decay 0.01, ÷10 at 60% and 90% of the steps (the paper's schedule), heads LAMB lr 0.05; by (x₀, η, λ) → (c·x₀, c²η, λ/c²) the paper's η = 8e-4 at a rescaled init, chosen so the encoder moves within this budget. BERT: AdamW lr 1e-3 with warmup and linear decay",
     `run folders (config, metrics, checkpoints) are in ${options.runsDir}`,
   ];
@@ -258,7 +267,7 @@ export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOu
       svg: lineChart(curves, { title: `MLM pretraining loss (${size})`, xLabel: 'step', yLabel: 'loss' }),
     },
   ];
-  return { rows, notes, adapter: 'not used', body, plots };
+  return { rows, notes, adapter, body, plots };
 }
 
 /** Table 1's layout: one row per pretraining recipe, one accuracy column per task, then the loss. */

@@ -9,7 +9,7 @@ import {
   SGD,
 } from '@sibert/optim';
 import { manualSeed, mul, tidy } from '@sibert/tensor';
-import { useOurBackend } from './backends.js';
+import { selectOurBackend } from './backends.js';
 import { corpusBatches } from './corpus.js';
 import { uploadBatch } from './mlm-batch.js';
 import { type Column, fixed, markdownTable, type Row, type SuiteOutput } from './report.js';
@@ -150,11 +150,12 @@ export interface RobustnessOptions {
   steps: number;
   initScales: number[];
   lossScales: number[];
+  backend: 'cpu' | 'webgpu';
   quick: boolean;
 }
 
 export async function robustnessSuite(options: RobustnessOptions): Promise<SuiteOutput> {
-  await useOurBackend('cpu');
+  const adapter = await selectOurBackend(options.backend);
   const size = 'tiny';
   const [batchSize, seqLen, vocab] = options.quick ? [4, 32, 512] : [8, 64, 2048];
   const { vocabSize, batches } = corpusBatches({
@@ -216,11 +217,11 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
     })),
   ].filter((p) => p.svg.includes('<polyline'));
   const notes = [
-    `${size} models (BERT and SIBERT), ${options.steps} steps of batch ${batchSize} × seq ${seqLen} from moby-dick (WordPiece vocabulary ${vocabSize}), the same batches in the same order for every run, seed 0, no dropout, constant learning rates`,
+    `${size} models (BERT and SIBERT) on the ${options.backend} backend, ${options.steps} steps of batch ${batchSize} × seq ${seqLen} from moby-dick (WordPiece vocabulary ${vocabSize}), the same batches in the same order for every run, seed 0, no dropout, constant learning rates`,
     `finalLoss: mean MLM loss (unscaled) over the last tenth of the steps; diverged: a non-finite loss (the run stops there) or a final loss above the first; initScale multiplies the 0.02 init std of every parameter; lossScale multiplies the loss before backward`,
     `SIBERT encoder: SGD without momentum, lr η = ${SI_LR}, coupled weight decay λ = ${SI_WD} (ηλ = ${SI_LR * SI_WD}: the norm equilibrates in ~${Math.round(1 / (SI_LR * SI_WD))} steps); by the equivalence (x₀, η, λ) → (c·x₀, c²η, λ/c²) this is the paper's η = 8e-4 with the encoder's initial scale ×${Math.sqrt(8e-4 / SI_LR).toPrecision(2)} and λ = ${((SI_WD * SI_LR) / 8e-4).toPrecision(3)}, i.e. the same ηλ per step`,
   ];
-  return { rows, notes, adapter: 'not used', body: markdownTable(rows, ROBUSTNESS_COLUMNS), plots };
+  return { rows, notes, adapter, body: markdownTable(rows, ROBUSTNESS_COLUMNS), plots };
 }
 
 const ROBUSTNESS_COLUMNS: Column[] = [
