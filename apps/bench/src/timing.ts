@@ -10,11 +10,14 @@ export interface Contender {
 export interface TimingOptions {
   warmup: number;
   runs: number;
+  /** Keep warming up (whole rounds) until this much time has passed too. */
+  warmupMs?: number;
 }
 
 /**
- * Times the contenders against each other: `warmup` untimed rounds, then `runs` rounds, each round
- * running every contender once in turn (so load on a shared machine hits all sides alike).
+ * Times the contenders against each other: `warmup` untimed rounds (more until `warmupMs` has
+ * passed), then `runs` rounds, each round running every contender once in turn (so load on a
+ * shared machine hits all sides alike).
  * Returns the median milliseconds per contender.
  */
 export async function alternate(
@@ -22,15 +25,20 @@ export async function alternate(
   options: TimingOptions,
 ): Promise<Map<string, number>> {
   const times = new Map(contenders.map((c) => [c.name, [] as number[]]));
-  for (let round = 0; round < options.warmup + options.runs; round++) {
+  const round = async (timed: boolean) => {
     for (const c of contenders) {
       await c.select?.();
       const start = performance.now();
       await c.run();
       const elapsed = performance.now() - start;
-      if (round >= options.warmup) times.get(c.name)!.push(elapsed);
+      if (timed) times.get(c.name)!.push(elapsed);
     }
+  };
+  const warmupStart = performance.now();
+  for (let i = 0; i < options.warmup || performance.now() - warmupStart < (options.warmupMs ?? 0); i++) {
+    await round(false);
   }
+  for (let i = 0; i < options.runs; i++) await round(true);
   return new Map([...times].map(([name, t]) => [name, median(t)]));
 }
 
