@@ -5,10 +5,17 @@ import { openTestBackend } from './testing.js';
 import { TOLERANCE, UNARY_TOLERANCE } from './tolerances.js';
 import type { WebGpuBackend } from './webgpu-backend.js';
 
-const backend = await openTestBackend();
-afterAll(() => backend?.dispose());
+// Both row-kernel layouts run everywhere; each adapter defaults to one of them.
+const backends: [string, WebGpuBackend | null][] = [
+  ['workgroup', await openTestBackend({ rowKernel: 'workgroup' })],
+  ['thread', await openTestBackend({ rowKernel: 'thread' })],
+];
+const backend = backends[0]![1];
+afterAll(() => {
+  for (const [, b] of backends) b?.dispose();
+});
 
-const ROWS = 6;
+const ROWS = 70; // more rows than one thread-per-row workgroup holds (64)
 const COLUMNS = 130; // more than one row-workgroup stride (64) and not a multiple of it
 
 function rowsOf(values: Float32Array): Float32Array[] {
@@ -45,8 +52,8 @@ function composedSoftmax(b: WebGpuBackend, x: View): View {
   };
 }
 
-describe.skipIf(!backend)('webgpu fused kernels', () => {
-  const b = backend!;
+describe.skipIf(!backend).each(backends)('webgpu fused kernels (%s row kernels)', (_, gpuOrNull) => {
+  const b = gpuOrNull!;
   const shape = [ROWS, COLUMNS];
   const out: OutSpec = { shape, dtype: 'float32' };
   const values = sampleValues(ROWS * COLUMNS, 21, -8, 8);
@@ -77,7 +84,7 @@ describe.skipIf(!backend)('webgpu fused kernels', () => {
   });
 
   it('crossEntropy matches −log softmax at the label, 0 at ignoreIndex', async () => {
-    const labels = [3, -100, 129, 0, 64, -100];
+    const labels = Array.from({ length: ROWS }, (_, r) => [3, -100, 129, 0, 64, -100][r % 6]!);
     const got = await download(
       b,
       b.kernels.crossEntropy!(upload(b, values, shape), upload(b, labels, [ROWS], 'int32'), -100, {

@@ -16,7 +16,14 @@ import { gather, oneHot, scatterAdd } from './kernels/indexing.js';
 import { type MatmulTiling, matmul, REGISTER_TILING, WORKGROUP_TILING } from './kernels/matmul.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
-import { crossEntropy, layerNormalize, logSoftmax, siNormalize, softmax } from './kernels/rows.js';
+import {
+  crossEntropy,
+  layerNormalize,
+  logSoftmax,
+  type RowKernel,
+  siNormalize,
+  softmax,
+} from './kernels/rows.js';
 import { GpuRuntime, GpuStorage } from './runtime.js';
 
 export interface WebGpuBackendOptions {
@@ -32,6 +39,12 @@ export interface WebGpuBackendOptions {
    * 'register' on software adapters, 'workgroup' elsewhere.
    */
   readonly matmulKernel?: 'workgroup' | 'register';
+  /**
+   * The row kernels (softmax, logSoftmax, layerNormalize, crossEntropy, siNormalize): 'workgroup'
+   * (a workgroup per row, combining through workgroup memory, for GPUs) or 'thread' (a thread
+   * per row, no barriers, for CPU adapters). Default: 'thread' on software adapters, else 'workgroup'.
+   */
+  readonly rowKernel?: RowKernel;
 }
 
 function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
@@ -87,6 +100,7 @@ export class WebGpuBackend implements Backend {
     private readonly runtime: GpuRuntime,
     private readonly adapterInfo: GPUAdapterInfo,
     private readonly matmulTiling: MatmulTiling,
+    private readonly rowKernel: RowKernel,
   ) {
     this.gpu = gpu;
     openBackends.add(this);
@@ -110,11 +124,12 @@ export class WebGpuBackend implements Backend {
       oneHot: (indices, depth, out) => oneHot(rt, indices, depth, out),
       fill: (value, out) => fill(rt, value, out),
       random: (dist, stream, out) => random(rt, dist, stream, out),
-      softmax: (x, out) => softmax(rt, x, out),
-      logSoftmax: (x, out) => logSoftmax(rt, x, out),
-      layerNormalize: (x, eps, out) => layerNormalize(rt, x, eps, out),
-      crossEntropy: (logits, labels, ignoreIndex, out) => crossEntropy(rt, logits, labels, ignoreIndex, out),
-      siNormalize: (x, keep, eps, out) => siNormalize(rt, x, keep, eps, out),
+      softmax: (x, out) => softmax(rt, rowKernel, x, out),
+      logSoftmax: (x, out) => logSoftmax(rt, rowKernel, x, out),
+      layerNormalize: (x, eps, out) => layerNormalize(rt, rowKernel, x, eps, out),
+      crossEntropy: (logits, labels, ignoreIndex, out) =>
+        crossEntropy(rt, rowKernel, logits, labels, ignoreIndex, out),
+      siNormalize: (x, keep, eps, out) => siNormalize(rt, rowKernel, x, keep, eps, out),
     };
   }
 
@@ -138,12 +153,14 @@ export class WebGpuBackend implements Backend {
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     });
-    const matmulKernel = options.matmulKernel ?? (isSoftwareAdapter(adapter.info) ? 'register' : 'workgroup');
+    const software = isSoftwareAdapter(adapter.info);
+    const matmulKernel = options.matmulKernel ?? (software ? 'register' : 'workgroup');
     return new WebGpuBackend(
       gpu,
       runtime,
       adapter.info,
       matmulKernel === 'register' ? REGISTER_TILING : WORKGROUP_TILING,
+      options.rowKernel ?? (software ? 'thread' : 'workgroup'),
     );
   }
 
@@ -185,6 +202,7 @@ export class WebGpuBackend implements Backend {
       device: this.adapterInfo.device,
       description: this.adapterInfo.description,
       matmulKernel: this.matmulTiling.kind === 'register' ? 'register' : 'workgroup',
+      rowKernel: this.rowKernel,
       maxBufferSize: this.runtime.limits.maxBufferSize,
       maxStorageBufferBindingSize: this.runtime.limits.maxStorageBufferBindingSize,
       liveBytes,

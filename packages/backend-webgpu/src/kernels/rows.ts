@@ -7,6 +7,7 @@ import {
   i32Bits,
   indexErrorsDecl,
   inputDecl,
+  linearEntry,
   NEGATIVE_INFINITY,
   outputDecl,
   PARAMS_DECL,
@@ -17,10 +18,28 @@ import {
 } from '../wgsl/common.js';
 import { allocateOut, requireDType, storageOf } from './shared.js';
 
-/** Threads per row: rows are short (attention, hidden sizes), and many rows keep the device busy. */
+/**
+ * How a row kernel spreads a row over threads: 'workgroup' gives each row a workgroup of
+ * ROW_WORKGROUP threads that combine partial results through workgroup memory (GPUs); 'thread'
+ * gives each row one thread, ROW_WORKGROUP rows per workgroup, with no barriers (CPU adapters,
+ * where a barrier is a costly context switch and lanes are SIMD lanes that gain from
+ * neighbouring rows).
+ */
+export type RowKernel = 'workgroup' | 'thread';
+
+/** Threads per row-workgroup (GPUs: rows are short, and many rows keep the device busy), rows per workgroup (CPU adapters). */
 const ROW_WORKGROUP = 64;
 
-const GROUP_REDUCTIONS = `
+/** `ROW_THREADS` (the loop stride over a row's columns) and `groupReduce` for the kernel kind. */
+function rowReductions(kind: RowKernel): string {
+  if (kind === 'thread') {
+    return `
+const ROW_THREADS = 1u;
+fn groupReduce(lid: u32, value: f32, isMax: bool) -> f32 { return value; }
+`;
+  }
+  return `
+const ROW_THREADS = ${ROW_WORKGROUP}u;
 var<workgroup> scratch: array<f32, ${ROW_WORKGROUP}>;
 fn groupReduce(lid: u32, value: f32, isMax: bool) -> f32 {
   scratch[lid] = value;
@@ -37,19 +56,31 @@ fn groupReduce(lid: u32, value: f32, isMax: bool) -> f32 {
   return total;
 }
 `;
+}
+
+/** The entry point: `row` and `lid` (0 in a thread-per-row kernel). */
+function rowKernelEntry(kind: RowKernel): string {
+  if (kind === 'workgroup') return rowEntry(ROW_WORKGROUP);
+  return `@compute @workgroup_size(${ROW_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) thread: u32) {
+  let row = (wid.y * nwg.x + wid.x) * ${ROW_WORKGROUP}u + thread;
+  let lid = 0u;`;
+}
 
 /** Row max and Σ exp(x − max) of row `base`, shared by softmax, logSoftmax and crossEntropy. */
 const ROW_LOG_SUM_EXP = `
   var localMax = ${NEGATIVE_INFINITY};
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { localMax = max(localMax, x[base + c]); }
+  for (var c = lid; c < C; c = c + ROW_THREADS) { localMax = max(localMax, x[base + c]); }
   let rowMax = groupReduce(lid, localMax, true);
   var localSum = 0.0;
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { localSum = localSum + exp(x[base + c] - rowMax); }
+  for (var c = lid; c < C; c = c + ROW_THREADS) { localSum = localSum + exp(x[base + c] - rowMax); }
   let rowSum = groupReduce(lid, localSum, false);
 `;
 
 function rowKernel(
   rt: GpuRuntime,
+  kind: RowKernel,
   op: string,
   x: View,
   extraInputs: readonly GPUBuffer[],
@@ -64,8 +95,8 @@ function rowKernel(
   const columns = x.shape[x.shape.length - 1] ?? 1;
   const rows = columns === 0 ? 0 : sizeOf(x.shape) / columns;
   if (rows === 0 || sizeOf(out.shape) === 0) return result;
-  const shader = `${PARAMS_DECL}${IS_NAN}${inputDecl(1, 'x', 'f32')}${declarations}${GROUP_REDUCTIONS}
-${rowEntry(ROW_WORKGROUP)}
+  const shader = `${PARAMS_DECL}${IS_NAN}${inputDecl(1, 'x', 'f32')}${declarations}${rowReductions(kind)}
+${rowKernelEntry(kind)}
   if (row >= param(0u)) { return; }
   let C = param(1u);
   let base = row * C;
@@ -78,58 +109,67 @@ ${body}
     inputs: [storageOf(op, x).buffer, ...extraInputs],
     outputs: [result.buffer, ...extraOutputs],
     params: params(rows, columns),
-    workgroups: rows,
+    workgroups: kind === 'workgroup' ? rows : Math.ceil(rows / ROW_WORKGROUP),
   });
   return result;
 }
 
 const resultDecl = (binding: number) => outputDecl(binding, 'result', 'f32');
 
-export function softmax(rt: GpuRuntime, x: View, out: OutSpec): GpuStorage {
+export function softmax(rt: GpuRuntime, kind: RowKernel, x: View, out: OutSpec): GpuStorage {
   return rowKernel(
     rt,
+    kind,
     'softmax',
     x,
     [],
     resultDecl(2),
     `${ROW_LOG_SUM_EXP}
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { result[base + c] = exp(x[base + c] - rowMax) / rowSum; }`,
+  for (var c = lid; c < C; c = c + ROW_THREADS) { result[base + c] = exp(x[base + c] - rowMax) / rowSum; }`,
     out,
     (rows, columns) => [rows, columns],
   );
 }
 
-export function logSoftmax(rt: GpuRuntime, x: View, out: OutSpec): GpuStorage {
+export function logSoftmax(rt: GpuRuntime, kind: RowKernel, x: View, out: OutSpec): GpuStorage {
   return rowKernel(
     rt,
+    kind,
     'logSoftmax',
     x,
     [],
     resultDecl(2),
     `${ROW_LOG_SUM_EXP}
   let shift = rowMax + log(rowSum);
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { result[base + c] = x[base + c] - shift; }`,
+  for (var c = lid; c < C; c = c + ROW_THREADS) { result[base + c] = x[base + c] - shift; }`,
     out,
     (rows, columns) => [rows, columns],
   );
 }
 
-export function layerNormalize(rt: GpuRuntime, x: View, eps: number, out: OutSpec): GpuStorage {
+export function layerNormalize(
+  rt: GpuRuntime,
+  kind: RowKernel,
+  x: View,
+  eps: number,
+  out: OutSpec,
+): GpuStorage {
   return rowKernel(
     rt,
+    kind,
     'layerNormalize',
     x,
     [],
     resultDecl(2),
     `
   var localSum = 0.0;
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { localSum = localSum + x[base + c]; }
+  for (var c = lid; c < C; c = c + ROW_THREADS) { localSum = localSum + x[base + c]; }
   let mean = groupReduce(lid, localSum, false) / f32(C);
   var localSquares = 0.0;
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { let d = x[base + c] - mean; localSquares = localSquares + d * d; }
+  for (var c = lid; c < C; c = c + ROW_THREADS) { let d = x[base + c] - mean; localSquares = localSquares + d * d; }
   let variance = groupReduce(lid, localSquares, false) / f32(C);
   let scale = 1.0 / sqrt(variance + paramF(2u));
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { result[base + c] = (x[base + c] - mean) * scale; }`,
+  for (var c = lid; c < C; c = c + ROW_THREADS) { result[base + c] = (x[base + c] - mean) * scale; }`,
     out,
     (rows, columns) => [rows, columns, f32Bits(eps)],
   );
@@ -137,6 +177,7 @@ export function layerNormalize(rt: GpuRuntime, x: View, eps: number, out: OutSpe
 
 export function crossEntropy(
   rt: GpuRuntime,
+  kind: RowKernel,
   logits: View,
   labels: View,
   ignoreIndex: number,
@@ -145,6 +186,7 @@ export function crossEntropy(
   requireDType('crossEntropy', 'labels', labels.dtype, ['int32']);
   return rowKernel(
     rt,
+    kind,
     'crossEntropy',
     logits,
     [storageOf('crossEntropy', labels).buffer],
@@ -170,6 +212,7 @@ export function crossEntropy(
 
 export function siNormalize(
   rt: GpuRuntime,
+  kind: RowKernel,
   x: View,
   keep: View | null,
   eps: number,
@@ -179,15 +222,16 @@ export function siNormalize(
   if (keep === null) {
     return rowKernel(
       rt,
+      kind,
       op,
       x,
       [],
       resultDecl(2),
       `
   var localSum = 0.0;
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { localSum = localSum + max(x[base + c], 0.0); }
+  for (var c = lid; c < C; c = c + ROW_THREADS) { localSum = localSum + max(x[base + c], 0.0); }
   let denominator = groupReduce(lid, localSum, false) + paramF(2u);
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) { result[base + c] = max(x[base + c], 0.0) / denominator; }`,
+  for (var c = lid; c < C; c = c + ROW_THREADS) { result[base + c] = max(x[base + c], 0.0) / denominator; }`,
       out,
       (rows, columns) => [rows, columns, f32Bits(eps)],
     );
@@ -201,19 +245,20 @@ export function siNormalize(
     kept = max(x[e], 0.0) * f32(keep[off0]); }`;
   return rowKernel(
     rt,
+    kind,
     op,
     x,
     [storageOf(op, keep).buffer],
     inputDecl(2, 'keep', wgslType(keep.dtype)) + resultDecl(3),
     `
   var localSum = 0.0;
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) {
+  for (var c = lid; c < C; c = c + ROW_THREADS) {
     var kept = 0.0;
     ${kept('base + c')}
     localSum = localSum + kept;
   }
   let denominator = groupReduce(lid, localSum, false) + paramF(2u);
-  for (var c = lid; c < C; c = c + ${ROW_WORKGROUP}u) {
+  for (var c = lid; c < C; c = c + ROW_THREADS) {
     var kept = 0.0;
     ${kept('base + c')}
     result[base + c] = kept / denominator;
