@@ -7,7 +7,6 @@ import {
   i32Bits,
   indexErrorsDecl,
   inputDecl,
-  linearEntry,
   NEGATIVE_INFINITY,
   outputDecl,
   PARAMS_DECL,
