@@ -112,7 +112,7 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
   progress.done();
   const notes = [
     `${options.backend} backend; batch ${batchSize} × seq ${seqLen}, vocab ${vocab}, no dropout. paramBytes, gradBytes: float32 parameters and their gradients after backward; stateBytes: the optimizer's own report (stateBytes()); peakBytes: the most live tensor bytes during the second training step (memory().peakBytes: parameters, activations, gradients, state)`,
-    'pooled: bytes the backend keeps in its buffer pool for reuse (freed tensors, not yet returned to the system) after the step; it holds them on top of the live tensors',
+    "pooled: bytes the backend's buffer pool holds for reuse after the row's second step, on top of the live tensors; the rows share one pool in table order, so a row's figure includes buffers that earlier rows freed",
     'SIBERT rows: the named optimizer drives the scale-invariant encoder; the (non-SI) MLM head keeps LAMB as in the paper. BERT rows: the named optimizer covers every parameter',
   ];
   return { rows, notes, adapter, body: markdownTable(rows, MEMORY_COLUMNS), plots: [] };
