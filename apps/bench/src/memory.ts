@@ -9,7 +9,7 @@ import {
   SGD,
 } from '@sibert/optim';
 import { getBackend, manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
-import { selectOurBackend } from './backends.js';
+import { selectOurBackend, syncOurs } from './backends.js';
 import { benchModel, syntheticBatch, uploadBatch } from './mlm-batch.js';
 import { type Column, markdownTable, mebibytes, type Row, type SuiteOutput } from './report.js';
 import { Progress } from './timing.js';
@@ -93,10 +93,14 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
       };
       let gradBytes = 0;
       step(null); // the first step allocates the optimizer's state
+      // Each step runs to completion before the next (WebGPU records work and returns at once;
+      // the pool is read when nothing is in flight).
+      await syncOurs();
       resetPeakMemory();
       step(() => {
         gradBytes = bytesOf(model.parameters().flatMap((p) => (p.grad ? [p.grad] : [])));
       });
+      await syncOurs();
       rows.push({
         model: name,
         optimizer: model.config.family === 'sibert' ? `${choice} (heads: lamb)` : choice,
