@@ -37,11 +37,13 @@ describe('configs', () => {
 });
 
 describe('BertModel', () => {
+  // Initialising 110M parameters takes ~20 s alone on a 2-core machine, and CI runs other
+  // packages' tests beside it: the default 60 s timeout was hit under load.
   it('has exactly 109,482,240 parameters at base size with vocab 30522 and the pooler', () => {
     const model = new BertModel(presetConfig('bert-base', 30522));
     expect(model.numParameters()).toBe(109_482_240);
     for (const p of model.parameters()) p.dispose();
-  });
+  }, 240_000);
 
   it('encodes a padded batch into [batch, seq, hidden] and a pooled [batch, hidden]', async () => {
     manualSeed(0);
