@@ -144,7 +144,6 @@ export function matmulDirectShader(
   tiling: MatmulTiling,
 ): string {
   const { wx, tm, tn } = tiling;
-  const batchOffsets = stridedOffsets('batch', batchRank, 4, [4 + batchRank, 5 + 2 * batchRank]);
   const aAt = (row: string) => (transposeA ? `a[baseA + k * M + ${row}]` : `a[baseA + ${row} * K + k]`);
   const bAt = (col: string) => (transposeB ? `b[baseB + ${col} * K + k]` : `b[baseB + k * N + ${col}]`);
   let setup = '';
@@ -162,27 +161,16 @@ export function matmulDirectShader(
       store += `    if (row0 + ${i}u < M && col0 + ${j * wx}u < N) { result[outBase + (row0 + ${i}u) * N + col0 + ${j * wx}u] = acc${i}_${j}; }\n`;
     }
   }
-  return `${PARAMS_DECL}${inputDecl(1, 'a', 'f32')}${inputDecl(2, 'b', 'f32')}${outputDecl(3, 'result', 'f32')}
-@compute @workgroup_size(${wx})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let M = param(0u);
-  let N = param(1u);
-  let K = param(2u);
-  let batches = param(3u);
-  let row0 = wid.y * ${tm}u;
-  let col0 = wid.x * ${wx * tn}u + lid;
-  for (var batch = wid.z; batch < batches; batch = batch + nwg.z) {
-    ${batchOffsets}
-    let baseA = off0;
-    let baseB = off1;
-    let outBase = batch * M * N;
-${setup}
-    for (var k = 0u; k < K; k = k + 1u) {
-${inner}    }
-${store}  }
-}
-`;
+  return registerKernel({
+    declarations: `${inputDecl(1, 'a', 'f32')}${inputDecl(2, 'b', 'f32')}${outputDecl(3, 'result', 'f32')}`,
+    tiling,
+    lanes: `let col0 = wid.x * ${wx * tn}u + lid;`,
+    batchRank,
+    setup,
+    kStep: 1,
+    inner,
+    store,
+  });
 }
 
 /**
@@ -196,7 +184,6 @@ export function matmulDirectVec4Shader(
   tiling: MatmulTiling,
 ): string {
   const { wx, tm } = tiling;
-  const batchOffsets = stridedOffsets('batch', batchRank, 4, [4 + batchRank, 5 + 2 * batchRank]);
   const aAt = (row: string) => (transposeA ? `a[baseA + k * M + ${row}]` : `a[baseA + ${row} * K + k]`);
   let setup = '';
   let inner = '';
@@ -222,30 +209,20 @@ export function matmulDirectVec4Shader(
   const aDecl = vectorA
     ? '@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;\n'
     : inputDecl(1, 'a', 'f32');
-  return `${PARAMS_DECL}${aDecl}@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+  return registerKernel({
+    declarations: `${aDecl}@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> result: array<vec4<f32>>;
-@compute @workgroup_size(${wx})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let M = param(0u);
-  let N = param(1u);
-  let K = param(2u);
-  let batches = param(3u);
-  let row0 = wid.y * ${tm}u;
-  let quads = N / 4u;
+`,
+    tiling,
+    lanes: `let quads = N / 4u;
   let inRange = wid.x * ${wx}u + lid < quads;
-  let quad = min(wid.x * ${wx}u + lid, quads - 1u);
-  for (var batch = wid.z; batch < batches; batch = batch + nwg.z) {
-    ${batchOffsets}
-    let baseA = off0;
-    let baseB = off1;
-    let outBase = batch * M * N;
-${setup}
-    for (var k = 0u; k < K; k = k + ${vectorA ? 4 : 1}u) {
-${inner}    }
-${store}  }
-}
-`;
+  let quad = min(wid.x * ${wx}u + lid, quads - 1u);`,
+    batchRank,
+    setup,
+    kStep: vectorA ? 4 : 1,
+    inner,
+    store,
+  });
 }
 
 /**
@@ -255,7 +232,6 @@ ${store}  }
  */
 export function matmulDirectDotShader(batchRank: number, tiling: MatmulTiling): string {
   const { wx, tm, tn } = tiling;
-  const batchOffsets = stridedOffsets('batch', batchRank, 4, [4 + batchRank, 5 + 2 * batchRank]);
   let setup = '';
   let inner = '';
   let store = '';
@@ -273,10 +249,38 @@ export function matmulDirectDotShader(batchRank: number, tiling: MatmulTiling): 
       store += `    if (row0 + ${i}u < M && col0 + ${j * wx}u < N) { result[outBase + (row0 + ${i}u) * N + col0 + ${j * wx}u] = (${acc}.x + ${acc}.y) + (${acc}.z + ${acc}.w); }\n`;
     }
   }
-  return `${PARAMS_DECL}@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+  return registerKernel({
+    declarations: `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-${outputDecl(3, 'result', 'f32')}
-@compute @workgroup_size(${wx})
+${outputDecl(3, 'result', 'f32')}`,
+    tiling,
+    lanes: `let col0 = wid.x * ${wx * tn}u + lid;`,
+    batchRank,
+    setup,
+    kStep: 4,
+    inner,
+    store,
+  });
+}
+
+/**
+ * The skeleton the register kernels share: a workgroup of `wx` lanes owns `tm` rows of C from
+ * `row0`; `lanes` places each lane's columns; per batch, `setup`, a k loop of `kStep`, `store`.
+ */
+function registerKernel(parts: {
+  declarations: string;
+  tiling: MatmulTiling;
+  lanes: string;
+  batchRank: number;
+  setup: string;
+  kStep: number;
+  inner: string;
+  store: string;
+}): string {
+  const { wx, tm } = parts.tiling;
+  const rank = parts.batchRank;
+  const batchOffsets = stridedOffsets('batch', rank, 4, [4 + rank, 5 + 2 * rank]);
+  return `${PARAMS_DECL}${parts.declarations}@compute @workgroup_size(${wx})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let M = param(0u);
@@ -284,16 +288,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let K = param(2u);
   let batches = param(3u);
   let row0 = wid.y * ${tm}u;
-  let col0 = wid.x * ${wx * tn}u + lid;
+  ${parts.lanes}
   for (var batch = wid.z; batch < batches; batch = batch + nwg.z) {
     ${batchOffsets}
     let baseA = off0;
     let baseB = off1;
     let outBase = batch * M * N;
-${setup}
-    for (var k = 0u; k < K; k = k + 4u) {
-${inner}    }
-${store}  }
+${parts.setup}
+    for (var k = 0u; k < K; k = k + ${parts.kStep}u) {
+${parts.inner}    }
+${parts.store}  }
 }
 `;
 }
