@@ -1,19 +1,11 @@
 import type { OutSpec, View } from '@sibert/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
-import { download, expectClose, sampleValues, upload } from './test-support.js';
-import { openTestBackend } from './testing.js';
+import { describe, expect, it } from 'vitest';
+import { download, expectClose, openLayoutBackends, sampleValues, upload } from './test-support.js';
 import { TOLERANCE, UNARY_TOLERANCE } from './tolerances.js';
 import type { WebGpuBackend } from './webgpu-backend.js';
 
-// Both row-kernel layouts run everywhere; each adapter defaults to one of them.
-const backends: [string, WebGpuBackend | null][] = [
-  ['workgroup', await openTestBackend({ rowKernel: 'workgroup' })],
-  ['thread', await openTestBackend({ rowKernel: 'thread' })],
-];
+const backends = await openLayoutBackends('rowKernel', ['workgroup', 'thread']);
 const backend = backends[0]![1];
-afterAll(() => {
-  for (const [, b] of backends) b?.dispose();
-});
 
 const ROWS = 70; // more rows than one thread-per-row workgroup holds (64)
 const COLUMNS = 130; // more than one row-workgroup stride (64) and not a multiple of it

@@ -1,18 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { broadcastIndex, coordinates, download, expectClose, sampleValues, upload } from './test-support.js';
-import { openTestBackend } from './testing.js';
+import { describe, expect, it } from 'vitest';
+import {
+  broadcastIndex,
+  coordinates,
+  download,
+  expectClose,
+  openLayoutBackends,
+  sampleValues,
+  upload,
+} from './test-support.js';
 import { matmulTolerance, TOLERANCE } from './tolerances.js';
-import type { WebGpuBackend } from './webgpu-backend.js';
 
-// Both matmul kernels run everywhere; each adapter defaults to one of them.
-const backends: [string, WebGpuBackend | null][] = [
-  ['workgroup', await openTestBackend({ matmulKernel: 'workgroup' })],
-  ['register', await openTestBackend({ matmulKernel: 'register' })],
-];
+const backends = await openLayoutBackends('matmulKernel', ['workgroup', 'register']);
 const backend = backends[0]![1];
-afterAll(() => {
-  for (const [, b] of backends) b?.dispose();
-});
 
 /** float64 batched matmul with broadcast batch dims and transpose flags. */
 function referenceMatmul(

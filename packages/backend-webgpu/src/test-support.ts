@@ -1,8 +1,26 @@
 import type { DType, Handle, TypedArray, View } from '@sibert/tensor';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { rowMajorStrides, sizeOf } from './layout.js';
+import { openTestBackend } from './testing.js';
 import { type Tolerance, withinTolerance } from './tolerances.js';
-import type { WebGpuBackend } from './webgpu-backend.js';
+import type { WebGpuBackend, WebGpuBackendOptions } from './webgpu-backend.js';
+
+/**
+ * One test backend per value of a kernel-layout option, so every layout runs on every adapter
+ * (each adapter defaults to one of them); all are disposed after the file. Entries are null
+ * when tests must be skipped (see openTestBackend).
+ */
+export async function openLayoutBackends<K extends 'matmulKernel' | 'rowKernel'>(
+  option: K,
+  values: readonly NonNullable<WebGpuBackendOptions[K]>[],
+): Promise<[string, WebGpuBackend | null][]> {
+  const backends: [string, WebGpuBackend | null][] = [];
+  for (const value of values) backends.push([value, await openTestBackend({ [option]: value })]);
+  afterAll(() => {
+    for (const [, b] of backends) b?.dispose();
+  });
+  return backends;
+}
 
 /** Deterministic test inputs in [low, high) (a 32-bit LCG, independent of the backend under test). */
 export function sampleValues(count: number, seed: number, low = -3, high = 3): Float32Array {
