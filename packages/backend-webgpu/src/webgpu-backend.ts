@@ -61,29 +61,33 @@ const REQUESTED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-async function defaultGpu(): Promise<GPU> {
-  const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  if (browserGpu) return browserGpu;
-  let dawn: { create(flags: string[]): GPU };
-  try {
-    // A computed specifier keeps browser bundlers from pulling Dawn's native addon into a bundle.
-    const dawnPackage = 'webgpu';
-    dawn = await import(/* @vite-ignore */ dawnPackage);
-  } catch (error) {
-    throw new Error(
-      `webgpu: create: no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
-    );
-  }
-  return dawn.create([]);
-}
-
 /**
- * Backends not yet disposed. Dawn for Node aborts the process (a freed mutex in its event loop)
- * when a GPU object is garbage-collected while a device it opened is still alive, so an
- * undisposed backend, even one its caller dropped, stays referenced here. Node still exits when
- * its work is done: Dawn holds the event loop open only while GPU work is pending.
+ * Dawn's `GPU` object for this process, created once and never released (the counterpart of a
+ * page's `navigator.gpu`). Dawn for Node aborts the process (a lock on freed memory in its event
+ * loop) when a GPU object is garbage-collected after opening devices, disposed or not, so no
+ * backend may own one. Node still exits when its work is done: Dawn holds the event loop open
+ * only while GPU work is pending.
  */
-const openBackends = new Set<WebGpuBackend>();
+let dawnGpu: Promise<GPU> | undefined;
+
+function defaultGpu(): Promise<GPU> {
+  const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (browserGpu) return Promise.resolve(browserGpu);
+  dawnGpu ??= (async () => {
+    let dawn: { create(flags: string[]): GPU };
+    try {
+      // A computed specifier keeps browser bundlers from pulling Dawn's native addon into a bundle.
+      const dawnPackage = 'webgpu';
+      dawn = await import(/* @vite-ignore */ dawnPackage);
+    } catch (error) {
+      throw new Error(
+        `webgpu: create: no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
+      );
+    }
+    return dawn.create([]);
+  })();
+  return dawnGpu;
+}
 
 /**
  * The WebGPU backend: every kernel of the engine's contract in WGSL. Work is recorded into one
@@ -92,18 +96,13 @@ const openBackends = new Set<WebGpuBackend>();
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly kernels: Kernels;
-  /** Holds Dawn's instance alive exactly as long as the backend; dropped on dispose so Node can exit. */
-  private gpu: GPU | null;
 
   private constructor(
-    gpu: GPU,
     private readonly runtime: GpuRuntime,
     private readonly adapterInfo: GPUAdapterInfo,
     private readonly matmulTiling: MatmulTiling,
     private readonly rowKernel: RowKernel,
   ) {
-    this.gpu = gpu;
-    openBackends.add(this);
     const rt = runtime;
     this.kernels = {
       unary: (x, op, out) => unary(rt, x, op, out),
@@ -156,7 +155,6 @@ export class WebGpuBackend implements Backend {
     const software = isSoftwareAdapter(adapter.info);
     const matmulKernel = options.matmulKernel ?? (software ? 'register' : 'workgroup');
     return new WebGpuBackend(
-      gpu,
       runtime,
       adapter.info,
       matmulKernel === 'register' ? REGISTER_TILING : WORKGROUP_TILING,
@@ -187,11 +185,9 @@ export class WebGpuBackend implements Backend {
     return this.runtime.sync();
   }
 
-  /** Destroys the device and every pooled buffer and drops Dawn's instance, so Node can exit. */
+  /** Destroys the device and every pooled buffer, so Node can exit. */
   dispose(): void {
     this.runtime.destroy();
-    this.gpu = null;
-    openBackends.delete(this);
   }
 
   describe(): Record<string, unknown> {
