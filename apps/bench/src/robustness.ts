@@ -1,4 +1,4 @@
-import { MaskedLanguageModel, paramGroups, presetConfig } from '@sibert/models';
+import { MaskedLanguageModel, paramGroups, presetConfig, scaleEncoder } from '@sibert/models';
 import {
   AdamW,
   type BaseGroupOptions,
@@ -102,12 +102,9 @@ export async function trainRun(
 ): Promise<RunResult> {
   manualSeed(0);
   const model = new MaskedLanguageModel(
-    presetConfig(`${recipe.model}-${size}`, vocabSize, {
-      initStd: 0.02 * initScale,
-      hiddenDropout: 0,
-      attentionDropout: 0,
-    }),
+    presetConfig(`${recipe.model}-${size}`, vocabSize, { hiddenDropout: 0, attentionDropout: 0 }),
   );
+  scaleEncoder(model, initScale);
   const optimizer = recipe.build(model);
   const losses: number[] = [];
   let diverged = false;
@@ -202,7 +199,7 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
           name: r.name,
           points: (curves.get(`${r.name}|${s}|1`) ?? []).map((l, i) => [i + 1, l]),
         })),
-        { title: `MLM loss, init std ×${s} (0.02·${s}), loss ×1`, xLabel: 'step', yLabel: 'loss' },
+        { title: `MLM loss, encoder init ×${s}, loss ×1`, xLabel: 'step', yLabel: 'loss' },
       ),
     })),
     ...options.lossScales.map((s) => ({
@@ -212,13 +209,13 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
           name: r.name,
           points: (curves.get(`${r.name}|1|${s}`) ?? []).map((l, i) => [i + 1, l]),
         })),
-        { title: `MLM loss, loss ×${s}, init std ×1`, xLabel: 'step', yLabel: 'loss (unscaled)' },
+        { title: `MLM loss, loss ×${s}, encoder init ×1`, xLabel: 'step', yLabel: 'loss (unscaled)' },
       ),
     })),
   ].filter((p) => p.svg.includes('<polyline'));
   const notes = [
     `${size} models (BERT and SIBERT) on the ${options.backend} backend, ${options.steps} steps of batch ${batchSize} × seq ${seqLen} from moby-dick (WordPiece vocabulary ${vocabSize}), the same batches in the same order for every run, seed 0, no dropout, constant learning rates`,
-    `finalLoss: mean MLM loss (unscaled) over the last tenth of the steps; diverged: a non-finite loss (the run stops there) or a final loss above the first; initScale multiplies the 0.02 init std of every parameter; lossScale multiplies the loss before backward`,
+    `finalLoss: mean MLM loss (unscaled) over the last tenth of the steps; diverged: a non-finite loss (the run stops there) or a final loss above the first; initScale multiplies every encoder parameter at initialisation (x₀ → c·x₀; the heads keep theirs); lossScale multiplies the loss before backward`,
     `SIBERT encoder: SGD without momentum, lr η = ${SI_LR}, coupled weight decay λ = ${SI_WD} (ηλ = ${SI_LR * SI_WD}: the norm equilibrates in ~${Math.round(1 / (SI_LR * SI_WD))} steps); by the equivalence (x₀, η, λ) → (c·x₀, c²η, λ/c²) this is the paper's η = 8e-4 with the encoder's initial scale ×${Math.sqrt(8e-4 / SI_LR).toPrecision(2)} and λ = ${((SI_WD * SI_LR) / 8e-4).toPrecision(3)}, i.e. the same ηλ per step`,
   ];
   return { rows, notes, adapter, body: markdownTable(rows, ROBUSTNESS_COLUMNS), plots };

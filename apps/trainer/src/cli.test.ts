@@ -110,6 +110,7 @@ describe('sibert-train end to end', () => {
       'effectiveLr',
       'clipped',
       'tokensPerSec',
+      'belowBaseline',
       'elapsed',
       'dataWaitMs',
     ]) {
@@ -118,7 +119,15 @@ describe('sibert-train end to end', () => {
 
     const evaluation = await train(['eval', '--from', out]);
     expect(evaluation.code).toBe(0);
-    expect(evaluation.stdout).toMatch(/held-out MLM at step 20: loss \d+\.\d+, masked-token accuracy/);
+    expect(evaluation.stdout).toMatch(
+      /held-out MLM at step 20: loss \d+\.\d+ \(unigram baseline \d+\.\d+, \d+\.\d+ nats (below|above)\), masked-token accuracy [\d.]+% \(unigram [\d.]+%\)/,
+    );
+    expect(evaluation.stdout).toMatch(/The model (has left|is still on|has not reached) the unigram plateau/);
+    // The run's own closing evaluation scored the same masked positions with the same weights.
+    const closing = JSON.parse(await readFile(join(out, 'eval.json'), 'utf8'));
+    expect(closing.baseline.tokens).toBe(closing.maskedTokens);
+    expect(closing.belowBaseline).toBeCloseTo(closing.baseline.loss - closing.loss, 10);
+    expect(await readFile(join(out, 'summary.md'), 'utf8')).toMatch(/unigram plateau/);
 
     const finetuned = join(root, 'e2e-spam');
     const finetune = await train([

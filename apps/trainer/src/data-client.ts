@@ -1,7 +1,7 @@
 import type { MlmBatch } from '@sibert/data';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { DataWorkerApi } from './data-worker.js';
+import type { DataCounts, DataWorkerApi } from './data-worker.js';
 import type { PretrainBatch, PretrainDataSpec } from './pretrain-data.js';
 import { startWorker } from './worker-thread.js';
 
@@ -16,11 +16,11 @@ export class PrefetchingData {
     private readonly worker: ReturnType<typeof startWorker>,
     private readonly api: Comlink.Remote<DataWorkerApi>,
     private readonly died: Promise<never>,
-    readonly counts: { trainSequences: number; heldOutSequences: number },
+    readonly counts: DataCounts,
     private readonly depth: number,
   ) {}
 
-  static async start(spec: PretrainDataSpec, depth = 4): Promise<PrefetchingData> {
+  static async start(spec: PretrainDataSpec, evalBatchSize: number, depth = 4): Promise<PrefetchingData> {
     const worker = startWorker('data-worker');
     const died = new Promise<never>((_, reject) => {
       worker.once('error', (e) => reject(new Error(`the data worker failed: ${e.message}`)));
@@ -29,7 +29,7 @@ export class PrefetchingData {
     died.catch(() => {});
     const api = Comlink.wrap<DataWorkerApi>(nodeEndpoint(worker));
     try {
-      const counts = await Promise.race([api.init(spec), died]);
+      const counts = await Promise.race([api.init(spec, evalBatchSize), died]);
       return new PrefetchingData(worker, api, died, counts, depth);
     } catch (error) {
       await worker.terminate();

@@ -1,10 +1,17 @@
 import { parentPort } from 'node:worker_threads';
-import type { MlmBatch } from '@sibert/data';
+import type { MlmBatch, UnigramScore } from '@sibert/data';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { type PretrainBatch, PretrainData, type PretrainDataSpec } from './pretrain-data.js';
 
 let data: PretrainData | null = null;
+
+export interface DataCounts {
+  trainSequences: number;
+  heldOutSequences: number;
+  /** The unigram baseline on the held-out batches of the given evaluation batch size. */
+  baseline: UnigramScore;
+}
 
 function buffers(batch: MlmBatch): ArrayBuffer[] {
   return [batch.inputIds, batch.tokenTypeIds, batch.attentionMask, batch.labels, batch.maskedPositions].map(
@@ -19,9 +26,13 @@ function ready(): PretrainData {
 
 /** Builds batches off the training thread; batches travel as transferred buffers (no copies). */
 const api = {
-  init(spec: PretrainDataSpec): { trainSequences: number; heldOutSequences: number } {
+  init(spec: PretrainDataSpec, evalBatchSize: number): DataCounts {
     data = PretrainData.build(spec);
-    return { trainSequences: data.train.length, heldOutSequences: data.heldOut.length };
+    return {
+      trainSequences: data.train.length,
+      heldOutSequences: data.heldOut.length,
+      baseline: data.unigramBaseline(evalBatchSize),
+    };
   },
   next(): PretrainBatch {
     const next = ready().next();

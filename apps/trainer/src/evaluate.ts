@@ -1,23 +1,61 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { UnigramScore } from '@sibert/data';
 import { loadWeights, MaskedLanguageModel, readCheckpoint, writeFileAtomic } from '@sibert/models';
-import { noGrad, tidy } from '@sibert/tensor';
-import { type PretrainOptions, parseEval, UsageError } from './options.js';
-import { uploadMlmBatch } from './pretrain.js';
+import { type MlmScore, scoreMlm } from './mlm.js';
+import { EVAL_BATCH_SIZE, type PretrainOptions, parseEval, UsageError } from './options.js';
 import { PretrainData } from './pretrain-data.js';
 import { RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
 
-export interface EvalResult {
+/** A run has left the unigram plateau once its held-out loss is this many nats below the baseline. */
+export const PLATEAU_MARGIN = 0.5;
+
+export interface EvalResult extends MlmScore {
   step: number;
-  /** Mean cross-entropy per masked token. */
-  loss: number;
-  maskedAccuracy: number;
-  maskedTokens: number;
   sequences: number;
+  /** The unigram model of the run's training tokens on the same masked positions. */
+  baseline: UnigramScore;
+  /** baseline.loss − loss: how far below the plateau the run is (negative: above it). */
+  belowBaseline: number;
+  leftPlateau: boolean;
 }
 
-/** `sibert-train eval`: MLM loss and masked-token accuracy of a pretraining run on its held-out documents. */
+/** The held-out score set against the unigram baseline. */
+export function againstBaseline(
+  score: MlmScore,
+  baseline: UnigramScore,
+): Pick<EvalResult, 'baseline' | 'belowBaseline' | 'leftPlateau'> {
+  const belowBaseline = baseline.loss - score.loss;
+  return { baseline, belowBaseline, leftPlateau: belowBaseline >= PLATEAU_MARGIN };
+}
+
+/** One sentence on where a run stands against the unigram plateau. */
+export function plateauVerdict(result: Pick<EvalResult, 'loss' | 'baseline' | 'belowBaseline'>): string {
+  const gap = Math.abs(result.belowBaseline).toFixed(3);
+  const base = `the unigram baseline (word frequencies alone) scores ${result.baseline.loss.toFixed(4)}`;
+  if (result.belowBaseline >= PLATEAU_MARGIN)
+    return `The model has left the unigram plateau: held-out loss ${result.loss.toFixed(4)} is ${gap} nats below ${base}, so it uses context.`;
+  if (result.belowBaseline > 0)
+    return `The model is still on the unigram plateau: held-out loss ${result.loss.toFixed(4)} is only ${gap} nats below ${base} (leaving it means at least ${PLATEAU_MARGIN}).`;
+  return `The model has not reached the unigram plateau: held-out loss ${result.loss.toFixed(4)} is ${gap} nats above ${base}.`;
+}
+
+/** One line of held-out numbers with the baseline beside them. */
+export function formatEval(result: EvalResult): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  return (
+    `held-out MLM at step ${result.step}: loss ${result.loss.toFixed(4)} (unigram baseline ${result.baseline.loss.toFixed(4)}, ` +
+    `${result.belowBaseline >= 0 ? `${result.belowBaseline.toFixed(3)} nats below` : `${(-result.belowBaseline).toFixed(3)} nats above`}), ` +
+    `masked-token accuracy ${pct(result.maskedAccuracy)} (unigram ${pct(result.baseline.accuracy)}); ` +
+    `${result.maskedTokens} masked tokens in ${result.sequences} sequences`
+  );
+}
+
+/**
+ * `sibert-train eval`: MLM loss and masked-token accuracy of a pretraining run on its held-out
+ * documents, beside the unigram model of its training tokens on the same masked positions.
+ */
 export async function evalCommand(
   argv: readonly string[],
   out: NodeJS.WriteStream = process.stdout,
@@ -31,47 +69,25 @@ export async function evalCommand(
   const checkpoint = await readCheckpoint(join(latest.folder, 'model.safetensors'));
   const model = new MaskedLanguageModel(checkpoint.config);
   loadWeights(model, checkpoint.tensors);
-  model.eval();
   const tokenizerJson = JSON.parse(await readFile(folder.path('tokenizer.json'), 'utf8'));
+  // The training sequences are built too: the baseline is fitted on them.
   const data = PretrainData.build({
     tokenizer: tokenizerJson,
     corpora: run.corpora,
     seqLen: run.seqLen,
-    batchSize: options.batchSize,
+    batchSize: run.batchSize,
     seed: run.seed,
-    maxSequences: 0,
-    heldOutOnly: true,
+    maxSequences: run.maxSequences,
   });
-  let lossSum = 0;
-  let correct = 0;
-  let tokens = 0;
-  for (const batch of data.heldOutBatches(options.batchSize)) {
-    const masked = batch.maskedPositions.length;
-    if (masked === 0) continue;
-    const { loss, accuracy } = noGrad(() =>
-      tidy(() => {
-        const { inputs, targets } = uploadMlmBatch(batch);
-        return model.forward(inputs, targets);
-      }),
-    );
-    lossSum += (await loss.itemAsync()) * masked;
-    correct += (await accuracy.itemAsync()) * masked;
-    tokens += masked;
-    loss.dispose();
-    accuracy.dispose();
-  }
+  const score = await scoreMlm(model, data.heldOutBatches(options.batchSize));
   const result: EvalResult = {
     step: latest.step,
-    loss: lossSum / tokens,
-    maskedAccuracy: correct / tokens,
-    maskedTokens: tokens,
+    ...score,
     sequences: data.heldOut.length,
+    ...againstBaseline(score, data.unigramBaseline(options.batchSize)),
   };
   await writeFileAtomic(folder.path('eval.json'), `${JSON.stringify(result, null, 2)}\n`);
-  out.write(
-    `held-out MLM at step ${result.step}: loss ${result.loss.toFixed(4)}, masked-token accuracy ${(result.maskedAccuracy * 100).toFixed(1)}% ` +
-      `(${tokens} masked tokens in ${result.sequences} sequences); written to ${folder.path('eval.json')}\n`,
-  );
+  out.write(`${formatEval(result)}\n${plateauVerdict(result)}\nwritten to ${folder.path('eval.json')}\n`);
   for (const p of model.parameters()) p.dispose();
   return result;
 }

@@ -38,7 +38,7 @@ export interface PretrainOptions {
   headOptimizer: OptimizerName;
   headLr: number;
   headWeightDecay: number;
-  /** Multiplies the initialisation std (0.02) of every parameter: the paper's Figure 1 axis. */
+  /** Multiplies every encoder parameter at initialisation (x₀ → c·x₀): the paper's Figure 1 axis. */
   initScale: number;
   dropout: number;
   vocabSize: number;
@@ -327,13 +327,16 @@ export function parseFinetune(argv: readonly string[]): {
   };
 }
 
+/** The held-out batch size of `eval` and of the evaluation that ends a pretraining run. */
+export const EVAL_BATCH_SIZE = 32;
+
 export function parseEval(argv: readonly string[]): EvalOptions {
   const raw = readRaw(argv, { from: 'string', backend: 'string', 'batch-size': 'string' });
   if (raw.from === undefined) throw new UsageError('--from DIR is required: a pretraining run folder');
   return {
     from: text('from', raw.from),
     backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
-    batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
+    batchSize: integer('batch-size', raw.batchSize ?? EVAL_BATCH_SIZE, 1),
   };
 }
 

@@ -4,10 +4,13 @@ import {
   type CorpusName,
   type MlmBatch,
   MlmCollator,
+  maskedLabels,
   packSequences,
   pretrainingDocuments,
   specialTokenIds,
   tokenizeDocuments,
+  UnigramModel,
+  type UnigramScore,
 } from '@sibert/data';
 import { BertTokenizer, type TokenizerJson } from '@sibert/tokenizer';
 
@@ -24,8 +27,6 @@ export interface PretrainDataSpec {
   seed: number;
   /** Keep at most this many training sequences (0: all). */
   maxSequences: number;
-  /** Build only the held-out sequences (for evaluation). */
-  heldOutOnly?: boolean;
   /** Where the batch stream starts (a checkpoint's data position). */
   state?: BatchIteratorState;
 }
@@ -47,7 +48,8 @@ export class PretrainData {
     readonly heldOut: Int32Array[],
     private readonly collator: MlmCollator,
     private readonly heldOutCollator: MlmCollator,
-    private readonly iterator: BatchIterator | null,
+    private readonly iterator: BatchIterator,
+    private readonly unigram: UnigramModel,
   ) {}
 
   static build(spec: PretrainDataSpec): PretrainData {
@@ -66,17 +68,15 @@ export class PretrainData {
       }
       return out;
     };
-    const train = spec.heldOutOnly
-      ? []
-      : pack(
-          documents.filter((_, i) => i % HELD_OUT_EVERY !== 0),
-          spec.maxSequences,
-        );
+    const train = pack(
+      documents.filter((_, i) => i % HELD_OUT_EVERY !== 0),
+      spec.maxSequences,
+    );
     const heldOut = pack(
       documents.filter((_, i) => i % HELD_OUT_EVERY === 0),
       0,
     );
-    if (!spec.heldOutOnly && train.length < spec.batchSize) {
+    if (train.length < spec.batchSize) {
       throw new RangeError(
         `the corpora give ${train.length} training sequences, fewer than one batch of ${spec.batchSize}`,
       );
@@ -88,32 +88,37 @@ export class PretrainData {
       padTokenId: ids.pad,
       specialTokenIds: ids.all,
     };
-    // Held-out-only data (evaluation) has no training stream.
-    const iterator = spec.heldOutOnly
-      ? null
-      : new BatchIterator({
-          size: train.length,
-          batchSize: spec.batchSize,
-          seed: spec.seed,
-          dropLast: true,
-          ...(spec.state ? { state: spec.state } : {}),
-        });
+    const iterator = new BatchIterator({
+      size: train.length,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      dropLast: true,
+      ...(spec.state ? { state: spec.state } : {}),
+    });
     return new PretrainData(
       train,
       heldOut,
       new MlmCollator({ ...collatorOptions, seed: spec.seed }),
       new MlmCollator({ ...collatorOptions, seed: HELD_OUT_MASK_SEED }),
       iterator,
+      UnigramModel.fit(train, { vocabSize: tokenizer.vocabSize, excludeIds: ids.all }),
     );
   }
 
   next(): PretrainBatch {
-    if (!this.iterator) throw new RangeError('this data was built for evaluation only (heldOutOnly)');
     const result = this.iterator.next();
     if (result.done) throw new RangeError('the batch stream ended'); // unreachable: no epoch limit
     const { indices, step } = result.value;
     const sequences = Array.from(indices, (i) => this.train[i]!);
     return { batch: this.collator.collate(sequences, step), stateAfter: this.iterator.state() };
+  }
+
+  /**
+   * The baseline every MLM run is measured against: a unigram model fitted on the training
+   * sequences, scored on the masked positions of `heldOutBatches(batchSize)`.
+   */
+  unigramBaseline(batchSize: number): UnigramScore {
+    return this.unigram.score(maskedLabels(this.heldOutBatches(batchSize)));
   }
 
   /** The held-out sequences in fixed batches with fixed masks. */

@@ -1,13 +1,22 @@
 import { readFile } from 'node:fs/promises';
-import type { BatchIteratorState, MlmBatch } from '@sibert/data';
-import { MaskedLanguageModel, type ModelConfig, presetConfig } from '@sibert/models';
+import type { BatchIteratorState } from '@sibert/data';
+import { MaskedLanguageModel, type ModelConfig, presetConfig, scaleEncoder } from '@sibert/models';
 import type { StepReport } from '@sibert/optim';
-import { getBackend, manualSeed, tensor, tidy } from '@sibert/tensor';
+import { getBackend, manualSeed, tidy } from '@sibert/tensor';
 import { BertTokenizer } from '@sibert/tokenizer';
 import { restoreTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint.js';
 import { PrefetchingData } from './data-client.js';
+import { againstBaseline, type EvalResult, formatEval, PLATEAU_MARGIN, plateauVerdict } from './evaluate.js';
+import { scoreMlm, uploadMlmBatch } from './mlm.js';
 import { combine, pretrainGroups } from './optimizers.js';
-import { formatClip, type PretrainOptions, parsePretrain, resolvePretrain, UsageError } from './options.js';
+import {
+  EVAL_BATCH_SIZE,
+  formatClip,
+  type PretrainOptions,
+  parsePretrain,
+  resolvePretrain,
+  UsageError,
+} from './options.js';
 import { Progress } from './progress.js';
 import { type RunConfig, RunFolder } from './run-folder.js';
 import { trainTokenizer, useBackend } from './setup.js';
@@ -18,36 +27,16 @@ export interface PretrainResult {
   step: number;
   firstLoss: number | null;
   lastLoss: number | null;
+  /** The held-out evaluation that ends a finished run (null otherwise). */
+  heldOut: EvalResult | null;
 }
 
 /** The model's config for pretraining options (vocabulary size from the tokenizer). */
 export function modelConfigFor(options: PretrainOptions, vocabSize: number): ModelConfig {
   return presetConfig(options.model, vocabSize, {
-    initStd: 0.02 * options.initScale,
     hiddenDropout: options.dropout,
     attentionDropout: options.dropout,
   });
-}
-
-/** Uploads a collated batch: encoder inputs and the masked targets. */
-export function uploadMlmBatch(batch: MlmBatch) {
-  const shape = [batch.batchSize, batch.seqLen];
-  const masked = batch.maskedPositions;
-  return {
-    inputs: {
-      inputIds: tensor(batch.inputIds, shape, 'int32'),
-      tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32'),
-      attentionMask: tensor(batch.attentionMask, shape, 'int32'),
-    },
-    targets: {
-      positions: tensor(masked, [masked.length], 'int32'),
-      labels: tensor(
-        Int32Array.from(masked, (p) => batch.labels[p]!),
-        [masked.length],
-        'int32',
-      ),
-    },
-  };
 }
 
 function optionsAsRaw(options: PretrainOptions): Record<string, unknown> {
@@ -121,6 +110,7 @@ export async function pretrainCommand(
   manualSeed(options.seed);
   const config = modelConfigFor(options, tokenizer.vocabSize);
   const model = new MaskedLanguageModel(config);
+  scaleEncoder(model, options.initScale);
   const optimizer = combine(model, pretrainGroups(model, options));
 
   let step = 0;
@@ -149,18 +139,23 @@ export async function pretrainCommand(
   }
 
   say(`preparing data (${options.corpora.join(', ')}, sequences of ${options.seqLen})…`);
-  const data = await PrefetchingData.start({
-    tokenizer: tokenizer.toTokenizerJson(),
-    corpora: options.corpora,
-    seqLen: options.seqLen,
-    batchSize: options.batchSize,
-    seed: options.seed,
-    maxSequences: options.maxSequences,
-    ...(dataState ? { state: dataState } : {}),
-  });
+  const data = await PrefetchingData.start(
+    {
+      tokenizer: tokenizer.toTokenizerJson(),
+      corpora: options.corpora,
+      seqLen: options.seqLen,
+      batchSize: options.batchSize,
+      seed: options.seed,
+      maxSequences: options.maxSequences,
+      ...(dataState ? { state: dataState } : {}),
+    },
+    EVAL_BATCH_SIZE,
+  );
+  const { baseline } = data.counts;
   say(
     `${options.model}: ${model.numParameters().toLocaleString('en-US')} parameters on ${options.backend}; ` +
-      `${data.counts.trainSequences} training sequences, ${data.counts.heldOutSequences} held out`,
+      `${data.counts.trainSequences} training sequences, ${data.counts.heldOutSequences} held out; ` +
+      `unigram baseline ${baseline.loss.toFixed(4)} nats (leaving the plateau: ${(baseline.loss - PLATEAU_MARGIN).toFixed(2)} or below)`,
   );
 
   let stop = false;
@@ -177,6 +172,7 @@ export async function pretrainCommand(
   let clipCountBefore = 0;
   let status: PretrainResult['status'] = 'done';
   let lastState = dataState ?? { epoch: 0, position: 0 };
+  let heldOut: EvalResult | null = null;
   const save = (atStep: number) =>
     folder.saveCheckpoint(atStep, (dir) =>
       writeTrainingCheckpoint(dir, model, optimizer, { step: atStep, data: lastState }),
@@ -233,6 +229,7 @@ export async function pretrainCommand(
         const record = {
           step,
           loss: window.loss / window.steps,
+          belowBaseline: baseline.loss - window.loss / window.steps,
           maskedAccuracy: window.accuracy / window.steps,
           lr: encoder.lr,
           headLr: heads?.lr ?? null,
@@ -247,7 +244,12 @@ export async function pretrainCommand(
         };
         clipCountBefore = clipCount;
         await folder.appendMetrics(record);
-        progress.log({ step, loss: record.loss, tokensPerSec, extra: `lr ${encoder.lr.toExponential(2)}` });
+        progress.log({
+          step,
+          loss: record.loss,
+          tokensPerSec,
+          extra: `${record.belowBaseline >= 0 ? '−' : '+'}${Math.abs(record.belowBaseline).toFixed(2)} vs unigram, lr ${encoder.lr.toExponential(2)}`,
+        });
         Object.assign(window, { loss: 0, accuracy: 0, steps: 0, tokens: 0, seconds: 0, waitedMs: 0 });
       }
       if (step % options.checkpointEvery === 0 || step === options.steps || stop) await save(step);
@@ -258,25 +260,39 @@ export async function pretrainCommand(
         break;
       }
     }
+    if (status === 'done') {
+      say('evaluating on the held-out documents…');
+      const score = await scoreMlm(model, await data.heldOut(EVAL_BATCH_SIZE));
+      heldOut = {
+        step,
+        ...score,
+        sequences: data.counts.heldOutSequences,
+        ...againstBaseline(score, baseline),
+      };
+      await folder.writeText('eval.json', `${JSON.stringify(heldOut, null, 2)}\n`);
+      say(formatEval(heldOut));
+    }
   } finally {
     process.removeListener('SIGINT', onSigint);
     await data.close();
   }
   progress.done();
-  if (status === 'done') {
-    await folder.writeText('summary.md', await pretrainSummary(folder, options, model));
+  if (heldOut) {
+    await folder.writeText('summary.md', await pretrainSummary(folder, options, model, heldOut));
+    say(plateauVerdict(heldOut));
     say(
       `done: ${step} steps, loss ${firstLoss?.toFixed(4) ?? '–'} → ${lastLoss?.toFixed(4) ?? '–'}; run folder ${folder.dir}`,
     );
   }
   for (const p of model.parameters()) p.dispose();
-  return { status, step, firstLoss, lastLoss };
+  return { status, step, firstLoss, lastLoss, heldOut };
 }
 
 async function pretrainSummary(
   folder: RunFolder,
   options: PretrainOptions,
   model: MaskedLanguageModel,
+  heldOut: EvalResult,
 ): Promise<string> {
   const metrics = await folder.readMetrics();
   const first = metrics[0];
@@ -294,6 +310,15 @@ async function pretrainSummary(
     `| masked-token accuracy | ${fmt(first?.maskedAccuracy)} | ${fmt(last?.maskedAccuracy)} |`,
     `| encoder parameter norm | ${fmt(first?.encoderParamNorm, 2)} | ${fmt(last?.encoderParamNorm, 2)} |`,
     `| tokens/s | ${fmt(first?.tokensPerSec, 0)} | ${fmt(last?.tokensPerSec, 0)} |`,
+    '',
+    '## Held out, against the unigram baseline',
+    '',
+    '| | this model | unigram baseline |',
+    '| --- | --- | --- |',
+    `| MLM loss (nats) | ${fmt(heldOut.loss)} | ${fmt(heldOut.baseline.loss)} |`,
+    `| masked-token accuracy | ${fmt(heldOut.maskedAccuracy)} | ${fmt(heldOut.baseline.accuracy)} |`,
+    '',
+    `${plateauVerdict(heldOut)} (The baseline is a unigram model of the run's training tokens, scored on the same ${heldOut.maskedTokens} masked held-out positions; \`eval.json\` has these numbers.)`,
     '',
     `Optimizer: ${options.optimizer} (lr ${options.lr}, weight decay ${options.weightDecay}, clip ${formatClip(options.clip)}, schedule ${options.schedule})` +
       (model.config.family === 'sibert' ? `; heads: ${options.headOptimizer} (lr ${options.headLr}).` : '.'),

@@ -42,3 +42,4 @@ export {
 } from './tasks';
 export { sentencePassages, splitParagraphs, splitSentences } from './text';
 export { type SpecialTokenIds, specialTokenIds } from './tokens';
+export { maskedLabels, UnigramModel, type UnigramOptions, type UnigramScore } from './unigram';

@@ -36,6 +36,7 @@ export {
   type ParamGroups,
   paramGroups,
   SequenceClassifier,
+  scaleEncoder,
 } from './models.js';
 export {
   CheckpointError,

@@ -18,6 +18,7 @@ import {
   SequenceClassifier,
   SibertModel,
   saveModel,
+  scaleEncoder,
 } from './index.js';
 
 const VOCAB = 40;
@@ -76,6 +77,33 @@ describe('scale invariance of the encoders', () => {
       }
     });
   }
+});
+
+describe('scaleEncoder', () => {
+  it('multiplies every encoder parameter (LayerNorm gains too) and no head parameter; SIBERT computes the same loss', async () => {
+    manualSeed(5);
+    const model = new MaskedLanguageModel(
+      presetConfig('sibert-tiny', VOCAB, { hiddenDropout: 0, attentionDropout: 0 }),
+    );
+    const norms = async (params: { data(): Promise<Float32Array | Int32Array> }[]) =>
+      Promise.all(params.map(async (p) => Math.hypot(...(await p.data()))));
+    const { inputs, targets } = batch();
+    const lossBefore = await noGrad(() => model.forward(inputs, targets).loss).itemAsync();
+    const encoderBefore = await norms(model.encoder.parameters());
+    const headBefore = await norms(model.head.parameters());
+    scaleEncoder(model, 0.01);
+    const encoderAfter = await norms(model.encoder.parameters());
+    encoderAfter.forEach((n, i) => {
+      expect(n).toBeCloseTo(encoderBefore[i]! * 0.01, 6);
+    });
+    // The embedding LayerNorm's gain starts at ones whatever the init std; it scales too.
+    const gain = (model.encoder as SibertModel).embeddings.norm.weight!;
+    expect(Math.hypot(...(await gain.data()))).toBeCloseTo(0.01 * Math.sqrt(128), 6);
+    expect(await norms(model.head.parameters())).toEqual(headBefore);
+    const lossAfter = await noGrad(() => model.forward(inputs, targets).loss).itemAsync();
+    expect(Math.abs(lossAfter - lossBefore)).toBeLessThan(1e-5);
+    expect(() => scaleEncoder(model, 0)).toThrow(/positive finite factor, got 0/);
+  });
 });
 
 /** Plain SGD on every parameter with a gradient. */

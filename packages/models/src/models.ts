@@ -1,5 +1,5 @@
 import { Module, type Parameter } from '@sibert/nn';
-import type { Tensor } from '@sibert/tensor';
+import { mul, noGrad, RangeArgumentError, type Tensor, tidy } from '@sibert/tensor';
 import { BertModel } from './bert.js';
 import type { ModelConfig } from './config.js';
 import {
@@ -101,4 +101,24 @@ export function paramGroups(model: MaskedLanguageModel | SequenceClassifier): Pa
     (inEncoder && model.config.family === 'sibert' ? scaleInvariant : other).push(entry);
   }
   return { scaleInvariant, other };
+}
+
+/**
+ * Multiplies every encoder parameter by `factor`, in place: x₀ → c·x₀, the initial scale of the
+ * paper's Figure 1. SIBERT's encoder output does not change (it is scale invariant), only its
+ * parameter norm and so its effective learning rate η/‖x‖²; the heads keep their own
+ * initialisation (BERT's decoder is tied to the word embeddings, so it scales with them). Scaling
+ * the init std alone would not do this: LayerNorm gains start at 1 whatever the std.
+ */
+export function scaleEncoder(model: MaskedLanguageModel | SequenceClassifier, factor: number): void {
+  if (!(Number.isFinite(factor) && factor > 0))
+    throw new RangeArgumentError(`expected a positive finite factor, got ${factor}`, 'scaleEncoder');
+  if (factor === 1) return;
+  noGrad(() => {
+    for (const p of model.encoder.parameters()) {
+      const scaled = tidy(() => mul(p, factor));
+      p.assign(scaled);
+      scaled.dispose();
+    }
+  });
 }
