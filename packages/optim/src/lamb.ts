@@ -3,12 +3,21 @@ import { type AdamOptions, updateMoments, validateMomentOptions } from './adam.j
 import { Optimizer, type ParamGroup, type UpdateContext } from './optimizer.js';
 import type { ParamList } from './params.js';
 
-export type LAMBOptions = AdamOptions;
+export interface LAMBOptions extends AdamOptions {
+  /**
+   * Apply the trust ratio to vectors (biases, LayerNorm gains) too. Default false: they take the
+   * plain Adam step, as in the reference LAMB's `exclude_from_layer_adaptation` for bias and
+   * LayerNorm. With it on, a bias that starts at zero can only grow geometrically, by a factor
+   * (1 + η) a step, so an MLM decoder bias needs thousands of steps to learn word frequencies.
+   */
+  adaptVectors: boolean;
+}
 
 /**
  * LAMB (You et al., "Large Batch Optimization for Deep Learning"), per tensor: the bias-corrected
  * Adam direction r = m̂/(√v̂ + ε) plus decoupled decay, u = r + λx, scaled by the trust ratio
- * ‖x‖/‖u‖ (1 when either norm is 0): x ← x − η·(‖x‖/‖u‖)·u. The ratio stays on the device.
+ * ‖x‖/‖u‖ (1 when either norm is 0): x ← x − η·(‖x‖/‖u‖)·u; vectors (rank ≤ 1) take x ← x − η·u unless
+ * `adaptVectors`. The ratio stays on the device.
  */
 export class LAMB extends Optimizer<LAMBOptions> {
   readonly name = 'LAMB';
@@ -21,15 +30,22 @@ export class LAMB extends Optimizer<LAMBOptions> {
   }
 
   protected override defaultOptions() {
-    return { ...super.defaultOptions(), betas: [0.9, 0.999] as [number, number], eps: 1e-6 };
+    return {
+      ...super.defaultOptions(),
+      betas: [0.9, 0.999] as [number, number],
+      eps: 1e-6,
+      adaptVectors: false,
+    };
   }
 
   protected ownOptionKeys() {
-    return ['betas', 'eps'];
+    return ['betas', 'eps', 'adaptVectors'];
   }
 
   protected validateOptions(options: LAMBOptions, fail: (message: string) => never): void {
     validateMomentOptions(options, fail);
+    if (typeof options.adaptVectors !== 'boolean')
+      fail(`adaptVectors must be a boolean, got ${JSON.stringify(options.adaptVectors)}`);
   }
 
   protected stateNames(): readonly string[] {
@@ -45,6 +61,7 @@ export class LAMB extends Optimizer<LAMBOptions> {
       );
       return options.weightDecay > 0 ? add(adam, mul(param, options.weightDecay)) : adam;
     });
+    if (param.rank <= 1 && !options.adaptVectors) return sub(param, mul(direction, lr));
     const trust = tidy(() => {
       const paramNorm = sqrt(sum(square(param)));
       const directionNorm = sqrt(sum(square(direction)));

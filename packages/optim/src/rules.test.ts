@@ -107,7 +107,9 @@ describe('Adam family', () => {
 
   it('LAMB scales the Adam direction plus decay by the trust ratio ‖x‖/‖u‖', () => {
     const lambEps = 1e-6;
-    const actual = run((p) => new LAMB([p], { lr, weightDecay: wd, betas: [b1, b2], eps: lambEps }));
+    const actual = run(
+      (p) => new LAMB([p], { lr, weightDecay: wd, betas: [b1, b2], eps: lambEps, adaptVectors: true }),
+    );
     const expected = reference((x, g, t, [m, v]) => {
       const u = x.map((xi, i) => {
         m![i] = b1 * m![i]! + (1 - b1) * g[i]!;
@@ -121,10 +123,35 @@ describe('Adam family', () => {
     expect(new LAMB([param(X0)], { lr }).stateBytes()).toBe(2 * 4 * X0.length);
   });
 
-  it('LAMB uses trust ratio 1 for a zero parameter', () => {
-    const p = param([0, 0]);
+  it('LAMB gives vectors (biases, norm gains) the plain Adam direction plus decay unless adaptVectors', () => {
+    const lambEps = 1e-6;
+    const actual = run((p) => new LAMB([p], { lr, weightDecay: wd, betas: [b1, b2], eps: lambEps }));
+    const expected = reference((x, g, t, [m, v]) =>
+      x.map((xi, i) => {
+        m![i] = b1 * m![i]! + (1 - b1) * g[i]!;
+        v![i] = b2 * v![i]! + (1 - b2) * g[i]! ** 2;
+        return xi - lr * (m![i]! / (1 - b1 ** t) / (Math.sqrt(v![i]! / (1 - b2 ** t)) + lambEps) + wd * xi);
+      }),
+    );
+    expectClose(actual, expected);
+  });
+
+  it('LAMB scales a matrix by its trust ratio without adaptVectors', () => {
+    const p = param([1, -2, 0.5, 3], [2, 2]);
     const opt = new LAMB([p], { lr: 0.1 });
-    setGrad(p, [2, -1]);
+    setGrad(p, [1, 1, 1, 1]);
+    opt.step();
+    // The first Adam direction is sign(g) = ones (‖u‖ = 2), ‖x‖ = √14.25: x − 0.1·(√14.25/2)·1.
+    const shift = (0.1 * Math.sqrt(14.25)) / 2;
+    [1 - shift, -2 - shift, 0.5 - shift, 3 - shift].forEach((want, i) => {
+      expect(valuesOf(p)[i]).toBeCloseTo(want, 5);
+    });
+  });
+
+  it('LAMB uses trust ratio 1 for a zero parameter', () => {
+    const p = param([0, 0, 0, 0], [2, 2]);
+    const opt = new LAMB([p], { lr: 0.1 });
+    setGrad(p, [2, -1, 2, -1]);
     opt.step();
     expect(valuesOf(p)[0]).toBeCloseTo(-0.1, 5);
     expect(valuesOf(p)[1]).toBeCloseTo(0.1, 5);
