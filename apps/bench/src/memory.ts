@@ -81,7 +81,7 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
       const optimizer = buildOptimizer(model, choice);
       const step = (measure: (() => void) | null) => {
         const { loss, accuracy } = tidy(() => {
-          const { inputs, targets } = uploadBatch(batch);
+          const { inputs, targets } = uploadBatch(batch, model.config);
           return model.forward(inputs, targets);
         });
         loss.backward();

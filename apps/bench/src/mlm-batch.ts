@@ -1,4 +1,4 @@
-import { MaskedLanguageModel, presetConfig } from '@sibert/models';
+import { MaskedLanguageModel, type ModelConfig, presetConfig } from '@sibert/models';
 import { tensor } from '@sibert/tensor';
 import type { MlmBatchArrays } from './tfjs-bert.js';
 
@@ -32,13 +32,13 @@ export function syntheticBatch(batchSize: number, seqLen: number, vocabSize: num
   };
 }
 
-/** Uploads a batch to the current backend of our engine. */
-export function uploadBatch(batch: MlmBatchArrays) {
+/** Uploads a batch to the current backend of our engine (token types only for a model that has them). */
+export function uploadBatch(batch: MlmBatchArrays, config: ModelConfig) {
   const shape = [batch.batchSize, batch.seqLen];
   return {
     inputs: {
       inputIds: tensor(batch.inputIds, shape, 'int32'),
-      tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32'),
+      ...(config.typeVocabSize > 0 ? { tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32') } : {}),
       attentionMask: tensor(batch.attentionMask, shape, 'int32'),
     },
     targets: {

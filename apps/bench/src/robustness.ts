@@ -111,7 +111,7 @@ export async function trainRun(
   try {
     for (const batch of batches) {
       const { loss, accuracy } = tidy(() => {
-        const { inputs, targets } = uploadBatch(batch);
+        const { inputs, targets } = uploadBatch(batch, model.config);
         return model.forward(inputs, targets);
       });
       const value = await loss.itemAsync();

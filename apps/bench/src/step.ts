@@ -30,7 +30,7 @@ const LR = 1e-3;
 /** One training step of our model: upload, forward, backward, SGD update, loss read back. */
 async function ourStep(model: MaskedLanguageModel, optimizer: SGD, batch: ReturnType<typeof syntheticBatch>) {
   const { loss, accuracy } = tidy(() => {
-    const { inputs, targets } = uploadBatch(batch);
+    const { inputs, targets } = uploadBatch(batch, model.config);
     return model.forward(inputs, targets);
   });
   loss.backward();

@@ -11,7 +11,7 @@ import {
   spamTask,
   type TaskSplits,
 } from '@sibert/data';
-import { loadWeights, readCheckpoint, SequenceClassifier, saveModel } from '@sibert/models';
+import { loadWeights, type ModelConfig, readCheckpoint, SequenceClassifier, saveModel } from '@sibert/models';
 import { manualSeed, noGrad, tensor, tidy } from '@sibert/tensor';
 import { BertTokenizer } from '@sibert/tokenizer';
 import { combine, scheduleFor } from './optimizers.js';
@@ -44,12 +44,12 @@ function loadTask(name: FinetuneOptions['task']): TaskSplits {
   return name === 'spam' ? spamTask() : sotuPartyTask();
 }
 
-function uploadClassificationBatch(batch: ClassificationBatch) {
+function uploadClassificationBatch(batch: ClassificationBatch, config: ModelConfig) {
   const shape = [batch.batchSize, batch.seqLen];
   return {
     inputs: {
       inputIds: tensor(batch.inputIds, shape, 'int32'),
-      tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32'),
+      ...(config.typeVocabSize > 0 ? { tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32') } : {}),
       attentionMask: tensor(batch.attentionMask, shape, 'int32'),
     },
     labels: tensor(batch.labels, [batch.batchSize], 'int32'),
@@ -70,7 +70,9 @@ export async function scoreSplit(
   for (let start = 0; start < split.batchSize; start += batchSize) {
     const rows = Array.from({ length: Math.min(batchSize, split.batchSize - start) }, (_, i) => start + i);
     const batch = selectRows(split, rows);
-    const predictions = noGrad(() => tidy(() => model.forward(uploadClassificationBatch(batch).inputs)));
+    const predictions = noGrad(() =>
+      tidy(() => model.forward(uploadClassificationBatch(batch, model.config).inputs)),
+    );
     const values = await predictions.data();
     predictions.dispose();
     const classes = model.numLabels;
@@ -185,7 +187,7 @@ export async function finetuneCommand(
     const started = performance.now();
     const batch = selectRows(trainSet, indices);
     const { loss } = tidy(() => {
-      const { inputs, labels } = uploadClassificationBatch(batch);
+      const { inputs, labels } = uploadClassificationBatch(batch, model.config);
       const result = model.loss(inputs, labels);
       return { loss: result.loss };
     });

@@ -1,15 +1,15 @@
 import type { MlmBatch } from '@sibert/data';
-import type { MaskedLanguageModel } from '@sibert/models';
+import type { MaskedLanguageModel, ModelConfig } from '@sibert/models';
 import { noGrad, tensor, tidy } from '@sibert/tensor';
 
-/** Uploads a collated batch: encoder inputs and the masked targets. */
-export function uploadMlmBatch(batch: MlmBatch) {
+/** Uploads a collated batch: encoder inputs (token types only for a model that has them) and the masked targets. */
+export function uploadMlmBatch(batch: MlmBatch, config: ModelConfig) {
   const shape = [batch.batchSize, batch.seqLen];
   const masked = batch.maskedPositions;
   return {
     inputs: {
       inputIds: tensor(batch.inputIds, shape, 'int32'),
-      tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32'),
+      ...(config.typeVocabSize > 0 ? { tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32') } : {}),
       attentionMask: tensor(batch.attentionMask, shape, 'int32'),
     },
     targets: {
@@ -43,7 +43,7 @@ export async function scoreMlm(model: MaskedLanguageModel, batches: readonly Mlm
       if (masked === 0) continue;
       const { loss, accuracy } = noGrad(() =>
         tidy(() => {
-          const { inputs, targets } = uploadMlmBatch(batch);
+          const { inputs, targets } = uploadMlmBatch(batch, model.config);
           return model.forward(inputs, targets);
         }),
       );

@@ -183,7 +183,7 @@ export async function pretrainCommand(
       const next = await data.next();
       const stepStarted = performance.now();
       const { loss, accuracy } = tidy(() => {
-        const { inputs, targets } = uploadMlmBatch(next.batch);
+        const { inputs, targets } = uploadMlmBatch(next.batch, config);
         return model.forward(inputs, targets);
       });
       const lossValue = await loss.itemAsync();

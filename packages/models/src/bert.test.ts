@@ -15,8 +15,13 @@ describe('configs', () => {
       intermediateSize: 1024,
       vocabSize: 8192,
       maxPositions: 512,
-      typeVocabSize: 2,
+      // No token-type table for SIBERT (a shared offset that plain SGD inflates); BERT keeps HF's 2.
+      typeVocabSize: 0,
     });
+    expect(presetConfig('bert-mini', 8192).typeVocabSize).toBe(2);
+    expect(() => presetConfig('bert-mini', 8192, { typeVocabSize: 0 })).toThrow(
+      /typeVocabSize must be an integer ≥ 1, got 0/,
+    );
     expect(presetConfig('bert-small', 100).pooler).toBe(true);
     expect(presetConfig('sibert-small', 100).pooler).toBe(false);
   });

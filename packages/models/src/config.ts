@@ -14,6 +14,11 @@ export interface ModelConfig {
   numHeads: number;
   intermediateSize: number;
   maxPositions: number;
+  /**
+   * Segment types (BERT: 2). SIBERT presets have none (0): with one segment the type embedding
+   * is a shared offset before the embedding LayerNorm, which plain SGD inflates until it drowns
+   * the word embeddings (see @sibert/scale-invariant's SIEmbedding).
+   */
   typeVocabSize: number;
   /** Dropout on embeddings and residual branches. */
   hiddenDropout: number;
@@ -69,7 +74,7 @@ export function presetConfig(
     vocabSize,
     ...sizes,
     maxPositions: 512,
-    typeVocabSize: 2,
+    typeVocabSize: family === 'bert' ? 2 : 0,
     hiddenDropout: 0.1,
     attentionDropout: 0.1,
     // SIBERT's norms need a tiny eps to stay invariant when parameters shrink (see SI_NORM_EPS).
@@ -120,12 +125,20 @@ export function validateConfig(value: unknown): ModelConfig {
     'numHeads',
     'intermediateSize',
     'maxPositions',
-    'typeVocabSize',
   ] as const) {
     const v = config[key];
     if (key in config && !(Number.isInteger(v) && (v as number) > 0))
       problems.push(`${key} must be a positive integer, got ${JSON.stringify(v)}`);
   }
+  // BERT always adds a token-type embedding; SIBERT may have none.
+  const minTypes = config.family === 'sibert' ? 0 : 1;
+  if (
+    'typeVocabSize' in config &&
+    !(Number.isInteger(config.typeVocabSize) && (config.typeVocabSize as number) >= minTypes)
+  )
+    problems.push(
+      `typeVocabSize must be an integer ≥ ${minTypes}, got ${JSON.stringify(config.typeVocabSize)}`,
+    );
   for (const key of ['hiddenDropout', 'attentionDropout'] as const) {
     const v = config[key];
     if (key in config && !(typeof v === 'number' && v >= 0 && v < 1))

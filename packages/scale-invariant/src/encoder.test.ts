@@ -30,7 +30,7 @@ const attentionMask = ids([
 
 describe('SIEncoder', () => {
   it('has BERT-like dotted parameter paths and no bias where the rules forbid one', () => {
-    const names = new SIEncoder(config).namedParameters().map(([n]) => n);
+    const names = new SIEncoder({ ...config, typeVocabSize: 2 }).namedParameters().map(([n]) => n);
     expect(names.slice(0, 7)).toEqual([
       'embeddings.wordEmbeddings.weight',
       'embeddings.positionEmbeddings.weight',
@@ -45,6 +45,16 @@ describe('SIEncoder', () => {
       'embeddings.norm.bias',
       'layers.0.feedForward.intermediate.bias',
       'layers.1.feedForward.intermediate.bias',
+    ]);
+  });
+
+  it('has no token-type table unless asked for one (a shared offset that plain SGD inflates)', () => {
+    const names = new SIEncoder(config).namedParameters().map(([n]) => n);
+    expect(names.filter((n) => n.includes('tokenType'))).toEqual([]);
+    expect(names.slice(0, 3)).toEqual([
+      'embeddings.wordEmbeddings.weight',
+      'embeddings.positionEmbeddings.weight',
+      'embeddings.norm.weight',
     ]);
   });
 
@@ -106,8 +116,14 @@ describe('SIEncoder', () => {
     expect(() => encoder.embeddings.forward(tensor([1, 2], undefined, 'int32'))).toThrow(
       'SIEmbedding: expected input ids [batch, seq], got [2]',
     );
-    expect(() => new SIEmbedding(config).forward(inputIds, ids([[0, 1]]))).toThrow(
+    expect(() => new SIEmbedding({ ...config, typeVocabSize: 2 }).forward(inputIds, ids([[0, 1]]))).toThrow(
       'SIEmbedding: expected token type ids [2, 4] like the input ids, got [1, 2]',
+    );
+    expect(() => new SIEmbedding(config).forward(inputIds, ids([[0, 0, 0, 0]]))).toThrow(
+      'SIEmbedding: this embedding stage has no token types (typeVocabSize 0): pass no tokenTypeIds',
+    );
+    expect(() => new SIEmbedding({ ...config, typeVocabSize: 1.5 })).toThrow(
+      'SIEmbedding: expected typeVocabSize to be an integer ≥ 0, got 1.5',
     );
     const layer = new SIEncoderLayer({ hidden: 8, numHeads: 2, intermediateSize: 16 });
     expect(() => layer.forward(normal([2, 4, 6]))).toThrow(ShapeError);

@@ -1,5 +1,15 @@
 import { Dropout, Embedding, init, LayerNorm, Linear, Module } from '@sibert/nn';
-import { add, arange, DTypeError, formatShape, ShapeError, type Tensor, tidy, zeros } from '@sibert/tensor';
+import {
+  add,
+  arange,
+  DTypeError,
+  formatShape,
+  RangeArgumentError,
+  ShapeError,
+  type Tensor,
+  tidy,
+  zeros,
+} from '@sibert/tensor';
 import { SIAttention } from './attention.js';
 import { SIFeedForward } from './feed-forward.js';
 import type { Homogeneity, HomogeneousModule, Wiring } from './homogeneity.js';
@@ -97,7 +107,12 @@ export interface SIEmbeddingOptions {
   hidden: number;
   /** Default 512. */
   maxPositions?: number;
-  /** Default 2. */
+  /**
+   * Segment types; 0 (the default) for none. A token-type table used with one segment is a shared
+   * offset before the LayerNorm: under plain SGD it takes the gradient of every token in the batch
+   * at once, outgrows the word embeddings and drowns which token is where (the encoder then
+   * predicts word frequencies only). Give 2 only for sentence-pair inputs.
+   */
   typeVocabSize?: number;
   /** Token id whose embedding is zero and never updated (PyTorch's padding_idx). */
   paddingIdx?: number;
@@ -110,7 +125,7 @@ export interface SIEmbeddingOptions {
 }
 
 /**
- * The embedding stage, (0; 2)-homogeneous: e = word + position + token-type embeddings (each
+ * The embedding stage, (0; 2)-homogeneous: e = word + position (+ token-type) embeddings (each
  * 1-homogeneous, data in, so the sum is 1-homogeneous), then LayerNorm *with* affine parameters
  * (γ·N(e) + β, 1-homogeneous: N(e) is 0-homogeneous and γ, β scale with c), then a Linear without bias
  * (2-homogeneous). This is BERT's embedding block plus a bias-free projection. (N without affine
@@ -119,7 +134,8 @@ export interface SIEmbeddingOptions {
 export class SIEmbedding extends Module<[Tensor, (Tensor | null)?]> implements HomogeneousModule {
   wordEmbeddings: Embedding;
   positionEmbeddings: Embedding;
-  tokenTypeEmbeddings: Embedding;
+  /** Null when the stage has no segment types (typeVocabSize 0). */
+  tokenTypeEmbeddings: Embedding | null;
   norm: LayerNorm;
   dropout: Dropout;
   projection: Linear;
@@ -134,13 +150,19 @@ export class SIEmbedding extends Module<[Tensor, (Tensor | null)?]> implements H
       ...(options.paddingIdx === undefined ? {} : { paddingIdx: options.paddingIdx }),
     });
     this.positionEmbeddings = new Embedding(options.maxPositions ?? 512, hidden, { init: weights });
-    this.tokenTypeEmbeddings = new Embedding(options.typeVocabSize ?? 2, hidden, { init: weights });
+    const types = options.typeVocabSize ?? 0;
+    if (!(Number.isInteger(types) && types >= 0))
+      throw new RangeArgumentError(
+        `expected typeVocabSize to be an integer ≥ 0, got ${types}`,
+        'SIEmbedding',
+      );
+    this.tokenTypeEmbeddings = types > 0 ? new Embedding(types, hidden, { init: weights }) : null;
     this.norm = new LayerNorm(hidden, { eps: options.normEps ?? SI_NORM_EPS });
     this.dropout = new Dropout(options.dropout ?? 0.1);
     this.projection = new Linear(hidden, hidden, { bias: false, weightInit: weights });
   }
 
-  /** inputIds [batch, seq] int32; tokenTypeIds [batch, seq] int32 (default all 0). */
+  /** inputIds [batch, seq] int32; tokenTypeIds [batch, seq] int32 (default all 0; only with a type table). */
   forward(inputIds: Tensor, tokenTypeIds: Tensor | null = null): Tensor {
     const op = 'SIEmbedding';
     if (inputIds.dtype !== 'int32')
@@ -154,6 +176,12 @@ export class SIEmbedding extends Module<[Tensor, (Tensor | null)?]> implements H
         op,
       );
     }
+    if (tokenTypeIds && !this.tokenTypeEmbeddings) {
+      throw new RangeArgumentError(
+        'this embedding stage has no token types (typeVocabSize 0): pass no tokenTypeIds',
+        op,
+      );
+    }
     if (tokenTypeIds && formatShape(tokenTypeIds.shape) !== formatShape(inputIds.shape)) {
       throw new ShapeError(
         `expected token type ids ${formatShape(inputIds.shape)} like the input ids, got ${formatShape(tokenTypeIds.shape)}`,
@@ -161,12 +189,11 @@ export class SIEmbedding extends Module<[Tensor, (Tensor | null)?]> implements H
       );
     }
     return tidy(() => {
-      const types = tokenTypeIds ?? zeros([batch, seq], 'int32');
       const positions = this.positionEmbeddings.forward(arange(0, seq, 1, 'int32'));
-      const sum = add(
-        add(this.wordEmbeddings.forward(inputIds), positions),
-        this.tokenTypeEmbeddings.forward(types),
-      );
+      const words = add(this.wordEmbeddings.forward(inputIds), positions);
+      const sum = this.tokenTypeEmbeddings
+        ? add(words, this.tokenTypeEmbeddings.forward(tokenTypeIds ?? zeros([batch, seq], 'int32')))
+        : words;
       return this.projection.forward(this.dropout.forward(this.norm.forward(sum)));
     });
   }
@@ -177,8 +204,15 @@ export class SIEmbedding extends Module<[Tensor, (Tensor | null)?]> implements H
       steps: [
         { op: 'module', module: 'wordEmbeddings', input: 'ids', output: 'word' },
         { op: 'module', module: 'positionEmbeddings', input: 'ids', output: 'position' },
-        { op: 'module', module: 'tokenTypeEmbeddings', input: 'ids', output: 'type' },
-        { op: 'add', inputs: ['word', 'position', 'type'], output: 'e', label: 'embedding sum' },
+        ...(this.tokenTypeEmbeddings
+          ? [{ op: 'module', module: 'tokenTypeEmbeddings', input: 'ids', output: 'type' } as const]
+          : []),
+        {
+          op: 'add',
+          inputs: this.tokenTypeEmbeddings ? ['word', 'position', 'type'] : ['word', 'position'],
+          output: 'e',
+          label: 'embedding sum',
+        },
         { op: 'module', module: 'norm', input: 'e', output: 'n' },
         { op: 'module', module: 'dropout', input: 'n', output: 'd' },
         { op: 'module', module: 'projection', input: 'd', output: 'y' },
@@ -199,7 +233,7 @@ export interface SIEncoderConfig extends SIEmbeddingOptions {
 }
 
 export interface SIEncoderInputs {
-  /** [batch, seq] int32; default all 0. */
+  /** [batch, seq] int32; default all 0. Only for an encoder with token types (typeVocabSize > 0). */
   tokenTypeIds?: Tensor | null;
   /** [batch, seq], 1 = real token, 0 = padding (int32 or float32). */
   attentionMask?: Tensor | null;

@@ -138,9 +138,12 @@ describe('scale invariance of the SI modules (CPU, float32)', () => {
     expect(report.maxRelativeChange).toBeLessThan(TOLERANCE);
   });
 
-  it('SIEmbedding is (0; 2)', async () => {
+  it('SIEmbedding is (0; 2), with token types and without', async () => {
     manualSeed(9);
-    const embedding = new SIEmbedding({ ...config, paddingIdx: 0 });
+    const plain = await checkScaleInvariance(new SIEmbedding({ ...config, paddingIdx: 0 }), [inputIds]);
+    expect(plain.outputDegree).toBe(2);
+    expect(plain.maxRelativeChange).toBeLessThan(TOLERANCE);
+    const embedding = new SIEmbedding({ ...config, paddingIdx: 0, typeVocabSize: 2 });
     const report = await checkScaleInvariance(embedding, [
       inputIds,
       ids([
