@@ -152,6 +152,59 @@ describe('sibert-train end to end', () => {
     expect(await readFile(join(finetuned, 'summary.md'), 'utf8')).toMatch(/\| test \| [\d.]+% \|/);
   });
 
+  it('a short sibert-tiny run with the default recipe ends below its unigram baseline', async () => {
+    const out = join(root, 'below-baseline');
+    const run = await train([
+      'pretrain',
+      '--model',
+      'sibert-tiny',
+      '--corpora',
+      'moby-dick',
+      '--vocab-size',
+      '400',
+      '--seq-len',
+      '32',
+      '--batch-size',
+      '16',
+      '--steps',
+      '200',
+      '--log-every',
+      '50',
+      '--out',
+      out,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const heldOut = JSON.parse(await readFile(join(out, 'eval.json'), 'utf8'));
+    expect(heldOut.loss).toBeLessThan(heldOut.baseline.loss);
+  });
+
+  it('fine-tuning a random encoder with the defaults beats the majority class on a spam subset', async () => {
+    const out = join(root, 'spam-random');
+    const run = await train([
+      'finetune',
+      '--task',
+      'spam',
+      '--from',
+      join(root, 'below-baseline'),
+      '--random-encoder',
+      '--max-train-examples',
+      '500',
+      '--epochs',
+      '2',
+      '--max-length',
+      '64',
+      '--out',
+      out,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/fine-tuning a randomly initialised encoder/);
+    const accuracy = Number(/test accuracy ([\d.]+)%/.exec(run.stdout)![1]);
+    const majority = Number(/majority class ([\d.]+)%/.exec(run.stdout)![1]);
+    expect(accuracy).toBeGreaterThan(majority + 5);
+  });
+
   it('an interrupted (SIGINT) and resumed run has exactly the losses of an uninterrupted one', async () => {
     const common = [...SMALL, '--steps', '16', '--log-every', '1', '--checkpoint-every', '100'];
     const whole = join(root, 'whole');

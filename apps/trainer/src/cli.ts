@@ -4,7 +4,7 @@ import { UsageError } from './options.js';
 
 const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
 
-  sibert-train pretrain --out DIR [--model sibert-tiny] [--backend cpu|webgpu] [--steps N]
+  sibert-train pretrain --out DIR [--model sibert-tiny] [--recipe short|paper] [--backend cpu|webgpu] [--steps N]
                         [--batch-size B] [--seq-len S] [--seed K] [--optimizer sgd|adam|adamw|lamb]
                         [--lr X] [--weight-decay X] [--momentum X] [--clip none|global:X|relative:C]
                         [--schedule paper|constant|linear|cosine] [--warmup-steps N]
@@ -14,15 +14,17 @@ const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
                         [--resume] [--overwrite]
   sibert-train finetune --task spam|sotu-party --from DIR --out DIR2 [--epochs E] [--optimizer …]
                         [--lr X] [--weight-decay X] [--batch-size B] [--max-length L] [--seed K]
-                        [--warmup-steps N] [--max-train-examples N] [--dropout X] [--pooling cls|mean]
-                        [--backend …]
+                        [--warmup-steps N] [--max-train-examples N] [--dropout X] [--pooling mean|cls]
+                        [--random-encoder] [--backend …]
                         [--config FILE] [--overwrite]
   sibert-train eval     --from DIR [--batch-size B] [--backend …]
   sibert-train demo     [--out runs/demo] [--steps N] [--backend …]
 
-Models: {bert,sibert}-{tiny,mini,small,base}. SIBERT defaults to the paper's recipe (encoder SGD,
-lr 8e-4, weight decay 1e-2, relative clipping √C = 2, ÷10 at 60% and 90%; heads LAMB with warmup
-and linear decay); BERT to AdamW with warmup and linear decay.`;
+Models: {bert,sibert}-{tiny,mini,small,base}. The default recipe, 'short', is the paper's algorithm
+set for a few thousand steps: SIBERT's encoder SGD (lr 40, weight decay 5e-5: ηλ = 2e-3), relative
+clipping √C = 2, ÷10 at 60% and 90%, LAMB heads at 2e-2; BERT AdamW at 1e-3 with warmup and linear
+decay. '--recipe paper' takes the paper's settings (SGD lr 8e-4, weight decay 1e-2; LAMB 8e-4;
+BERT AdamW 1e-4). Every option overrides the recipe.`;
 
 /** Runs one command; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -33,7 +33,7 @@ export function againstBaseline(
 /** One sentence on where a run stands against the unigram plateau. */
 export function plateauVerdict(result: Pick<EvalResult, 'loss' | 'baseline' | 'belowBaseline'>): string {
   const gap = Math.abs(result.belowBaseline).toFixed(3);
-  const base = `the unigram baseline (word frequencies alone) scores ${result.baseline.loss.toFixed(4)}`;
+  const base = `the unigram baseline (word frequencies alone: ${result.baseline.loss.toFixed(4)})`;
   if (result.belowBaseline >= PLATEAU_MARGIN)
     return `The model has left the unigram plateau: held-out loss ${result.loss.toFixed(4)} is ${gap} nats below ${base}, so it uses context.`;
   if (result.belowBaseline > 0)

@@ -37,6 +37,14 @@ export interface FinetuneResult {
   trainExamples: number;
 }
 
+/** The fine-tuning LR of each optimizer when --lr is not given. */
+const FINETUNE_LR: Record<FinetuneOptions['optimizer'], number> = {
+  lamb: 3e-2,
+  adamw: 1e-3,
+  adam: 1e-3,
+  sgd: 0.1,
+};
+
 /** Steps between progress lines on a pipe (a terminal gets a live bar). */
 const FINETUNE_LOG_EVERY = 25;
 
@@ -108,11 +116,14 @@ export async function finetuneCommand(
   if (!source) throw new UsageError(`--from ${base.from} has no checkpoint yet`);
   const checkpoint = await readCheckpoint(join(source.folder, 'model.safetensors'));
   const sibert = checkpoint.config.family === 'sibert';
-  // SIBERT is fine-tuned with LAMB ("Adam is very sensitive to the scale", the paper), BERT with AdamW.
+  // SIBERT is fine-tuned with LAMB ("Adam is very sensitive to the scale", the paper), BERT with
+  // AdamW. The LRs are for small encoders and a few hundred steps: BERT's usual 1e-4 left tiny and
+  // mini models at the majority class.
+  const optimizerName = parsed.optimizer ?? (sibert ? 'lamb' : 'adamw');
   const options: FinetuneOptions = {
     ...base,
-    optimizer: parsed.optimizer ?? (sibert ? 'lamb' : 'adamw'),
-    lr: parsed.lr ?? (sibert ? 2e-3 : 1e-4),
+    optimizer: optimizerName,
+    lr: parsed.lr ?? FINETUNE_LR[optimizerName],
   };
   const folder = await RunFolder.open(options.out, 'finetune', { overwrite: parsed.overwrite });
   const tokenizer = BertTokenizer.fromTokenizerJson(
@@ -146,7 +157,9 @@ export async function finetuneCommand(
     classifierPooling: options.pooling,
   };
   const model = new SequenceClassifier(config, task.labelNames.length);
-  loadWeights(model, checkpoint.tensors, { scope: 'encoder' });
+  if (options.randomEncoder)
+    say('fine-tuning a randomly initialised encoder (--random-encoder): the from-scratch baseline');
+  else loadWeights(model, checkpoint.tensors, { scope: 'encoder' });
   const stepsPerEpoch = Math.ceil(trainSet.batchSize / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
   const optimizer = combine(model, [
@@ -253,7 +266,7 @@ function finetuneSummary(options: FinetuneOptions, r: FinetuneResult): string {
   return [
     `# Fine-tuning run: ${r.task}`,
     '',
-    `From \`${options.from}\`; ${r.trainExamples} training examples, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}).`,
+    `From \`${options.from}\`${options.randomEncoder ? ' (its config and tokenizer; the encoder randomly initialised)' : ''}; ${r.trainExamples} training examples, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}).`,
     '',
     '| split | accuracy | F1 (' + r.labelNames[1] + ') |',
     '| --- | --- | --- |',

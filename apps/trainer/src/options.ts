@@ -10,6 +10,7 @@ export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'lamb';
 export type ScheduleName = 'paper' | 'constant' | 'linear' | 'cosine';
 export type TaskName = 'spam' | 'sotu-party';
 export type CorpusName = 'moby-dick' | 'sotu' | 'spam';
+export type RecipeName = 'short' | 'paper';
 
 /** How gradients are clipped: `none`, `global:X` (norm ≤ X) or `relative:C` (√C of the paper's rule). */
 export type ClipOption =
@@ -18,6 +19,8 @@ export type ClipOption =
   | { kind: 'relative'; sqrtC: number };
 
 export interface PretrainOptions {
+  /** Where the defaults of the optimizer options come from (see RECIPES). */
+  recipe: RecipeName;
   model: ModelName;
   backend: BackendName;
   steps: number;
@@ -65,8 +68,13 @@ export interface FinetuneOptions {
   /** Use at most this many training examples (0: all); dev and test are always whole. */
   maxTrainExamples: number;
   dropout: number;
-  /** What the classifier reads: the [CLS] state (the paper's choice) or the mean over tokens. */
+  /**
+   * What the classifier reads: the mean over tokens (default: a short MLM-only pretraining teaches
+   * [CLS] nothing, so it summarises nothing) or the [CLS] state (the paper's choice).
+   */
   pooling: 'cls' | 'mean';
+  /** Fine-tune a randomly initialised encoder of the run's config instead of its weights: the from-scratch baseline. */
+  randomEncoder: boolean;
 }
 
 export interface EvalOptions {
@@ -81,6 +89,82 @@ const SCHEDULES: readonly ScheduleName[] = ['paper', 'constant', 'linear', 'cosi
 const BACKENDS: readonly BackendName[] = ['cpu', 'webgpu'];
 const TASKS: readonly TaskName[] = ['spam', 'sotu-party'];
 const CORPORA: readonly CorpusName[] = ['moby-dick', 'sotu', 'spam'];
+const RECIPE_NAMES: readonly RecipeName[] = ['short', 'paper'];
+
+interface Recipe {
+  optimizer: OptimizerName;
+  lr: number;
+  weightDecay: number;
+  clip: string;
+  schedule: ScheduleName;
+  /** SIBERT only: the heads' optimizer and LR. */
+  headOptimizer: OptimizerName;
+  headLr: number;
+}
+
+/**
+ * The defaults of the optimizer options, per recipe and model family.
+ *
+ * `paper`: Li et al.'s settings (SIBERT: SGD η = 8e-4, λ = 1e-2, ηλ = 8e-6; BERT: AdamW 1e-4). At
+ * ηλ = 8e-6 the encoder norm needs ~1/(ηλ) = 125k steps to reach its equilibrium, and from BERT's
+ * init the effective LR η/‖x‖² is ~1e-6: in a few thousand steps nothing moves.
+ *
+ * `short` (the default): the same algorithm for budgets of a few thousand steps. SIBERT: ηλ = 2e-3,
+ * an equilibrium angular update √(2ηλ) ≈ 0.06 rad a step, reached within the run; η = 40 (λ = 5e-5)
+ * starts the effective LR at η/‖x₀‖² ≈ 0.07, near that equilibrium, so no phase is spent waiting for
+ * weight decay to shrink the norm (by (x₀, η, λ) → (c·x₀, c²η, λ/c²) this is the paper's η = 8e-4
+ * with the encoder initialised ×0.0045 and λ = 2.5); relative clipping √C = 2 caps each step at
+ * twice the equilibrium update; LAMB heads at 2e-2, fast enough to learn word frequencies in the
+ * first hundred steps. BERT: AdamW at 1e-3, a usual LR for small BERTs.
+ */
+const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
+  short: {
+    sibert: {
+      optimizer: 'sgd',
+      lr: 40,
+      weightDecay: 5e-5,
+      clip: 'relative:2',
+      schedule: 'paper',
+      headOptimizer: 'lamb',
+      headLr: 2e-2,
+    },
+    bert: {
+      optimizer: 'adamw',
+      lr: 1e-3,
+      weightDecay: 1e-2,
+      clip: 'none',
+      schedule: 'linear',
+      headOptimizer: 'lamb',
+      headLr: 2e-2,
+    },
+  },
+  paper: {
+    sibert: {
+      optimizer: 'sgd',
+      lr: 8e-4,
+      weightDecay: 1e-2,
+      clip: 'relative:2',
+      schedule: 'paper',
+      headOptimizer: 'lamb',
+      headLr: 8e-4,
+    },
+    bert: {
+      optimizer: 'adamw',
+      lr: 1e-4,
+      weightDecay: 1e-2,
+      clip: 'none',
+      schedule: 'linear',
+      headOptimizer: 'lamb',
+      headLr: 8e-4,
+    },
+  },
+};
+
+/** An optimizer's LR when it is not the recipe's own (then the recipe's LR does not apply). */
+const GENERIC_LR: Record<OptimizerName, number> = { sgd: 0.1, adam: 1e-3, adamw: 1e-3, lamb: 2e-2 };
+
+/** Default steps per model size: what fits the README's budgets on 2 CPU cores (tiny ~10 min). */
+const DEFAULT_STEPS: Record<string, number> = { tiny: 1200, mini: 900, small: 1000, base: 1000 };
 
 // ---- value parsers: each names the option, what it expects and what came ----------------------
 
@@ -214,14 +298,15 @@ const PRETRAIN_FLAGS = {
   'max-sequences': 'string',
   'log-every': 'string',
   'checkpoint-every': 'string',
+  recipe: 'string',
   resume: 'boolean',
   overwrite: 'boolean',
 } as const;
 
 /**
- * The pretraining options: the paper's recipe for SIBERT by default (encoder: SGD, lr 8e-4, weight
- * decay 1e-2, relative clipping √C = 2, ÷10 at 60% and 90%; heads: LAMB with warmup and linear
- * decay), AdamW with warmup and linear decay for BERT; every choice overridable.
+ * The pretraining options: the `short` recipe by default (SIBERT: SGD + coupled weight decay +
+ * relative clipping, ÷10 at 60% and 90%, LAMB heads; BERT: AdamW with warmup and linear decay),
+ * `--recipe paper` for the paper's settings; every choice overridable.
  */
 export function parsePretrain(argv: readonly string[]): {
   options: PretrainOptions;
@@ -235,33 +320,47 @@ export function parsePretrain(argv: readonly string[]): {
 export function resolvePretrain(raw: Raw): PretrainOptions {
   const model = oneOf('model', raw.model ?? 'sibert-tiny', MODELS) as ModelName;
   const sibert = model.startsWith('sibert');
-  const steps = integer('steps', raw.steps ?? 1000, 1);
-  const optimizer = oneOf('optimizer', raw.optimizer ?? (sibert ? 'sgd' : 'adamw'), OPTIMIZERS);
+  const recipeName = oneOf('recipe', raw.recipe ?? 'short', RECIPE_NAMES);
+  const recipe = RECIPES[recipeName][sibert ? 'sibert' : 'bert'];
+  const steps = integer('steps', raw.steps ?? DEFAULT_STEPS[model.split('-')[1]!], 1);
+  const optimizer = oneOf('optimizer', raw.optimizer ?? recipe.optimizer, OPTIMIZERS);
+  const headOptimizer = oneOf('head-optimizer', raw.headOptimizer ?? recipe.headOptimizer, OPTIMIZERS);
   const corpora = String(raw.corpora ?? CORPORA.join(','))
     .split(',')
     .map((c) => oneOf('corpora', c.trim(), CORPORA));
   if (raw.out === undefined) throw new UsageError('--out DIR is required: the folder the run writes to');
   return {
+    recipe: recipeName,
     model,
     backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
     steps,
-    batchSize: integer('batch-size', raw.batchSize ?? 16, 1),
+    batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
     seqLen: integer('seq-len', raw.seqLen ?? 128, 8),
     seed: integer('seed', raw.seed ?? 0, 0),
     out: text('out', raw.out),
     optimizer,
-    lr: real('lr', raw.lr ?? (sibert ? 8e-4 : 1e-4), (n) => n > 0, 'a positive number'),
-    weightDecay: real('weight-decay', raw.weightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
+    lr: real(
+      'lr',
+      raw.lr ?? (optimizer === recipe.optimizer ? recipe.lr : GENERIC_LR[optimizer]),
+      (n) => n > 0,
+      'a positive number',
+    ),
+    weightDecay: real('weight-decay', raw.weightDecay ?? recipe.weightDecay, (n) => n >= 0, 'a number ≥ 0'),
     momentum: real('momentum', raw.momentum ?? 0, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
-    clip: parseClip(raw.clip ?? (sibert ? 'relative:2' : 'none')),
+    clip: parseClip(raw.clip ?? recipe.clip),
     schedule: oneOf(
       'schedule',
-      raw.schedule ?? (sibert && optimizer === 'sgd' ? 'paper' : 'linear'),
+      raw.schedule ?? (optimizer === recipe.optimizer ? recipe.schedule : 'linear'),
       SCHEDULES,
     ),
     warmupSteps: integer('warmup-steps', raw.warmupSteps ?? Math.round(steps * 0.1), 0),
-    headOptimizer: oneOf('head-optimizer', raw.headOptimizer ?? 'lamb', OPTIMIZERS),
-    headLr: real('head-lr', raw.headLr ?? 8e-4, (n) => n > 0, 'a positive number'),
+    headOptimizer,
+    headLr: real(
+      'head-lr',
+      raw.headLr ?? (headOptimizer === recipe.headOptimizer ? recipe.headLr : GENERIC_LR[headOptimizer]),
+      (n) => n > 0,
+      'a positive number',
+    ),
     headWeightDecay: real('head-weight-decay', raw.headWeightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
     initScale: real('init-scale', raw.initScale ?? 1, (n) => n > 0, 'a positive number'),
     dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
@@ -289,6 +388,7 @@ const FINETUNE_FLAGS = {
   'max-train-examples': 'string',
   dropout: 'string',
   pooling: 'string',
+  'random-encoder': 'boolean',
   overwrite: 'boolean',
 } as const;
 
@@ -321,7 +421,8 @@ export function parseFinetune(argv: readonly string[]): {
       warmupSteps: integer('warmup-steps', raw.warmupSteps ?? 10, 0),
       maxTrainExamples: integer('max-train-examples', raw.maxTrainExamples ?? 0, 0),
       dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
-      pooling: oneOf('pooling', raw.pooling ?? 'cls', ['cls', 'mean'] as const),
+      pooling: oneOf('pooling', raw.pooling ?? 'mean', ['cls', 'mean'] as const),
+      randomEncoder: raw.randomEncoder === true,
     },
     overwrite: raw.overwrite === true,
   };

@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { BatchIteratorState } from '@sibert/data';
-import { MaskedLanguageModel, type ModelConfig, presetConfig, scaleEncoder } from '@sibert/models';
+import {
+  MaskedLanguageModel,
+  type ModelConfig,
+  presetConfig,
+  scaleEncoder,
+  validateConfig,
+} from '@sibert/models';
 import type { StepReport } from '@sibert/optim';
 import { getBackend, manualSeed, tidy } from '@sibert/tensor';
 import { BertTokenizer } from '@sibert/tokenizer';
@@ -93,10 +99,15 @@ export async function pretrainCommand(
 
   let options = parsed.options;
   let tokenizer: BertTokenizer;
+  let storedModel: ModelConfig | null = null;
   if (parsed.resume) {
     const stored = await RunFolder.readConfig<PretrainOptions>(folder.dir);
+    // The model the run was built with, not today's preset of the same name.
+    storedModel = stored.model === undefined ? null : validateConfig(stored.model);
+    // Runs written before recipes existed hold every option explicitly; they took the paper's.
+    const storedOptions: PretrainOptions = { ...stored.options, recipe: stored.options.recipe ?? 'paper' };
     options = {
-      ...resumedOptions(stored.options, parsed.options, explicitOptions(argv)),
+      ...resumedOptions(storedOptions, parsed.options, explicitOptions(argv)),
       out: parsed.options.out,
     };
     tokenizer = BertTokenizer.fromTokenizerJson(await readFile(folder.path('tokenizer.json'), 'utf8'));
@@ -108,7 +119,7 @@ export async function pretrainCommand(
   await useBackend(options.backend);
 
   manualSeed(options.seed);
-  const config = modelConfigFor(options, tokenizer.vocabSize);
+  const config = storedModel ?? modelConfigFor(options, tokenizer.vocabSize);
   const model = new MaskedLanguageModel(config);
   scaleEncoder(model, options.initScale);
   const optimizer = combine(model, pretrainGroups(model, options));
@@ -320,7 +331,7 @@ async function pretrainSummary(
     '',
     `${plateauVerdict(heldOut)} (The baseline is a unigram model of the run's training tokens, scored on the same ${heldOut.maskedTokens} masked held-out positions; \`eval.json\` has these numbers.)`,
     '',
-    `Optimizer: ${options.optimizer} (lr ${options.lr}, weight decay ${options.weightDecay}, clip ${formatClip(options.clip)}, schedule ${options.schedule})` +
+    `Recipe ${options.recipe}. Optimizer: ${options.optimizer} (lr ${options.lr}, weight decay ${options.weightDecay}, clip ${formatClip(options.clip)}, schedule ${options.schedule})` +
       (model.config.family === 'sibert' ? `; heads: ${options.headOptimizer} (lr ${options.headLr}).` : '.'),
     '',
     'Every option is in `config.json`; per-step metrics in `metrics.jsonl`.',
