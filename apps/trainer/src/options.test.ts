@@ -4,7 +4,7 @@ import { parseFinetune, parsePretrain } from './options.js';
 const pretrain = (...flags: string[]) => parsePretrain(['--out', 'runs/x', ...flags]).options;
 
 describe('pretraining recipes', () => {
-  it('the short recipe by default: SIBERT SGD at ηλ = 2e-3 with relative clipping, BERT AdamW 1e-3', () => {
+  it('the short recipe by default: SIBERT SGD at ηλ = 2e-3 with relative clipping, BERT AdamW 2e-3', () => {
     expect(pretrain()).toMatchObject({
       recipe: 'short',
       model: 'sibert-tiny',
@@ -21,7 +21,7 @@ describe('pretraining recipes', () => {
     expect(pretrain('--model', 'bert-mini')).toMatchObject({
       steps: 900,
       optimizer: 'adamw',
-      lr: 1e-3,
+      lr: 2e-3,
       clip: { kind: 'none' },
       schedule: 'linear',
     });

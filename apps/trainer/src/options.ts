@@ -115,7 +115,7 @@ interface Recipe {
  * weight decay to shrink the norm (by (x₀, η, λ) → (c·x₀, c²η, λ/c²) this is the paper's η = 8e-4
  * with the encoder initialised ×0.0045 and λ = 2.5); relative clipping √C = 2 caps each step at
  * twice the equilibrium update; LAMB heads at 2e-2, fast enough to learn word frequencies in the
- * first hundred steps. BERT: AdamW at 1e-3, a usual LR for small BERTs.
+ * first hundred steps. BERT: AdamW at 2e-3 (bert-tiny, 1200 steps: held-out 5.78 against 5.94 at 1e-3).
  */
 const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
   short: {
@@ -130,7 +130,7 @@ const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
     },
     bert: {
       optimizer: 'adamw',
-      lr: 1e-3,
+      lr: 2e-3,
       weightDecay: 1e-2,
       clip: 'none',
       schedule: 'linear',
