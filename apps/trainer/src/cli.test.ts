@@ -122,7 +122,7 @@ describe('sibert-train end to end', () => {
     expect(evaluation.stdout).toMatch(
       /held-out MLM at step 20: loss \d+\.\d+ \(unigram baseline \d+\.\d+, \d+\.\d+ nats (below|above)\), masked-token accuracy [\d.]+% \(unigram [\d.]+%\)/,
     );
-    expect(evaluation.stdout).toMatch(/The model (has left|is still on|has not reached) the unigram plateau/);
+    expect(evaluation.stdout).toMatch(/The model (has left|has not left|has not reached) the unigram plateau/);
     // The run's own closing evaluation scored the same masked positions with the same weights.
     const closing = JSON.parse(await readFile(join(out, 'eval.json'), 'utf8'));
     expect(closing.baseline.tokens).toBe(closing.maskedTokens);
@@ -163,7 +163,7 @@ describe('sibert-train end to end', () => {
       '--vocab-size',
       '400',
       '--seq-len',
-      '32',
+      '64',
       '--batch-size',
       '16',
       '--steps',
@@ -175,6 +175,7 @@ describe('sibert-train end to end', () => {
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+    // Measured: 5.222 against a baseline of 5.285 (deterministic for the seed).
     const heldOut = JSON.parse(await readFile(join(out, 'eval.json'), 'utf8'));
     expect(heldOut.loss).toBeLessThan(heldOut.baseline.loss);
   });
@@ -189,11 +190,11 @@ describe('sibert-train end to end', () => {
       join(root, 'below-baseline'),
       '--random-encoder',
       '--max-train-examples',
-      '500',
+      '1000',
       '--epochs',
       '2',
       '--max-length',
-      '64',
+      '128',
       '--out',
       out,
     ]);

@@ -8,35 +8,15 @@ import { pretrainCommand } from './pretrain.js';
 import { formatDuration } from './progress.js';
 
 /**
- * The settings of the first run: sibert-tiny on Moby-Dick and the State of the Union addresses,
- * short sequences, the default ('short') recipe: encoder SGD with coupled weight decay and relative
- * clipping, LAMB heads. The classifier reads the token mean (the fine-tuning default).
+ * The settings of the first run: sibert-tiny with the trainer's defaults (every bundled corpus,
+ * WordPiece 8192, 32 × 128 tokens a step, the 'short' recipe: encoder SGD with coupled weight decay
+ * and relative clipping, LAMB heads), for fewer steps. Shorter sequences and a smaller vocabulary
+ * were faster but stayed on the unigram plateau (seq 64, vocabulary 4096, 800 steps: 0.18 nats
+ * below it). Fine-tuning reads the token mean (the fine-tuning default).
  */
-const PRETRAIN_DEMO = [
-  '--model',
-  'sibert-tiny',
-  '--corpora',
-  'moby-dick,sotu',
-  '--vocab-size',
-  '4096',
-  '--seq-len',
-  '64',
-  '--batch-size',
-  '32',
-  '--log-every',
-  '25',
-];
+const PRETRAIN_DEMO = ['--model', 'sibert-tiny', '--log-every', '50'];
 
-const FINETUNE_DEMO = [
-  '--task',
-  'spam',
-  '--epochs',
-  '1',
-  '--max-train-examples',
-  '1500',
-  '--max-length',
-  '64',
-];
+const FINETUNE_DEMO = ['--task', 'spam', '--epochs', '1', '--max-train-examples', '2000'];
 
 /**
  * `sibert-train demo`: tokenizer, SIBERT pretraining with SGD measured against the unigram

@@ -37,7 +37,7 @@ export function plateauVerdict(result: Pick<EvalResult, 'loss' | 'baseline' | 'b
   if (result.belowBaseline >= PLATEAU_MARGIN)
     return `The model has left the unigram plateau: held-out loss ${result.loss.toFixed(4)} is ${gap} nats below ${base}, so it uses context.`;
   if (result.belowBaseline > 0)
-    return `The model is still on the unigram plateau: held-out loss ${result.loss.toFixed(4)} is only ${gap} nats below ${base} (leaving it means at least ${PLATEAU_MARGIN}).`;
+    return `The model has not left the unigram plateau yet: held-out loss ${result.loss.toFixed(4)} is ${gap} nats below ${base}; it has left it at ${PLATEAU_MARGIN} or more.`;
   return `The model has not reached the unigram plateau: held-out loss ${result.loss.toFixed(4)} is ${gap} nats above ${base}.`;
 }
 
