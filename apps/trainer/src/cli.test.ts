@@ -122,7 +122,9 @@ describe('sibert-train end to end', () => {
     expect(evaluation.stdout).toMatch(
       /held-out MLM at step 20: loss \d+\.\d+ \(unigram baseline \d+\.\d+, \d+\.\d+ nats (below|above)\), masked-token accuracy [\d.]+% \(unigram [\d.]+%\)/,
     );
-    expect(evaluation.stdout).toMatch(/The model (has left|has not left|has not reached) the unigram plateau/);
+    expect(evaluation.stdout).toMatch(
+      /The model (has left|has not left|has not reached) the unigram plateau/,
+    );
     // The run's own closing evaluation scored the same masked positions with the same weights.
     const closing = JSON.parse(await readFile(join(out, 'eval.json'), 'utf8'));
     expect(closing.baseline.tokens).toBe(closing.maskedTokens);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { UnigramScore } from '@sibert/data';
 import { loadWeights, MaskedLanguageModel, readCheckpoint, writeFileAtomic } from '@sibert/models';
 import { type MlmScore, scoreMlm } from './mlm.js';
-import { EVAL_BATCH_SIZE, type PretrainOptions, parseEval, UsageError } from './options.js';
+import { type PretrainOptions, parseEval, UsageError } from './options.js';
 import { PretrainData } from './pretrain-data.js';
 import { RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
