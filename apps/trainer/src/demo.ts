@@ -10,7 +10,7 @@ import { formatDuration } from './progress.js';
 /**
  * The settings of the first run: sibert-tiny with the trainer's defaults (every bundled corpus,
  * WordPiece 8192, 32 × 128 tokens a step, the 'short' recipe: encoder SGD with coupled weight decay
- * and relative clipping, LAMB heads), for fewer steps. Shorter sequences and a smaller vocabulary
+ * and relative clipping, LAMB heads), for 800 steps (`--steps`). Shorter sequences and a smaller vocabulary
  * were faster but stayed on the unigram plateau (seq 64, vocabulary 4096, 800 steps: 0.18 nats
  * below it). Fine-tuning reads the token mean (the fine-tuning default).
  */

@@ -453,7 +453,7 @@ export function parseDemo(argv: readonly string[]): DemoOptions {
   return {
     out: text('out', raw.out ?? 'runs/demo'),
     backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
-    steps: integer('steps', raw.steps ?? 600, 1),
+    steps: integer('steps', raw.steps ?? 800, 1),
     overwrite: raw.overwrite !== false,
   };
 }
