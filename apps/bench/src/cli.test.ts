@@ -42,7 +42,7 @@ const SMOKE_CASES: [string, string, string[]][] = [
   ['kernels', 'ms', []],
   ['step', 'msPerStep', []],
   ['memory', 'stateBytes', []],
-  ['robustness', 'finalLoss', ['robustness-init-0.1.svg']],
+  ['robustness', 'finalLoss', ['robustness-steps-init.svg', 'robustness-init-0.1-loss-1.svg']],
   ['reproduce', 'accuracy', ['reproduce-pretrain-loss.svg']],
 ];
 
@@ -128,4 +128,18 @@ describe('writeMarkdownSection', () => {
     expect(text).not.toContain('first');
     expect(text.indexOf('second')).toBeLessThan(text.indexOf('mem'));
   });
+});
+
+describe('sibert-bench reproduce --quick, run again', () => {
+  it('reuses every complete run of the first and reports the same numbers', async () => {
+    const out = join(dir, 'reproduce-cpu');
+    const first = JSON.parse(await readFile(join(out, 'r.json'), 'utf8'));
+    const result = await bench(['reproduce', '--quick', '--json', join(out, 'again.json'), '--out', out]);
+    expect(result.code).toBe(0);
+    const again = JSON.parse(await readFile(join(out, 'again.json'), 'utf8'));
+    expect(again.results.map((r: { accuracy: number }) => r.accuracy)).toEqual(
+      first.results.map((r: { accuracy: number }) => r.accuracy),
+    );
+    for (const row of again.results) expect(row.finetuneSeconds).toBeNull();
+  }, 60_000);
 });

@@ -6,6 +6,8 @@ import {
   pretrainingDocuments,
   specialTokenIds,
   tokenizeDocuments,
+  UnigramModel,
+  type UnigramScore,
 } from '@sibert/data';
 import { trainWordPiece } from '@sibert/tokenizer';
 import type { MlmBatchArrays } from './tfjs-bert.js';
@@ -22,11 +24,13 @@ export interface CorpusBatchesOptions {
 
 /**
  * Real-text MLM batches: a WordPiece vocabulary trained on the corpora, documents packed into
- * [CLS] … [SEP] sequences, shuffled by seed and masked (15%) by the data package's collator.
+ * [CLS] … [SEP] sequences, shuffled by seed and masked (15%) by the data package's collator; and
+ * their unigram baseline (a unigram model of the packed sequences on the batches' masked labels).
  */
 export function corpusBatches(options: CorpusBatchesOptions): {
   vocabSize: number;
   batches: MlmBatchArrays[];
+  baseline: UnigramScore;
 } {
   const documents = [...pretrainingDocuments({ corpora: options.corpora })];
   const tokenizer = trainWordPiece(
@@ -76,5 +80,7 @@ export function corpusBatches(options: CorpusBatchesOptions): {
       labels: Int32Array.from(batch.maskedPositions, (p) => batch.labels[p]!),
     });
   }
-  return { vocabSize: tokenizer.vocabSize, batches };
+  const unigram = UnigramModel.fit(sequences, { vocabSize: tokenizer.vocabSize, excludeIds: ids.all });
+  const baseline = unigram.score(batches.flatMap((b) => Array.from(b.labels)));
+  return { vocabSize: tokenizer.vocabSize, batches, baseline };
 }

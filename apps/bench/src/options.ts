@@ -78,3 +78,11 @@ export function numberList(flag: string, value: string | undefined, fallback: re
   }
   return list;
 }
+
+export function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${flag} expects a number > 0, got ${JSON.stringify(value)}`);
+  return n;
+}

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ourBackends } from './backends.js';
@@ -7,75 +7,42 @@ import { type Column, fixed, markdownTable, type Row, type SuiteOutput } from '.
 import { lineChart } from './svg.js';
 import { Progress } from './timing.js';
 
-/** One pretraining row of the paper's Table 1, as `sibert-train pretrain` flags. */
-interface PretrainRecipe {
+/** One pretraining row of the paper's Table 1: `sibert-train pretrain` with the family's defaults. */
+interface PretrainRow {
   name: string;
-  optimizer: string;
-  model: 'bert' | 'sibert';
-  /** Multiplies the budget (the paper's "+2× training"). */
-  stepsFactor: number;
+  /** Its run folder's name under the runs directory. */
+  slug: string;
+  family: 'bert' | 'sibert';
   flags: string[];
-  /** Extra `sibert-train finetune` flags for this family. */
-  finetuneFlags: string[];
+  /** The paper's "+2× training": twice the steps of the row before it. */
+  doubled: boolean;
 }
 
-/**
- * Budget-appropriate settings (documented in the notes): BERT keeps the trainer's AdamW with warmup
- * and linear decay at lr 1e-3; SIBERT's encoder takes SGD at lr 2 with λ = 1e-2 and the paper's
- * ÷10 at 60% and 90% (see the robustness suite for why this is the paper's recipe rescaled), its
- * LAMB heads lr 0.05 and its LAMB fine-tuning lr 0.03: the settings of `sibert-train demo`, under
- * which the heads learn the vocabulary statistics and the classifier moves within a short budget.
- */
-const SI_FLAGS = [
-  '--optimizer',
-  'sgd',
-  '--lr',
-  '2',
-  '--weight-decay',
-  '0.01',
-  '--schedule',
-  'paper',
-  '--head-lr',
-  '0.05',
-];
-const SI_FINETUNE_FLAGS = ['--lr', '0.03'];
-
-const RECIPES: PretrainRecipe[] = [
+const PRETRAIN_ROWS: PretrainRow[] = [
+  { name: 'BERT + AdamW', slug: 'bert', family: 'bert', flags: [], doubled: false },
+  { name: 'SIBERT + SGD+WD', slug: 'sibert', family: 'sibert', flags: ['--clip', 'none'], doubled: false },
   {
-    name: 'BERT (AdamW)',
-    optimizer: 'AdamW lr 1e-3',
-    model: 'bert',
-    stepsFactor: 1,
-    flags: ['--lr', '1e-3'],
-    finetuneFlags: [],
-  },
-  {
-    name: 'SIBERT (SGD+WD)',
-    optimizer: 'SGD lr 2, wd 0.01',
-    model: 'sibert',
-    stepsFactor: 1,
-    flags: [...SI_FLAGS, '--clip', 'none'],
-    finetuneFlags: SI_FINETUNE_FLAGS,
-  },
-  {
-    name: '+ clipping',
-    optimizer: 'SGD lr 2, wd 0.01, relative clip √C=2',
-    model: 'sibert',
-    stepsFactor: 1,
-    flags: [...SI_FLAGS, '--clip', 'relative:2'],
-    finetuneFlags: SI_FINETUNE_FLAGS,
+    name: '+ relative clipping',
+    slug: 'sibert-clip',
+    family: 'sibert',
+    flags: ['--clip', 'relative:2'],
+    doubled: false,
   },
   {
     name: '+ 2× training',
-    optimizer: 'SGD lr 2, wd 0.01, relative clip √C=2',
-    model: 'sibert',
-    stepsFactor: 2,
-    flags: [...SI_FLAGS, '--clip', 'relative:2'],
-    finetuneFlags: SI_FINETUNE_FLAGS,
+    slug: 'sibert-clip-2x',
+    family: 'sibert',
+    flags: ['--clip', 'relative:2'],
+    doubled: true,
   },
 ];
 
+/** The from-scratch rows fine-tune a random encoder with the config and tokenizer of this run. */
+const SCRATCH_FROM: Record<'bert' | 'sibert', string> = { bert: 'bert', sibert: 'sibert-clip' };
+const FAMILY_NAME = { bert: 'BERT', sibert: 'SIBERT' } as const;
+
 const TASKS = ['spam', 'sotu-party'] as const;
+type TaskName = (typeof TASKS)[number];
 
 /** How to start `sibert-train`: the TypeScript sources under tsx when this runs from source, else the built CLI. */
 function trainerCommand(): string[] {
@@ -90,8 +57,20 @@ function trainerCommand(): string[] {
     : [fileURLToPath(new URL('../../trainer/dist/cli.js', import.meta.url))];
 }
 
-/** Runs `sibert-train …`; resolves to its stdout, rejects with its last stderr line on failure. */
-function runTrainer(args: string[], onLine: (line: string) => void): Promise<string> {
+/** A `sibert-train` run that exited non-zero: its exit code and what it printed. */
+class TrainerExit extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly code: number | null,
+    readonly stdout: string,
+    stderr: string,
+  ) {
+    super(`sibert-train ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+  }
+}
+
+/** Runs `sibert-train …`, passing its last output line on; rejects with a TrainerExit. */
+function runTrainer(args: string[], onLine: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...trainerCommand(), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,26 +79,72 @@ function runTrainer(args: string[], onLine: (line: string) => void): Promise<str
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk;
-      const lines = String(chunk).trim().split('\n');
-      onLine(lines.at(-1) ?? '');
+      onLine(String(chunk).trim().split('\n').at(-1) ?? '');
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk;
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0) resolve(stdout);
-      else
-        reject(
-          new Error(`sibert-train ${args[0]} exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`),
-        );
+      if (code === 0) resolve();
+      else reject(new TrainerExit(args, code, stdout, stderr));
     });
   });
+}
+
+/** `sibert-train pretrain` stops with this line (and exit code 1) at a non-finite loss. */
+const DIVERGED = /the loss is \S+ at step (\d+): stopping/;
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+async function readJson<T>(path: string): Promise<T> {
+  const text = await readFile(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** What reproduce reads from a pretraining run folder (written by `sibert-train pretrain`). */
+interface PretrainConfig {
+  kind: string;
+  options: {
+    steps: number;
+    batchSize: number;
+    seqLen: number;
+    optimizer: string;
+    lr: number;
+    weightDecay: number;
+    clip: { kind: string; maxNorm?: number; sqrtC?: number };
+    schedule: string;
+    headOptimizer: string;
+    headLr: number;
+  };
+}
+
+interface PretrainEval {
+  step: number;
+  loss: number;
+  maskedAccuracy: number;
+  belowBaseline: number;
+  baseline: { loss: number; accuracy: number };
 }
 
 interface MetricsRecord {
   step: number;
   loss: number;
+  clippedSteps?: number;
+  elapsed: number;
+}
+
+interface FinetuneResultFile {
+  test: { accuracy: number; f1: number };
+  majorityBaseline: number;
 }
 
 async function readMetrics(dir: string): Promise<MetricsRecord[]> {
@@ -130,32 +155,62 @@ async function readMetrics(dir: string): Promise<MetricsRecord[]> {
     .map((l) => JSON.parse(l) as MetricsRecord);
 }
 
-/** The test accuracy line `sibert-train finetune` ends with. */
-export function parseTestAccuracy(stdout: string): { accuracy: number; majority: number } {
-  const match = /test accuracy ([\d.]+)% \(majority class ([\d.]+)%\)/.exec(stdout);
-  if (!match) throw new Error('sibert-train finetune printed no test accuracy');
-  return { accuracy: Number(match[1]) / 100, majority: Number(match[2]) / 100 };
+function describeOptimizer(o: PretrainConfig['options'], family: 'bert' | 'sibert'): string {
+  const clip =
+    o.clip.kind === 'relative'
+      ? `, relative clip √C=${o.clip.sqrtC}`
+      : o.clip.kind === 'global'
+        ? `, clip ${o.clip.maxNorm}`
+        : '';
+  const main = `${o.optimizer} lr ${o.lr}, wd ${o.weightDecay}${clip}, ${o.schedule} schedule`;
+  return family === 'sibert' ? `${main}; heads ${o.headOptimizer} ${o.headLr}` : main;
 }
 
 export interface ReproduceOptions {
-  steps: number;
+  /** Pretraining steps of the 1× rows; null: the trainer's default for the size. */
+  steps: number | null;
   /** Model size of both families (the paper's Table 1 has base and large; here tiny or mini). */
   size: 'tiny' | 'mini';
+  /** Fine-tuning seeds: every encoder is fine-tuned once per seed and task. */
+  seeds: number[];
   quick: boolean;
-  /** Where the trainer's run folders go. */
+  /** Where the trainer's run folders go; complete runs found there are reused. */
   runsDir: string;
   finetuneExamples: number;
+  finetuneEpochs: number;
   /** Passed to every `sibert-train` run. */
   backend: 'cpu' | 'webgpu';
 }
 
+/** A pretrained (or from-scratch) encoder's numbers, once per row. */
+interface EncoderRow {
+  name: string;
+  family: 'bert' | 'sibert';
+  /** The pretraining run folder (for from-scratch rows: the one whose config and tokenizer it uses). */
+  dir: string;
+  pretrained: boolean;
+  steps: number | null;
+  optimizer: string;
+  tokensPerStep: number;
+  eval: PretrainEval | null;
+  clippedShare: number | null;
+  pretrainSeconds: number | null;
+  /** The step of a non-finite loss, for a pretraining run that diverged. */
+  divergedAt: number | null;
+  curve: [number, number][];
+}
+
+/**
+ * The paper's Table 1 at small scale, run through `sibert-train` as a user would: four pretraining
+ * recipes and a from-scratch encoder per family, each fine-tuned on both tasks over several seeds.
+ * Every run folder stays in `runsDir`; a rerun reuses the complete ones and resumes the rest.
+ */
 export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOutput> {
-  const quick = options.quick;
-  const size = options.size;
+  const { quick, size } = options;
   // Probed here too, so a missing adapter is one clear usage error before any training starts.
   const adapter = options.backend === 'webgpu' ? (await ourBackends('webgpu')).adapter : 'not used';
-  const recipes = quick ? [RECIPES[0]!, RECIPES[2]!] : RECIPES;
-  const tasks = quick ? (['spam'] as const) : TASKS;
+  const pretrainRows = quick ? [PRETRAIN_ROWS[0]!, PRETRAIN_ROWS[2]!] : PRETRAIN_ROWS;
+  const tasks: readonly TaskName[] = quick ? ['spam'] : TASKS;
   const data = quick
     ? [
         '--batch-size',
@@ -169,139 +224,284 @@ export async function reproduceSuite(options: ReproduceOptions): Promise<SuiteOu
         '--max-sequences',
         '64',
       ]
-    : ['--batch-size', '16', '--seq-len', '128', '--vocab-size', '8192'];
-  // Token-mean pooling for every model: nothing in a short MLM-only pretraining teaches [CLS] to
-  // summarise the sequence (see `sibert-train demo`).
-  const finetuneData = quick
-    ? ['--max-length', '32', '--epochs', '1', '--batch-size', '8', '--warmup-steps', '1', '--pooling', 'mean']
-    : ['--max-length', '128', '--epochs', '2', '--pooling', 'mean'];
-  await mkdir(options.runsDir, { recursive: true });
-  const rows: Row[] = [];
-  const curves: { name: string; points: [number, number][] }[] = [];
-  const progress = new Progress('reproduce', recipes.length * (1 + tasks.length));
+    : [];
+  const finetuneData = quick ? ['--max-length', '32', '--batch-size', '8', '--warmup-steps', '1'] : [];
+  const finetuneFlags = [
+    '--max-train-examples',
+    String(options.finetuneExamples),
+    '--epochs',
+    String(options.finetuneEpochs),
+    ...finetuneData,
+  ];
+  const families = [...new Set(pretrainRows.map((r) => r.family))];
+  const runsTotal =
+    pretrainRows.length + (pretrainRows.length + families.length) * tasks.length * options.seeds.length;
+  const progress = new Progress('reproduce', runsTotal);
   let done = 0;
-  for (const [i, recipe] of recipes.entries()) {
-    const steps = options.steps * recipe.stepsFactor;
-    const dir = join(options.runsDir, `pretrain-${i}-${recipe.model}`);
-    const label = `${recipe.name}: pretrain ${steps} steps`;
+  await mkdir(options.runsDir, { recursive: true });
+
+  const encoders: EncoderRow[] = [];
+  const stepsBySlug = new Map<string, number>();
+  for (const [index, row] of pretrainRows.entries()) {
+    const dir = join(options.runsDir, `pretrain-${row.slug}`);
+    const before = pretrainRows[index - 1];
+    const baseSteps = row.doubled && before ? stepsBySlug.get(before.slug) : options.steps;
+    const steps = baseSteps === null || baseSteps === undefined ? null : baseSteps * (row.doubled ? 2 : 1);
+    const label = `${row.name}: pretrain`;
     progress.update(done++, label);
-    await runTrainer(
-      [
-        'pretrain',
-        '--model',
-        `${recipe.model}-${size}`,
-        '--steps',
-        String(steps),
-        ...data,
-        ...recipe.flags,
-        '--warmup-steps',
-        String(Math.max(1, Math.round(steps / 10))),
-        '--log-every',
-        String(Math.max(1, Math.round(steps / 50))),
-        '--checkpoint-every',
-        String(steps),
-        '--out',
-        dir,
-        '--backend',
-        options.backend,
-        '--overwrite',
-      ],
-      (line) => progress.update(done - 1, `${label}: ${line.slice(0, 80)}`),
-    );
-    const metrics = await readMetrics(dir);
-    const last = metrics.at(-1);
-    curves.push({ name: recipe.name, points: metrics.map((m) => [m.step, m.loss]) });
-    for (const task of tasks) {
-      const taskLabel = `${recipe.name}: fine-tune on ${task}`;
-      progress.update(done++, taskLabel);
-      const stdout = await runTrainer(
+    let divergedAt: number | null = null;
+    if (!(await completePretraining(dir))) {
+      const resume = await exists(join(dir, 'config.json'));
+      const run = runTrainer(
         [
-          'finetune',
-          '--task',
-          task,
-          '--from',
-          dir,
+          'pretrain',
+          '--model',
+          `${row.family}-${size}`,
+          ...row.flags,
+          ...(steps === null ? [] : ['--steps', String(steps)]),
+          ...data,
           '--out',
-          join(options.runsDir, `finetune-${i}-${recipe.model}-${task}`),
-          '--max-train-examples',
-          String(options.finetuneExamples),
-          ...finetuneData,
-          ...recipe.finetuneFlags,
+          dir,
           '--backend',
           options.backend,
-          '--overwrite',
+          ...(resume ? ['--resume'] : []),
         ],
-        (line) => progress.update(done - 1, `${taskLabel}: ${line.slice(0, 80)}`),
+        (line) => progress.update(done - 1, `${label}${resume ? ' (resumed)' : ''}: ${line.slice(0, 80)}`),
       );
-      const { accuracy, majority } = parseTestAccuracy(stdout);
-      rows.push({
-        model: `${recipe.model}-${size}`,
-        recipe: recipe.name,
-        optimizer: recipe.optimizer,
-        steps,
-        pretrainLoss: last?.loss ?? null,
-        task,
-        accuracy,
-        majorityBaseline: majority,
-      });
+      // A diverged run is a result (the row says so, and it is not fine-tuned); other failures stop the suite.
+      divergedAt = await run.then(
+        () => null,
+        (error: unknown) => {
+          const match = error instanceof TrainerExit ? DIVERGED.exec(error.stdout) : null;
+          if (!match) throw error;
+          return Number(match[1]);
+        },
+      );
+    }
+    const config = await readJson<PretrainConfig>(join(dir, 'config.json'));
+    stepsBySlug.set(row.slug, config.options.steps);
+    const metrics = await readMetrics(dir);
+    const tokensPerStep = config.options.batchSize * config.options.seqLen;
+    const clipped = metrics.reduce((n, m) => n + (m.clippedSteps ?? 0), 0);
+    encoders.push({
+      name: row.name,
+      family: row.family,
+      dir,
+      pretrained: true,
+      steps: config.options.steps,
+      optimizer: describeOptimizer(config.options, row.family),
+      tokensPerStep,
+      eval: divergedAt === null ? await readJson<PretrainEval>(join(dir, 'eval.json')) : null,
+      divergedAt,
+      clippedShare: config.options.clip.kind === 'none' ? 0 : clipped / config.options.steps,
+      pretrainSeconds: metrics.at(-1)?.elapsed ?? null,
+      curve: metrics.map((m) => [m.step * tokensPerStep, m.loss]),
+    });
+  }
+  for (const family of families) {
+    const source = encoders.find((e) => e.dir.endsWith(`pretrain-${SCRATCH_FROM[family]}`));
+    // Its config and tokenizer are all a from-scratch row takes from it: a diverged run serves too.
+    if (!source) continue;
+    encoders.push({
+      ...source,
+      name: `from scratch (${FAMILY_NAME[family]})`,
+      pretrained: false,
+      steps: null,
+      eval: null,
+      clippedShare: null,
+      pretrainSeconds: null,
+      divergedAt: null,
+      curve: [],
+    });
+  }
+
+  const rows: Row[] = [];
+  for (const encoder of encoders.filter((e) => e.divergedAt === null)) {
+    for (const task of tasks) {
+      for (const seed of options.seeds) {
+        const slug = `${encoder.pretrained ? encoder.dir.split('pretrain-').at(-1) : `scratch-${encoder.family}`}`;
+        const out = join(options.runsDir, `finetune-${slug}-${task}-seed${seed}`);
+        const label = `${encoder.name}: fine-tune on ${task}, seed ${seed}`;
+        progress.update(done++, label);
+        const started = performance.now();
+        const reused = await exists(join(out, 'result.json'));
+        if (!reused) {
+          await runTrainer(
+            [
+              'finetune',
+              '--task',
+              task,
+              '--from',
+              encoder.dir,
+              '--out',
+              out,
+              '--seed',
+              String(seed),
+              ...finetuneFlags,
+              ...(encoder.pretrained ? [] : ['--random-encoder']),
+              '--backend',
+              options.backend,
+              ...((await incompleteFinetune(out)) ? ['--overwrite'] : []),
+            ],
+            (line) => progress.update(done - 1, `${label}: ${line.slice(0, 80)}`),
+          );
+        }
+        const result = await readJson<FinetuneResultFile>(join(out, 'result.json'));
+        rows.push({
+          encoder: encoder.name,
+          model: `${encoder.family}-${size}`,
+          optimizer: encoder.pretrained ? encoder.optimizer : 'none (random encoder)',
+          steps: encoder.steps,
+          heldOutLoss: encoder.eval?.loss ?? null,
+          belowBaseline: encoder.eval?.belowBaseline ?? null,
+          maskedAccuracy: encoder.eval?.maskedAccuracy ?? null,
+          clippedShare: encoder.clippedShare,
+          pretrainSeconds: encoder.pretrainSeconds,
+          task,
+          seed,
+          accuracy: result.test.accuracy,
+          f1: result.test.f1,
+          majority: result.majorityBaseline,
+          finetuneSeconds: reused ? null : (performance.now() - started) / 1000,
+        });
+      }
     }
   }
   progress.done();
+
+  const baseline = encoders.find((e) => e.eval)?.eval?.baseline ?? null;
   const body = [
-    paperLayout(rows, tasks),
+    paperLayout(encoders, rows, tasks, baseline),
     '',
-    '<details><summary>rows</summary>',
+    '<details><summary>every fine-tuning run</summary>',
     '',
-    markdownTable(rows, REPRODUCE_COLUMNS),
+    markdownTable(rows, RUN_COLUMNS),
     '',
     '</details>',
   ].join('\n');
   const notes = [
-    `${size} models on the ${options.backend} backend; pretraining with \`sibert-train pretrain\` (${data.join(' ')}), every corpus unless named; the pretraining loss is the mean MLM loss of the last logging window; fine-tuning with \`sibert-train finetune\` (${finetuneData.join(' ')}, at most ${options.finetuneExamples} training examples; SIBERT with LAMB lr ${SI_FINETUNE_FLAGS[1]}, BERT with AdamW at the trainer's default lr), test accuracy on the task's fixed test split`,
-    "SIBERT encoder: SGD, lr 2, coupled weight decay 0.01, ÷10 at 60% and 90% of the steps (the paper's schedule), heads LAMB lr 0.05; by (x₀, η, λ) → (c·x₀, c²η, λ/c²) the paper's η = 8e-4 at a rescaled init, chosen so the encoder moves within this budget. BERT: AdamW lr 1e-3 with warmup and linear decay",
-    `run folders (config, metrics, checkpoints) are in ${options.runsDir}`,
+    `${size} models on the ${options.backend} backend. Pretraining: \`sibert-train pretrain --model FAMILY-${size}\` with the trainer's defaults (its short recipe, batch × sequence ${encoders[0]?.tokensPerStep ?? '–'} tokens${data.length ? `; ${data.join(' ')}` : ''}) and only the flags that make the row: ${pretrainRows.map((r) => `${r.name} ${[...r.flags, ...(r.doubled ? ['2× steps'] : [])].join(' ') || '(no flags)'}`).join('; ')}. Optimizers as run: ${encoders
+      .filter((e) => e.pretrained)
+      .map((e) => `${e.name}: ${e.optimizer}`)
+      .join('; ')}`,
+    `held-out MLM loss and masked-token accuracy: \`eval.json\` of each run (its held-out documents); the baseline: a unigram model of the run's training tokens on the same masked positions; clipped: the share of steps on which the encoder's gradient was clipped; time: the pretraining run's wall time on this machine`,
+    `fine-tuning: \`sibert-train finetune\` with the trainer's defaults per family (mean pooling; SIBERT LAMB, BERT AdamW) and ${finetuneFlags.join(' ')}, seeds ${options.seeds.join(', ')}: mean ± standard deviation of test accuracy (spam: also F1 of the spam class) on the task's fixed test split; from scratch: the same fine-tuning of a randomly initialised encoder (\`--random-encoder\`, the config and tokenizer of the family's pretraining run)`,
+    `run folders (config, metrics, eval, checkpoints, results) are in ${options.runsDir}; a rerun with the same --runs reuses every complete run`,
   ];
+  const curves = encoders.filter((e) => e.pretrained).map((e) => ({ name: e.name, points: e.curve }));
+  const maxTokens = Math.max(0, ...curves.flatMap((c) => c.points.map(([x]) => x)));
+  if (baseline)
+    curves.push({
+      name: 'unigram baseline',
+      points: [
+        [0, baseline.loss],
+        [maxTokens, baseline.loss],
+      ],
+    });
   const plots = [
     {
       name: 'reproduce-pretrain-loss.svg',
-      svg: lineChart(curves, { title: `MLM pretraining loss (${size})`, xLabel: 'step', yLabel: 'loss' }),
+      svg: lineChart(curves, {
+        title: `MLM pretraining loss (${size}; training batches, logging-window means)`,
+        xLabel: 'tokens seen',
+        yLabel: 'loss (nats)',
+      }),
     },
   ];
   return { rows, notes, adapter, body, plots };
 }
 
-/** Table 1's layout: one row per pretraining recipe, one accuracy column per task, then the loss. */
-function paperLayout(rows: readonly Row[], tasks: readonly string[]): string {
-  const recipes = [...new Set(rows.map((r) => String(r.recipe)))];
+/** A pretraining run that has finished and evaluated: its eval is of the last step. */
+async function completePretraining(dir: string): Promise<boolean> {
+  if (!(await exists(join(dir, 'eval.json'))) || !(await exists(join(dir, 'config.json')))) return false;
+  const [config, evaluation] = await Promise.all([
+    readJson<PretrainConfig>(join(dir, 'config.json')),
+    readJson<PretrainEval>(join(dir, 'eval.json')),
+  ]);
+  return evaluation.step === config.options.steps;
+}
+
+/**
+ * A fine-tuning folder left by an interrupted run of this suite (a finetune config, no result): it
+ * is started over. Anything else in the way is the trainer's to refuse.
+ */
+async function incompleteFinetune(dir: string): Promise<boolean> {
+  if (!(await exists(join(dir, 'config.json')))) return false;
+  const config = await readJson<{ kind?: string }>(join(dir, 'config.json'));
+  return config.kind === 'finetune';
+}
+
+function meanStd(values: readonly number[]): { mean: number; std: number } | null {
+  if (values.length === 0) return null;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance =
+    values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+function formatMeanStd(values: readonly number[], scale: number, digits: number): string {
+  const s = meanStd(values);
+  if (!s) return '–';
+  const mean = (s.mean * scale).toFixed(digits);
+  return values.length > 1 ? `${mean} ± ${(s.std * scale).toFixed(digits)}` : mean;
+}
+
+/** Table 1's layout: one row per encoder, pretraining columns, then the fine-tuning means. */
+function paperLayout(
+  encoders: readonly EncoderRow[],
+  rows: readonly Row[],
+  tasks: readonly TaskName[],
+  baseline: { loss: number; accuracy: number } | null,
+): string {
+  const taskTitles = tasks.flatMap((t) => (t === 'spam' ? ['spam acc %', 'spam F1'] : [`${t} acc %`]));
   const lines = [
-    `| model | steps | ${tasks.map((t) => `${t} acc`).join(' | ')} | pretrain loss |`,
-    `| --- | --- | ${tasks.map(() => '---').join(' | ')} | --- |`,
+    `| encoder | steps | held-out MLM loss | below baseline | masked acc % | ${taskTitles.join(' | ')} | clipped | time |`,
+    `| --- | --- | --- | --- | --- | ${taskTitles.map(() => '---').join(' | ')} | --- | --- |`,
   ];
-  for (const recipe of recipes) {
-    const mine = rows.filter((r) => r.recipe === recipe);
-    const acc = tasks.map((t) => {
-      const r = mine.find((m) => m.task === t);
-      return typeof r?.accuracy === 'number' ? `${(r.accuracy * 100).toFixed(1)}%` : '–';
+  const minutes = (s: number | null) => (s === null ? '–' : `${(s / 60).toFixed(1)} min`);
+  for (const e of encoders) {
+    const mine = rows.filter((r) => r.encoder === e.name);
+    const cells = tasks.flatMap((t) => {
+      const runs = mine.filter((r) => r.task === t);
+      const acc = formatMeanStd(
+        runs.map((r) => Number(r.accuracy)),
+        100,
+        1,
+      );
+      return t === 'spam'
+        ? [
+            acc,
+            formatMeanStd(
+              runs.map((r) => Number(r.f1)),
+              1,
+              3,
+            ),
+          ]
+        : [acc];
     });
-    const loss = mine[0]?.pretrainLoss;
+    const loss =
+      e.divergedAt !== null ? `diverged at step ${e.divergedAt}` : e.eval ? e.eval.loss.toFixed(3) : '–';
     lines.push(
-      `| ${recipe} | ${mine[0]?.steps ?? '–'} | ${acc.join(' | ')} | ${typeof loss === 'number' ? loss.toFixed(3) : '–'} |`,
+      `| ${e.name} | ${e.steps ?? '–'} | ${loss} | ${e.eval ? e.eval.belowBaseline.toFixed(3) : '–'} | ${e.eval ? (e.eval.maskedAccuracy * 100).toFixed(1) : '–'} | ${cells.join(' | ')} | ${e.clippedShare === null ? '–' : `${(e.clippedShare * 100).toFixed(1)}%`} | ${minutes(e.pretrainSeconds)} |`,
     );
   }
-  const baselines = tasks.map((t) => {
+  const majority = tasks.flatMap((t) => {
     const r = rows.find((m) => m.task === t);
-    return typeof r?.majorityBaseline === 'number' ? `${(r.majorityBaseline * 100).toFixed(1)}%` : '–';
+    const acc = typeof r?.majority === 'number' ? (r.majority * 100).toFixed(1) : '–';
+    return t === 'spam' ? [acc, '0'] : [acc];
   });
-  lines.push(`| majority class | – | ${baselines.join(' | ')} | – |`);
+  lines.push(
+    `| unigram baseline / majority class | – | ${baseline ? baseline.loss.toFixed(3) : '–'} | 0 | ${baseline ? (baseline.accuracy * 100).toFixed(1) : '–'} | ${majority.join(' | ')} | – | – |`,
+  );
   return lines.join('\n');
 }
 
-const REPRODUCE_COLUMNS: Column[] = [
-  { key: 'model', title: 'model' },
-  { key: 'recipe', title: 'recipe' },
-  { key: 'optimizer', title: 'optimizer' },
-  { key: 'steps', title: 'steps' },
-  { key: 'pretrainLoss', title: 'pretrain loss', format: fixed(3) },
+const RUN_COLUMNS: Column[] = [
+  { key: 'encoder', title: 'encoder' },
   { key: 'task', title: 'task' },
+  { key: 'seed', title: 'seed' },
   { key: 'accuracy', title: 'test accuracy', format: fixed(3) },
+  { key: 'f1', title: 'F1', format: fixed(3) },
+  { key: 'majority', title: 'majority class', format: fixed(3) },
+  { key: 'finetuneSeconds', title: 'seconds (– reused)', format: fixed(0) },
 ];

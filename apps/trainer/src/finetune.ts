@@ -252,6 +252,8 @@ export async function finetuneCommand(
     majorityBaseline,
     trainExamples: train.length,
   };
+  // The numbers in a machine-readable file: what `sibert-bench reproduce` and scripts read.
+  await folder.writeText('result.json', `${JSON.stringify(result, null, 2)}\n`);
   await folder.writeText('summary.md', finetuneSummary(options, result));
   say(
     `test accuracy ${(test.accuracy * 100).toFixed(1)}% (majority class ${(majorityBaseline * 100).toFixed(1)}%), ` +

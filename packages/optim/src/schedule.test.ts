@@ -46,6 +46,7 @@ describe('LR schedules', () => {
   it('composes: warmup then linear decay, and products of any schedules', () => {
     const spec = linearWarmupDecay({ warmupSteps: 2, totalSteps: 6 });
     expect(at(spec, [0, 1, 2, 4, 6])).toEqual([0.5, 1, 1, 0.5, 0]);
+    expect(at(linearWarmupDecay({ warmupSteps: 0, totalSteps: 4 }), [0, 2, 4])).toEqual([1, 0.5, 0]);
     const product = multiplySchedules(linearWarmup(2), piecewiseSchedule({ factor: 0.1, atSteps: [3] }));
     expect(at(product, [0, 1, 3]).map((v) => Number(v.toPrecision(12)))).toEqual([0.5, 1, 0.1]);
   });

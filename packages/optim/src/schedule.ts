@@ -86,21 +86,23 @@ export function multiplySchedules(...schedules: ScheduleSpec[]): ProductSchedule
   return validateSchedule({ kind: 'product', schedules }) as ProductSchedule;
 }
 
-/** Linear warmup over `warmupSteps`, then linear decay to `finalFactor` (default 0) at `totalSteps`. */
+/**
+ * Linear warmup over `warmupSteps` (0: none), then linear decay to `finalFactor` (default 0) at
+ * `totalSteps`.
+ */
 export function linearWarmupDecay(options: {
   warmupSteps: number;
   totalSteps: number;
   finalFactor?: number;
 }): ProductSchedule {
   const { warmupSteps, totalSteps, finalFactor } = options;
-  return multiplySchedules(
-    linearWarmup(warmupSteps),
-    linearDecay({
-      startStep: warmupSteps,
-      totalSteps,
-      ...(finalFactor === undefined ? {} : { finalFactor }),
-    }),
-  );
+  const decay = linearDecay({
+    startStep: warmupSteps,
+    totalSteps,
+    ...(finalFactor === undefined ? {} : { finalFactor }),
+  });
+  // A warmup of zero steps is no warmup (a short run's 10% rounds to it).
+  return warmupSteps === 0 ? multiplySchedules(decay) : multiplySchedules(linearWarmup(warmupSteps), decay);
 }
 
 const OP = 'schedule';
