@@ -6,13 +6,18 @@ import {
   CheckpointError,
   loadSafetensors,
   loadWeights,
+  type ModelConfig,
   readCheckpoint,
   saveModel,
   saveSafetensors,
   type TensorData,
+  validateConfig,
 } from '@sibert/models';
 import type { CombinedOptimizer, CombinedStateDict } from '@sibert/optim';
 import { getRngState, type RngState, setRngState } from '@sibert/tensor';
+import { BertTokenizer } from '@sibert/tokenizer';
+import { UsageError } from './options.js';
+import { type RunConfig, RunFolder } from './run-folder.js';
 
 /** Everything besides the weights that a run needs to continue exactly. */
 export interface TrainingState {
@@ -41,6 +46,7 @@ export async function writeTrainingCheckpoint(
   optimizer: CombinedOptimizer,
   state: Omit<TrainingState, 'rng'>,
 ): Promise<void> {
+  await assertFiniteWeights(model, `the weights at step ${state.step}`);
   await saveModel(join(folder, MODEL_FILE), model, { step: String(state.step) });
   const buffers = new Map<string, TensorData>();
   const skeleton = extractBuffers(await optimizer.stateDict(), buffers);
@@ -55,19 +61,17 @@ export async function restoreTrainingCheckpoint(
   model: CheckpointableModel,
   optimizer: CombinedOptimizer,
 ): Promise<TrainingState> {
-  const contents = await readCheckpoint(join(folder, MODEL_FILE));
-  if (JSON.stringify(contents.config) !== JSON.stringify(model.config)) {
-    throw new CheckpointError(
-      `${folder}: the checkpoint's model config differs from the run's (checkpoint ${JSON.stringify(contents.config)}, run ${JSON.stringify(model.config)})`,
-      'resume',
-    );
+  const contents = await readModelFile(join(folder, MODEL_FILE), model.config);
+  loadWithPath(model, contents.tensors, join(folder, MODEL_FILE));
+  const statePath = join(folder, STATE_FILE);
+  const state = (await readJsonFile(statePath)) as TrainingState & { optimizer: unknown };
+  const optimizerPath = join(folder, OPTIMIZER_FILE);
+  const { tensors } = await loadSafetensors(optimizerPath);
+  try {
+    await optimizer.loadStateDict(insertBuffers(state.optimizer, tensors) as CombinedStateDict);
+  } catch (error) {
+    throw new CheckpointError(`${optimizerPath}: ${(error as Error).message}`, 'resume');
   }
-  loadWeights(model, contents.tensors);
-  const state = JSON.parse(await readFile(join(folder, STATE_FILE), 'utf8')) as TrainingState & {
-    optimizer: unknown;
-  };
-  const { tensors } = await loadSafetensors(join(folder, OPTIMIZER_FILE));
-  await optimizer.loadStateDict(insertBuffers(state.optimizer, tensors) as CombinedStateDict);
   setRngState(state.rng);
   return {
     step: state.step,
@@ -75,6 +79,60 @@ export async function restoreTrainingCheckpoint(
     data: state.data,
     ...(state.extra ? { extra: state.extra } : {}),
   };
+}
+
+/** A checkpoint's model file, checked: the config `expected` (if given) and finite weights. */
+export async function readModelFile(
+  path: string,
+  expected?: ModelConfig,
+): Promise<Awaited<ReturnType<typeof readCheckpoint>>> {
+  const contents = await readCheckpoint(path);
+  if (expected && JSON.stringify(contents.config) !== JSON.stringify(expected)) {
+    throw new CheckpointError(
+      `${path} holds another model than the run's config.json (checkpoint ${JSON.stringify(contents.config)}, run ${JSON.stringify(expected)})`,
+      'checkpoint',
+    );
+  }
+  for (const [name, tensor] of contents.tensors) {
+    if (tensor.data instanceof Float32Array && !tensor.data.every(Number.isFinite))
+      throw new CheckpointError(`${path}: tensor ${name} holds NaN or infinite values`, 'checkpoint');
+  }
+  return contents;
+}
+
+/** loadWeights, with the file named in its shape and dtype errors. */
+export function loadWithPath(
+  model: CheckpointableModel,
+  tensors: Parameters<typeof loadWeights>[1],
+  path: string,
+  options?: Parameters<typeof loadWeights>[2],
+): void {
+  try {
+    loadWeights(model, tensors, options);
+  } catch (error) {
+    throw new CheckpointError(`${path}: ${(error as Error).message}`, 'checkpoint');
+  }
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(`${path} is not valid JSON (${(error as Error).message})`, 'resume');
+  }
+}
+
+/** The weights are written only when finite: a checkpoint is something to go back to. */
+export class NonFiniteWeightsError extends Error {}
+
+async function assertFiniteWeights(model: CheckpointableModel, what: string): Promise<void> {
+  for (const [name, p] of model.namedParameters()) {
+    const data = await p.data();
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) throw new NonFiniteWeightsError(`${what}: ${name} holds ${data[i]}`);
+    }
+  }
 }
 
 /** Replaces every Float32Array in a JSON-like value by `{ $buffer: key }`, collecting the arrays. */
@@ -105,4 +163,45 @@ function insertBuffers(value: unknown, buffers: Map<string, TensorData>): unknow
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, insertBuffers(v, buffers)]));
   }
   return value;
+}
+
+/** A pretraining run read for `eval` or `finetune --from`: its newest checkpoint, checked. */
+export interface PretrainedRun {
+  folder: RunFolder;
+  config: RunConfig;
+  tokenizer: BertTokenizer;
+  /** The checkpoint's model file. */
+  path: string;
+  /** The step the checkpoint itself records. */
+  step: number;
+  contents: Awaited<ReturnType<typeof readCheckpoint>>;
+}
+
+/**
+ * The newest complete checkpoint of the pretraining run in `dir`, checked against the run: the
+ * model its config.json describes, finite weights, and a tokenizer.json of the model's vocabulary.
+ */
+export async function readPretrainedRun(dir: string, flag: string): Promise<PretrainedRun> {
+  const { folder, config } = await RunFolder.existing(dir, 'pretrain', flag);
+  const latest = await folder.latestCheckpoint();
+  if (!latest) throw new UsageError(`${flag} ${dir} has no checkpoint yet`);
+  const path = join(latest.folder, MODEL_FILE);
+  const stored = config.model === undefined ? undefined : validateConfig(config.model);
+  const contents = await readModelFile(path, stored);
+  const tokenizerPath = folder.path('tokenizer.json');
+  const tokenizerText = await readFile(tokenizerPath, 'utf8').catch(() => {
+    throw new UsageError(`${flag}: ${tokenizerPath} is missing or unreadable`);
+  });
+  let tokenizer: BertTokenizer;
+  try {
+    tokenizer = BertTokenizer.fromTokenizerJson(tokenizerText);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${tokenizerPath} is not a tokenizer (${(error as Error).message})`);
+  }
+  if (tokenizer.vocabSize !== contents.config.vocabSize)
+    throw new UsageError(
+      `${flag}: ${tokenizerPath} has ${tokenizer.vocabSize} tokens but the model in ${path} has a vocabulary of ${contents.config.vocabSize}`,
+    );
+  const step = Number(contents.extra.step ?? latest.step);
+  return { folder, config, tokenizer, path, step, contents };
 }

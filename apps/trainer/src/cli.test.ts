@@ -1,73 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs sibert-train from its TypeScript sources in a child process. */
-function train(args: string[], options: { interruptWhen?: (stdout: string) => boolean } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let interrupted = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!interrupted && options.interruptWhen?.(stdout)) {
-        interrupted = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A small, fast pretraining configuration (tiny vocabulary, short sequences, a slice of one corpus). */
-const SMALL = [
-  '--model',
-  'sibert-tiny',
-  '--corpora',
-  'moby-dick',
-  '--vocab-size',
-  '400',
-  '--seq-len',
-  '32',
-  '--batch-size',
-  '8',
-  '--max-sequences',
-  '400',
-  '--init-scale',
-  '0.1',
-  '--lr',
-  '0.1',
-  '--head-lr',
-  '0.01',
-  '--dropout',
-  '0.1',
-];
-
-async function losses(dir: string): Promise<number[]> {
-  const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8');
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => (JSON.parse(line) as { loss: number }).loss);
-}
+import { losses, SMALL, train } from './test-support.js';
 
 let root: string;
 beforeAll(async () => {
@@ -218,7 +153,7 @@ describe('sibert-train end to end', () => {
       interruptWhen: (s) => /step [5-9]\/16|step 1[0-4]\/16/.test(s),
     });
     expect(first.code).toBe(130);
-    expect(first.stdout).toMatch(/interrupted at step \d+: checkpoint written/);
+    expect(first.stdout).toMatch(/SIGINT at step \d+: checkpoint written/);
     const second = await train(['pretrain', '--resume', '--out', parts]);
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
@@ -291,7 +226,7 @@ describe('sibert-train refuses bad input with one clear line and touches nothing
     await writeFile(join(notRun, 'notes.txt'), 'keep me');
     await refuse(
       ['pretrain', ...SMALL, '--steps', '3', '--out', notRun],
-      /is not empty and is not a run folder/,
+      /is not empty and was not written by sibert-train; choose another folder/,
     );
     expect(await readFile(join(out, 'metrics.jsonl'), 'utf8')).toBe(before);
     expect(await readFile(join(notRun, 'notes.txt'), 'utf8')).toBe('keep me');

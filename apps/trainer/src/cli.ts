@@ -34,11 +34,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'pretrain': {
         const { pretrainCommand } = await import('./pretrain.js');
         const result = await pretrainCommand(rest);
-        return result.status === 'done' ? 0 : result.status === 'interrupted' ? 130 : 1;
+        if (result.status === 'interrupted') return result.signal === 'SIGTERM' ? 143 : 130;
+        return result.status === 'done' ? 0 : 1;
       }
       case 'finetune': {
         const { finetuneCommand } = await import('./finetune.js');
-        await finetuneCommand(rest);
+        const result = await finetuneCommand(rest);
+        if (result.stoppedBy) return result.stoppedBy === 'SIGTERM' ? 143 : 130;
         return 0;
       }
       case 'eval': {

@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { UnigramScore } from '@sibert/data';
-import { loadWeights, MaskedLanguageModel, readCheckpoint, writeFileAtomic } from '@sibert/models';
+import { MaskedLanguageModel, writeFileAtomic } from '@sibert/models';
+import { loadWithPath, readPretrainedRun } from './checkpoint.js';
 import { type MlmScore, scoreMlm } from './mlm.js';
-import { type PretrainOptions, parseEval, UsageError } from './options.js';
+import { type PretrainOptions, parseEval } from './options.js';
 import { PretrainData } from './pretrain-data.js';
-import { RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
 
 /** A run has left the unigram plateau once its held-out loss is this many nats below the baseline. */
@@ -61,15 +59,12 @@ export async function evalCommand(
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<EvalResult> {
   const options = parseEval(argv);
-  const { folder, config } = await RunFolder.existing(options.from, 'pretrain', '--from');
+  const { folder, config, contents, step, tokenizer, path } = await readPretrainedRun(options.from, '--from');
   const run = config.options as PretrainOptions;
-  const latest = await folder.latestCheckpoint();
-  if (!latest) throw new UsageError(`--from ${options.from} has no checkpoint yet`);
   await useBackend(options.backend);
-  const checkpoint = await readCheckpoint(join(latest.folder, 'model.safetensors'));
-  const model = new MaskedLanguageModel(checkpoint.config);
-  loadWeights(model, checkpoint.tensors);
-  const tokenizerJson = JSON.parse(await readFile(folder.path('tokenizer.json'), 'utf8'));
+  const model = new MaskedLanguageModel(contents.config);
+  loadWithPath(model, contents.tensors, path);
+  const tokenizerJson = tokenizer.toTokenizerJson();
   // The training sequences are built too: the baseline is fitted on them.
   const data = PretrainData.build({
     tokenizer: tokenizerJson,
@@ -80,8 +75,12 @@ export async function evalCommand(
     maxSequences: run.maxSequences,
   });
   const score = await scoreMlm(model, data.heldOutBatches(options.batchSize));
+  if (!Number.isFinite(score.loss))
+    throw new Error(
+      `the held-out loss of ${options.from} at step ${step} is ${score.loss}: the model is broken`,
+    );
   const result: EvalResult = {
-    step: latest.step,
+    step,
     ...score,
     sequences: data.heldOut.length,
     ...againstBaseline(score, data.unigramBaseline(options.batchSize)),

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BatchIterator,
@@ -11,11 +10,12 @@ import {
   spamTask,
   type TaskSplits,
 } from '@sibert/data';
-import { loadWeights, type ModelConfig, readCheckpoint, SequenceClassifier, saveModel } from '@sibert/models';
+import { type ModelConfig, SequenceClassifier, saveModel } from '@sibert/models';
 import { manualSeed, noGrad, tensor, tidy } from '@sibert/tensor';
-import { BertTokenizer } from '@sibert/tokenizer';
+import { loadWithPath, type PretrainedRun, readPretrainedRun } from './checkpoint.js';
 import { combine, scheduleFor } from './optimizers.js';
 import { type FinetuneOptions, parseFinetune, UsageError } from './options.js';
+import type { StopSignal } from './pretrain.js';
 import { Progress } from './progress.js';
 import { RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
@@ -35,6 +35,25 @@ export interface FinetuneResult {
   /** Test accuracy of always predicting the most frequent training class. */
   majorityBaseline: number;
   trainExamples: number;
+  /** The signal that stopped the run before its end (nothing is kept then). */
+  stoppedBy: StopSignal | null;
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+function emptyResult(task: {
+  name: string;
+  labelNames: readonly string[];
+}): Omit<FinetuneResult, 'stoppedBy'> {
+  const none = { accuracy: Number.NaN, f1: Number.NaN, examples: 0 };
+  return {
+    task: task.name,
+    labelNames: task.labelNames,
+    devByEpoch: [],
+    test: none,
+    majorityBaseline: Number.NaN,
+    trainExamples: 0,
+  };
 }
 
 /** The fine-tuning LR of each optimizer when --lr is not given. */
@@ -110,11 +129,38 @@ export async function finetuneCommand(
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<FinetuneResult> {
   const parsed = parseFinetune(argv);
+  const base = parsed.options;
+  const source = await readPretrainedRun(base.from, '--from');
+  if (base.maxLength > source.contents.config.maxPositions)
+    throw new UsageError(
+      `--max-length ${base.maxLength} is longer than the model's ${source.contents.config.maxPositions} positions (${source.path})`,
+    );
+  const folder = await RunFolder.open(base.out, 'finetune', {
+    overwrite: parsed.overwrite,
+    protect: [base.from],
+  });
+  try {
+    const result = await finetune(folder, parsed, source, out);
+    // Without a result there is nothing to keep: a fine-tuning run cannot be resumed.
+    if (result.stoppedBy) await folder.discard();
+    return result;
+  } catch (error) {
+    await folder.discard();
+    throw error;
+  } finally {
+    await folder.release();
+  }
+}
+
+async function finetune(
+  folder: RunFolder,
+  parsed: ReturnType<typeof parseFinetune>,
+  source: PretrainedRun,
+  out: NodeJS.WriteStream,
+): Promise<FinetuneResult> {
   const say = (line: string) => out.write(`${line}\n`);
   const base = parsed.options;
-  const source = await (await RunFolder.existing(base.from, 'pretrain', '--from')).folder.latestCheckpoint();
-  if (!source) throw new UsageError(`--from ${base.from} has no checkpoint yet`);
-  const checkpoint = await readCheckpoint(join(source.folder, 'model.safetensors'));
+  const checkpoint = source.contents;
   const sibert = checkpoint.config.family === 'sibert';
   // SIBERT is fine-tuned with LAMB ("Adam is very sensitive to the scale", the paper), BERT with
   // AdamW. The LRs are for small encoders and a few hundred steps: BERT's usual 1e-4 left tiny and
@@ -125,10 +171,7 @@ export async function finetuneCommand(
     optimizer: optimizerName,
     lr: parsed.lr ?? FINETUNE_LR[optimizerName],
   };
-  const folder = await RunFolder.open(options.out, 'finetune', { overwrite: parsed.overwrite });
-  const tokenizer = BertTokenizer.fromTokenizerJson(
-    await readFile(join(base.from, 'tokenizer.json'), 'utf8'),
-  );
+  const tokenizer = source.tokenizer;
   await useBackend(options.backend);
 
   const task = loadTask(options.task);
@@ -159,7 +202,7 @@ export async function finetuneCommand(
   const model = new SequenceClassifier(config, task.labelNames.length);
   if (options.randomEncoder)
     say('fine-tuning a randomly initialised encoder (--random-encoder): the from-scratch baseline');
-  else loadWeights(model, checkpoint.tensors, { scope: 'encoder' });
+  else loadWithPath(model, checkpoint.tensors, source.path, { scope: 'encoder' });
   const stepsPerEpoch = Math.ceil(trainSet.batchSize / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
   const optimizer = combine(model, [
@@ -196,48 +239,64 @@ export async function finetuneCommand(
   let windowSteps = 0;
   let windowTokens = 0;
   let windowSeconds = 0;
-  for (const { indices, epoch, batchInEpoch } of batches) {
-    const started = performance.now();
-    const batch = selectRows(trainSet, indices);
-    const { loss } = tidy(() => {
-      const { inputs, labels } = uploadClassificationBatch(batch, model.config);
-      const result = model.loss(inputs, labels);
-      return { loss: result.loss };
-    });
-    loss.backward();
-    optimizer.step();
-    optimizer.zeroGrad();
-    const lossValue = await loss.itemAsync();
-    loss.dispose();
-    if (!Number.isFinite(lossValue))
-      throw new Error(`the fine-tuning loss is ${lossValue} at step ${step + 1}; try a smaller --lr`);
-    step++;
-    windowLoss += lossValue;
-    windowSteps++;
-    windowTokens += batch.attentionMask.reduce((n, m) => n + m, 0);
-    windowSeconds += (performance.now() - started) / 1000;
-    progress.tick({ step, loss: lossValue, tokensPerSec: windowTokens / windowSeconds });
-    if (step % FINETUNE_LOG_EVERY === 0)
-      progress.log({ step, loss: windowLoss / windowSteps, tokensPerSec: windowTokens / windowSeconds });
-    if (batchInEpoch === stepsPerEpoch - 1) {
-      progress.done();
-      const dev = await scoreSplit(model, devSet, options.batchSize);
-      devByEpoch.push(dev);
-      const record = {
-        epoch: epoch + 1,
-        step,
-        trainLoss: windowLoss / windowSteps,
-        devAccuracy: dev.accuracy,
-        devF1: dev.f1,
-        tokensPerSec: windowTokens / windowSeconds,
-      };
-      await folder.appendMetrics(record);
-      say(
-        `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev F1 ${dev.f1.toFixed(3)}`,
-      );
-      windowLoss = 0;
-      windowSteps = 0;
+  let stoppedBy: StopSignal | null = null;
+  const onSignal = (signal: StopSignal) => {
+    stoppedBy = signal;
+  };
+  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
+  try {
+    for (const { indices, epoch, batchInEpoch } of batches) {
+      // Lets a signal's handler run between steps.
+      await new Promise<void>((r) => setImmediate(r));
+      if (stoppedBy) {
+        progress.done();
+        say(`${stoppedBy} at step ${step}: stopped; the unfinished run folder is removed`);
+        return { ...emptyResult(task), stoppedBy };
+      }
+      const started = performance.now();
+      const batch = selectRows(trainSet, indices);
+      const { loss } = tidy(() => {
+        const { inputs, labels } = uploadClassificationBatch(batch, model.config);
+        const result = model.loss(inputs, labels);
+        return { loss: result.loss };
+      });
+      loss.backward();
+      optimizer.step();
+      optimizer.zeroGrad();
+      const lossValue = await loss.itemAsync();
+      loss.dispose();
+      if (!Number.isFinite(lossValue))
+        throw new Error(`the fine-tuning loss is ${lossValue} at step ${step + 1}; try a smaller --lr`);
+      step++;
+      windowLoss += lossValue;
+      windowSteps++;
+      windowTokens += batch.attentionMask.reduce((n, m) => n + m, 0);
+      windowSeconds += (performance.now() - started) / 1000;
+      progress.tick({ step, loss: lossValue, tokensPerSec: windowTokens / windowSeconds });
+      if (step % FINETUNE_LOG_EVERY === 0)
+        progress.log({ step, loss: windowLoss / windowSteps, tokensPerSec: windowTokens / windowSeconds });
+      if (batchInEpoch === stepsPerEpoch - 1) {
+        progress.done();
+        const dev = await scoreSplit(model, devSet, options.batchSize);
+        devByEpoch.push(dev);
+        const record = {
+          epoch: epoch + 1,
+          step,
+          trainLoss: windowLoss / windowSteps,
+          devAccuracy: dev.accuracy,
+          devF1: dev.f1,
+          tokensPerSec: windowTokens / windowSeconds,
+        };
+        await folder.appendMetrics(record);
+        say(
+          `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev F1 ${dev.f1.toFixed(3)}`,
+        );
+        windowLoss = 0;
+        windowSteps = 0;
+      }
     }
+  } finally {
+    for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
   }
   const test = await scoreSplit(model, testSet, options.batchSize);
   const trainCounts = task.labelNames.map((_, label) => train.filter((e) => e.label === label).length);
@@ -251,6 +310,7 @@ export async function finetuneCommand(
     test,
     majorityBaseline,
     trainExamples: train.length,
+    stoppedBy: null,
   };
   // The numbers in a machine-readable file: what `sibert-bench reproduce` and scripts read.
   await folder.writeText('result.json', `${JSON.stringify(result, null, 2)}\n`);

@@ -172,18 +172,38 @@ function fail(option: string, expected: string, value: unknown): never {
   throw new UsageError(`--${option} expects ${expected}, got ${JSON.stringify(value)}`);
 }
 
-function integer(option: string, value: unknown, min: number): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < min || (typeof value === 'string' && value.trim() === '')) {
-    fail(option, `an integer ≥ ${min}`, value);
+/** Seeds feed the data package's 32-bit generators. */
+const MAX_SEED = 0xffffffff;
+
+// Strict number syntax: Number() also reads '0x10', '1e3' as integers and ' ' as 0.
+const INTEGER = /^[-+]?\d+$/;
+const REAL = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+function integer(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && INTEGER.test(value)
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    fail(
+      option,
+      max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`,
+      value,
+    );
   }
   return n;
 }
 
 function real(option: string, value: unknown, check: (n: number) => boolean, expected: string): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isFinite(n) || !check(n) || (typeof value === 'string' && value.trim() === ''))
-    fail(option, expected, value);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && REAL.test(value)
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isFinite(n) || !check(n)) fail(option, expected, value);
   return n;
 }
 
@@ -336,7 +356,7 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
     steps,
     batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
     seqLen: integer('seq-len', raw.seqLen ?? 128, 8),
-    seed: integer('seed', raw.seed ?? 0, 0),
+    seed: integer('seed', raw.seed ?? 0, 0, MAX_SEED),
     out: text('out', raw.out),
     optimizer,
     lr: real(
@@ -417,7 +437,7 @@ export function parseFinetune(argv: readonly string[]): {
       epochs: integer('epochs', raw.epochs ?? 3, 1),
       batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
       maxLength: integer('max-length', raw.maxLength ?? 128, 8),
-      seed: integer('seed', raw.seed ?? 0, 0),
+      seed: integer('seed', raw.seed ?? 0, 0, MAX_SEED),
       warmupSteps: integer('warmup-steps', raw.warmupSteps ?? 10, 0),
       maxTrainExamples: integer('max-train-examples', raw.maxTrainExamples ?? 0, 0),
       dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),

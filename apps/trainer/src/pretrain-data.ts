@@ -78,7 +78,7 @@ export class PretrainData {
     );
     if (train.length < spec.batchSize) {
       throw new RangeError(
-        `the corpora give ${train.length} training sequences, fewer than one batch of ${spec.batchSize}`,
+        `--batch-size ${spec.batchSize} is larger than the ${train.length} training sequences of ${spec.seqLen} tokens the corpora give`,
       );
     }
     const collatorOptions = {

@@ -10,7 +10,7 @@ import {
 import type { StepReport } from '@sibert/optim';
 import { getBackend, manualSeed, tidy } from '@sibert/tensor';
 import { BertTokenizer } from '@sibert/tokenizer';
-import { restoreTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint.js';
+import { NonFiniteWeightsError, restoreTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint.js';
 import { PrefetchingData } from './data-client.js';
 import { againstBaseline, type EvalResult, formatEval, PLATEAU_MARGIN, plateauVerdict } from './evaluate.js';
 import { scoreMlm, uploadMlmBatch } from './mlm.js';
@@ -24,12 +24,14 @@ import {
   UsageError,
 } from './options.js';
 import { Progress } from './progress.js';
-import { type RunConfig, RunFolder } from './run-folder.js';
+import { type CheckpointPhase, describeFsError, type RunConfig, RunFolder } from './run-folder.js';
 import { trainTokenizer, useBackend } from './setup.js';
 
 export interface PretrainResult {
-  /** 'done', 'interrupted' (SIGINT: checkpoint written) or 'diverged' (last good checkpoint kept). */
+  /** 'done', 'interrupted' (SIGINT or SIGTERM: checkpoint written) or 'diverged' (last good checkpoint kept). */
   status: 'done' | 'interrupted' | 'diverged';
+  /** The signal that interrupted the run. */
+  signal: StopSignal | null;
   step: number;
   firstLoss: number | null;
   lastLoss: number | null;
@@ -88,15 +90,69 @@ export interface PretrainHooks {
   out?: NodeJS.WriteStream;
 }
 
+/** The signals that stop a run with a checkpoint: Ctrl-C, and what docker, Kubernetes and SLURM send. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/**
+ * A loss above twice the uniform guess's, ln V, is exploding: the model predicts worse than one
+ * that knows nothing. Weights after such a step are not checkpointed as "good".
+ */
+export const explodingLoss = (vocabSize: number) => 2 * Math.log(vocabSize);
+
+/**
+ * The fault-injection seam of the trainer's tests: SIBERT_TRAIN_CRASH_AT=PHASE:STEP kills the
+ * process (SIGKILL, as a power loss would) at that phase of writing checkpoint STEP.
+ */
+function crashSeam(step: number): (phase: CheckpointPhase) => void {
+  const spec = process.env.SIBERT_TRAIN_CRASH_AT;
+  if (!spec) return () => {};
+  const [phase, at] = spec.split(':');
+  return (p) => {
+    if (p === phase && Number(at) === step) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/** What can be checked before any work: the options against the model they build. */
+function checkBeforeWork(options: PretrainOptions): void {
+  const config = modelConfigFor(options, options.vocabSize);
+  if (options.seqLen > config.maxPositions)
+    throw new UsageError(
+      `--seq-len ${options.seqLen} is longer than ${options.model}'s ${config.maxPositions} positions`,
+    );
+}
+
 /** `sibert-train pretrain`: see the README for every option. */
 export async function pretrainCommand(
   argv: readonly string[],
   hooks: PretrainHooks = {},
 ): Promise<PretrainResult> {
   const parsed = parsePretrain(argv);
-  const say = (line: string) => (hooks.out ?? process.stdout).write(`${line}\n`);
+  if (!parsed.resume) checkBeforeWork(parsed.options);
   const folder = await RunFolder.open(parsed.options.out, 'pretrain', parsed);
+  let checkpointed = false;
+  try {
+    return await pretrain(folder, parsed, argv, hooks, () => {
+      checkpointed = true;
+    });
+  } catch (error) {
+    // A new run that failed before its first checkpoint leaves nothing behind: rerunning the
+    // same command just works.
+    if (!checkpointed) await folder.discard();
+    throw error;
+  } finally {
+    await folder.release();
+  }
+}
 
+async function pretrain(
+  folder: RunFolder,
+  parsed: ReturnType<typeof parsePretrain>,
+  argv: readonly string[],
+  hooks: PretrainHooks,
+  onCheckpoint: () => void,
+): Promise<PretrainResult> {
+  const say = (line: string) => (hooks.out ?? process.stdout).write(`${line}\n`);
   let options = parsed.options;
   let tokenizer: BertTokenizer;
   let storedModel: ModelConfig | null = null;
@@ -110,10 +166,23 @@ export async function pretrainCommand(
       ...resumedOptions(storedOptions, parsed.options, explicitOptions(argv)),
       out: parsed.options.out,
     };
-    tokenizer = BertTokenizer.fromTokenizerJson(await readFile(folder.path('tokenizer.json'), 'utf8'));
+    const tokenizerPath = folder.path('tokenizer.json');
+    tokenizer = BertTokenizer.fromTokenizerJson(
+      await readFile(tokenizerPath, 'utf8').catch((error: unknown) => {
+        throw describeFsError(error, tokenizerPath, 'read');
+      }),
+    );
   } else {
     say(`training a WordPiece vocabulary of ${options.vocabSize} on ${options.corpora.join(', ')}…`);
     tokenizer = trainTokenizer(options.corpora, options.vocabSize);
+    if (tokenizer.vocabSize > options.vocabSize)
+      throw new UsageError(
+        `--vocab-size ${options.vocabSize} is smaller than the corpora's alphabet: WordPiece needs ${tokenizer.vocabSize} tokens for their characters and the special tokens alone; pass --vocab-size ${tokenizer.vocabSize} or more`,
+      );
+    if (tokenizer.vocabSize < options.vocabSize)
+      say(
+        `the corpora yield ${tokenizer.vocabSize} tokens (asked for ${options.vocabSize}): the model uses ${tokenizer.vocabSize}`,
+      );
     await folder.writeText('tokenizer.json', JSON.stringify(tokenizer.toTokenizerJson()));
   }
   await useBackend(options.backend);
@@ -126,17 +195,22 @@ export async function pretrainCommand(
 
   let step = 0;
   let dataState: BatchIteratorState | undefined;
+  let restoredLog: LogState | null = null;
+  let lastGood: { step: number; loss: number | null } | null = null;
   if (parsed.resume) {
-    const latest = await folder.latestCheckpoint();
-    if (latest) {
-      const state = await restoreTrainingCheckpoint(latest.folder, model, optimizer);
-      step = state.step;
-      dataState = state.data;
-      await folder.truncateMetrics(step);
+    const restored = await restoreNewest(folder, model, optimizer, say);
+    if (restored) {
+      step = restored.step;
+      dataState = restored.data;
+      restoredLog = (restored.extra?.log as LogState | undefined) ?? null;
+      lastGood = { step, loss: null };
       say(`resuming ${folder.dir} from step ${step}`);
     } else {
-      say(`no checkpoint in ${folder.dir} yet: starting it over`);
+      say(`no complete checkpoint in ${folder.dir}: starting it over`);
     }
+    const torn = await folder.truncateMetrics(step);
+    if (torn)
+      say(`metrics.jsonl: dropped a torn last line (line ${torn.line}, written when the run stopped)`);
   } else {
     const runConfig: RunConfig<PretrainOptions> = {
       kind: 'pretrain',
@@ -161,7 +235,10 @@ export async function pretrainCommand(
       ...(dataState ? { state: dataState } : {}),
     },
     EVAL_BATCH_SIZE,
-  );
+  ).catch((error: Error) => {
+    // The data spec is the user's options: a range error in it is bad input (e.g. a batch larger than the data).
+    throw error.name === 'RangeError' ? new UsageError(error.message) : error;
+  });
   const { baseline } = data.counts;
   say(
     `${options.model}: ${model.numParameters().toLocaleString('en-US')} parameters on ${options.backend}; ` +
@@ -169,25 +246,58 @@ export async function pretrainCommand(
       `unigram baseline ${baseline.loss.toFixed(4)} nats (leaving the plateau: ${(baseline.loss - PLATEAU_MARGIN).toFixed(2)} or below)`,
   );
 
-  let stop = false;
-  const onSigint = () => {
-    stop = true;
+  let stop: StopSignal | null = null;
+  const onSignal = (signal: StopSignal) => {
+    // A second signal stops at once: the newest checkpoint on disk is complete whatever happens.
+    if (stop) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    stop = signal;
   };
-  process.once('SIGINT', onSigint);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   const progress = new Progress('pretrain', options.steps, step, hooks.out);
   const started = performance.now();
-  const window = { loss: 0, accuracy: 0, steps: 0, tokens: 0, seconds: 0, waitedMs: 0 };
+  // The logging window and the clip count at the last log travel in checkpoints, so a resumed
+  // run logs exactly what the uninterrupted run would have.
+  const log: LogState = restoredLog ?? {
+    window: { loss: 0, accuracy: 0, steps: 0, tokens: 0, seconds: 0, waitedMs: 0 },
+    clipCountBefore: 0,
+  };
+  const window = log.window;
+  const exploding = explodingLoss(tokenizer.vocabSize);
+  let worstSinceSave = Number.NEGATIVE_INFINITY;
   let firstLoss: number | null = null;
   let lastLoss: number | null = null;
-  let clipCountBefore = 0;
   let status: PretrainResult['status'] = 'done';
   let lastState = dataState ?? { epoch: 0, position: 0 };
   let heldOut: EvalResult | null = null;
-  const save = (atStep: number) =>
-    folder.saveCheckpoint(atStep, (dir) =>
-      writeTrainingCheckpoint(dir, model, optimizer, { step: atStep, data: lastState }),
-    );
+  /** Writes a checkpoint if the weights are worth going back to; says why not otherwise. */
+  const save = async (atStep: number): Promise<void> => {
+    if (worstSinceSave > exploding) {
+      say(
+        `step ${atStep}: no checkpoint written: a loss of ${worstSinceSave.toPrecision(4)} since the last one is exploding (above 2·ln V = ${exploding.toFixed(2)})`,
+      );
+      return;
+    }
+    try {
+      await folder.saveCheckpoint(
+        atStep,
+        (dir) =>
+          writeTrainingCheckpoint(dir, model, optimizer, {
+            step: atStep,
+            data: lastState,
+            extra: { log: structuredClone(log) },
+          }),
+        crashSeam(atStep),
+      );
+    } catch (error) {
+      if (!(error instanceof NonFiniteWeightsError)) throw error;
+      say(`step ${atStep}: no checkpoint written: ${error.message}`);
+      return;
+    }
+    lastGood = { step: atStep, loss: lastLoss };
+    worstSinceSave = Number.NEGATIVE_INFINITY;
+    onCheckpoint();
+  };
 
   try {
     while (step < options.steps) {
@@ -203,11 +313,16 @@ export async function pretrainCommand(
         accuracy.dispose();
         status = 'diverged';
         progress.done();
+        const kept: { step: number; loss: number | null } | null = lastGood;
         say(
-          `the loss is ${lossValue} at step ${step + 1}: stopping; the last good checkpoint is kept in ${folder.path('checkpoints')}`,
+          `the loss is ${lossValue} at step ${step + 1}: stopping; ` +
+            (kept
+              ? `the last good checkpoint, step ${kept.step}${kept.loss === null ? '' : ` (loss ${kept.loss.toFixed(4)})`}, is in ${folder.path('checkpoints')}`
+              : 'no checkpoint was written before it diverged'),
         );
         break;
       }
+      worstSinceSave = Math.max(worstSinceSave, lossValue);
       loss.backward();
       const logging = (step + 1) % options.logEvery === 0 || step + 1 === options.steps;
       let report: StepReport | undefined;
@@ -248,12 +363,12 @@ export async function pretrainCommand(
           encoderParamNorm: encoder.paramNorm,
           effectiveLr: encoder.effectiveLr,
           clipped: encoder.clipped,
-          clippedSteps: clipCount - clipCountBefore,
+          clippedSteps: clipCount - log.clipCountBefore,
           tokensPerSec,
           dataWaitMs: window.waitedMs,
           elapsed: (performance.now() - started) / 1000,
         };
-        clipCountBefore = clipCount;
+        log.clipCountBefore = clipCount;
         await folder.appendMetrics(record);
         progress.log({
           step,
@@ -267,9 +382,16 @@ export async function pretrainCommand(
       if (stop && step < options.steps) {
         status = 'interrupted';
         progress.done();
-        say(`interrupted at step ${step}: checkpoint written; continue with --resume --out ${folder.dir}`);
+        const kept: { step: number } | null = lastGood;
+        say(
+          kept?.step === step
+            ? `${stop} at step ${step}: checkpoint written; continue with --resume --out ${folder.dir}`
+            : `${stop} at step ${step}: stopped; ${kept ? `the last good checkpoint is step ${kept.step}` : 'no checkpoint was written'}`,
+        );
         break;
       }
+      // Lets a signal's handler run: the steps above may never give the event loop a turn.
+      await new Promise<void>((r) => setImmediate(r));
     }
     if (status === 'done') {
       say('evaluating on the held-out documents…');
@@ -284,7 +406,7 @@ export async function pretrainCommand(
       say(formatEval(heldOut));
     }
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
     await data.close();
   }
   progress.done();
@@ -296,7 +418,46 @@ export async function pretrainCommand(
     );
   }
   for (const p of model.parameters()) p.dispose();
-  return { status, step, firstLoss, lastLoss, heldOut };
+  return { status, signal: stop, step, firstLoss, lastLoss, heldOut };
+}
+
+/** The logging state a checkpoint carries. */
+interface LogState {
+  window: {
+    loss: number;
+    accuracy: number;
+    steps: number;
+    tokens: number;
+    seconds: number;
+    waitedMs: number;
+  };
+  clipCountBefore: number;
+}
+
+/**
+ * Restores the newest complete checkpoint that loads; one that does not (corrupt, another
+ * model, NaN weights) is reported and the next older one tried. Null when there is none at all.
+ */
+async function restoreNewest(
+  folder: RunFolder,
+  model: MaskedLanguageModel,
+  optimizer: ReturnType<typeof combine>,
+  say: (line: string) => void,
+): Promise<Awaited<ReturnType<typeof restoreTrainingCheckpoint>> | null> {
+  const { complete, latestNote } = await folder.checkpoints();
+  if (latestNote) say(latestNote);
+  const failures: string[] = [];
+  for (const checkpoint of complete) {
+    try {
+      return await restoreTrainingCheckpoint(checkpoint.folder, model, optimizer);
+    } catch (error) {
+      failures.push((error as Error).message);
+      say(`cannot resume from ${checkpoint.folder}: ${(error as Error).message}`);
+    }
+  }
+  if (failures.length > 0)
+    throw new UsageError(`--resume: no checkpoint of ${folder.dir} can be loaded (${failures.join('; ')})`);
+  return null;
 }
 
 async function pretrainSummary(
@@ -305,7 +466,7 @@ async function pretrainSummary(
   model: MaskedLanguageModel,
   heldOut: EvalResult,
 ): Promise<string> {
-  const metrics = await folder.readMetrics();
+  const { records: metrics } = await folder.readMetrics();
   const first = metrics[0];
   const last = metrics.at(-1);
   const fmt = (v: unknown, digits = 4) => (typeof v === 'number' ? v.toFixed(digits) : '–');

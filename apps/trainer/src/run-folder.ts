@@ -1,5 +1,18 @@
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
+import {
+  access,
+  appendFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+} from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '@sibert/models';
 import { UsageError } from './options.js';
 
@@ -17,49 +30,159 @@ export interface RunConfig<O = unknown> {
 const CHECKPOINTS = 'checkpoints';
 const LATEST = 'latest.json';
 const KEEP_CHECKPOINTS = 2;
+/** Written first into every folder this tool creates: what `--overwrite` may delete. */
+const MARKER = '.sibert-run';
+/** Held by the one process writing the folder: `{ pid, host, started }`. */
+const LOCK = '.lock';
+/** The files a checkpoint folder holds once it is complete. */
+const CHECKPOINT_FILES = ['model.safetensors'];
+
+/**
+ * A file-system failure with the path and the cause in words: Node's own messages for write and
+ * fsync name neither the file nor, for EROFS, the reason in plain terms.
+ */
+export function describeFsError(error: unknown, path: string, action: string): Error {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const cause: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EDQUOT: 'disk quota exceeded',
+    ENOENT: 'no such file or folder',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+  };
+  if (code === undefined || !(code in cause))
+    return error instanceof Error ? error : new Error(String(error));
+  const wrapped = new Error(`cannot ${action} ${path}: ${cause[code]} (${code})`);
+  (wrapped as NodeJS.ErrnoException).code = code;
+  return wrapped;
+}
+
+async function fsStep<T>(path: string, action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw describeFsError(error, path, action);
+  }
+}
+
+/** fsync of a folder, so a rename inside it survives a power loss. */
+async function syncFolder(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+interface LockHolder {
+  pid: number;
+  host: string;
+  started: string;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One line of metrics.jsonl that could not be read. */
+export interface MetricsRepair {
+  line: number;
+  text: string;
+}
 
 /**
  * The folder a run writes: config.json, tokenizer.json, metrics.jsonl, checkpoints/step-N/ and
- * summary.md. A checkpoint folder is written whole under a temporary name and renamed into place,
- * then `checkpoints/latest.json` is replaced atomically, so a crash leaves the previous checkpoint.
+ * summary.md. One process writes it at a time (the lock). A checkpoint folder is written whole
+ * under a temporary name, fsynced and renamed into place, then `checkpoints/latest.json` is
+ * replaced atomically; resume trusts the folders, not latest.json, so a crash at any point leaves
+ * the newest complete checkpoint usable.
  */
 export class RunFolder {
-  private constructor(readonly dir: string) {}
+  private lockHeld = false;
+  private readonly releaseOnExit = () => {
+    if (this.lockHeld) unlinkSync(this.path(LOCK));
+  };
+
+  private constructor(
+    readonly dir: string,
+    /** True when this run created the folder's contents (not a resume). */
+    readonly fresh: boolean,
+    /** True when the folder did not exist before this run. */
+    private readonly created: boolean,
+  ) {}
 
   /**
-   * Opens `dir` for a new run (it must be empty or absent, unless `overwrite`) or, with `resume`,
-   * an existing run of the same kind. Refusals are UsageErrors that touch nothing.
+   * Opens `dir` for a new run (it must be empty or absent; `overwrite` replaces a folder this
+   * tool wrote, never anything else and never one of `protect`) or, with `resume`, an existing
+   * run of the same kind. Takes the folder's lock. Refusals are UsageErrors that touch nothing.
    */
   static async open(
     dir: string,
     kind: RunKind,
-    flags: { resume?: boolean; overwrite?: boolean },
+    flags: { resume?: boolean; overwrite?: boolean; protect?: readonly string[] },
   ): Promise<RunFolder> {
     const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return null;
       if (error.code === 'ENOTDIR') throw new UsageError(`--out ${dir} is a file, not a folder`);
-      throw error;
+      throw describeFsError(error, dir, 'read');
     });
-    const folder = new RunFolder(dir);
+    for (const other of flags.protect ?? []) {
+      if (await contains(dir, other))
+        throw new UsageError(
+          `--out ${dir} is (or holds) the run this command reads, ${other}; choose another --out`,
+        );
+    }
     if (flags.resume) {
       const config = await RunFolder.readConfig(dir).catch(() => null);
       if (!config) throw new UsageError(`--resume: ${dir} holds no run to resume (no readable config.json)`);
       if (config.kind !== kind)
         throw new UsageError(`--resume: ${dir} holds a ${config.kind} run, not a ${kind} run`);
+      const folder = new RunFolder(dir, false, false);
+      await folder.lock();
+      await folder.removeTemporaries();
       return folder;
     }
-    if (entries && entries.length > 0) {
-      const isRun = entries.includes('config.json');
-      if (!flags.overwrite) {
+    const visible = (entries ?? []).filter((e) => e !== LOCK);
+    if (visible.length > 0) {
+      const ours = visible.includes(MARKER);
+      const next =
+        kind === 'pretrain'
+          ? 'pass --resume to continue it or --overwrite to replace it'
+          : 'choose another --out or pass --overwrite to replace it';
+      if (!ours)
         throw new UsageError(
-          isRun
-            ? `--out ${dir} holds another run; pass --resume to continue it or --overwrite to replace it`
-            : `--out ${dir} is not empty and is not a run folder; choose another folder or pass --overwrite`,
+          `--out ${dir} is not empty and was not written by sibert-train; choose another folder (--overwrite only replaces sibert-train's run folders)`,
         );
-      }
-      await rm(dir, { recursive: true, force: true });
+      if (!flags.overwrite) throw new UsageError(`--out ${dir} holds another run; ${next}`);
     }
-    await mkdir(join(dir, CHECKPOINTS), { recursive: true });
+    const folder = new RunFolder(dir, true, entries === null);
+    await fsStep(dir, 'create', () => mkdir(dir, { recursive: true }));
+    await folder.lock();
+    // The lock is ours, so no run is writing here: replace what the old run left.
+    for (const entry of visible) {
+      await fsStep(join(dir, entry), 'delete', () => rm(join(dir, entry), { recursive: true, force: true }));
+    }
+    await fsStep(dir, 'write to', () =>
+      writeFileAtomic(folder.path(MARKER), `${JSON.stringify({ tool: 'sibert-train', kind })}\n`),
+    );
+    await fsStep(dir, 'write to', () => mkdir(join(dir, CHECKPOINTS), { recursive: true }));
     return folder;
   }
 
@@ -74,7 +197,7 @@ export class RunFolder {
     });
     if (config.kind !== kind)
       throw new UsageError(`${flag} ${dir} is a ${config.kind} run, not a ${kind} run`);
-    return { folder: new RunFolder(dir), config };
+    return { folder: new RunFolder(dir, false, false), config };
   }
 
   /** The config of the run in `dir`; a clear error when it is missing or foreign. */
@@ -103,64 +226,217 @@ export class RunFolder {
     return join(this.dir, name);
   }
 
+  /**
+   * Takes the folder's lock: refused while another live process holds it (naming its pid); a
+   * lock whose process is gone is taken over.
+   */
+  private async lock(): Promise<void> {
+    const path = this.path(LOCK);
+    const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const handle = await open(path, 'wx');
+        try {
+          await handle.writeFile(`${JSON.stringify(me)}\n`);
+        } finally {
+          await handle.close();
+        }
+        this.lockHeld = true;
+        process.on('exit', this.releaseOnExit);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
+          throw describeFsError(error, path, 'create');
+      }
+      const holder = await readFile(path, 'utf8')
+        .then((t) => JSON.parse(t) as LockHolder)
+        .catch(() => null);
+      if (holder && holder.host !== me.host)
+        throw new UsageError(
+          `${this.dir} is locked by sibert-train on ${holder.host} (pid ${holder.pid}, since ${holder.started}); if that run is gone, delete ${path}`,
+        );
+      if (holder && isAlive(holder.pid))
+        throw new UsageError(
+          `${this.dir} is in use by another sibert-train (pid ${holder.pid}, since ${holder.started}); wait for it to finish or stop it`,
+        );
+      await rm(path, { force: true });
+    }
+  }
+
+  /** Gives the lock back (also done at process exit). */
+  async release(): Promise<void> {
+    if (!this.lockHeld) return;
+    this.lockHeld = false;
+    process.removeListener('exit', this.releaseOnExit);
+    await rm(this.path(LOCK), { force: true });
+  }
+
+  /**
+   * After a failure before anything worth keeping was written: removes what this run created, so
+   * the same command can simply be run again. A resumed run is never touched.
+   */
+  async discard(): Promise<void> {
+    if (!this.fresh) return;
+    const entries = await readdir(this.dir).catch(() => [] as string[]);
+    for (const entry of entries) {
+      if (entry !== LOCK) await rm(this.path(entry), { recursive: true, force: true });
+    }
+    await this.release();
+    if (this.created) await rmdir(this.dir).catch(() => undefined);
+  }
+
+  /** Checkpoint folders a killed run left half-written (every writer holds the lock first). */
+  private async removeTemporaries(): Promise<void> {
+    const dir = join(this.dir, CHECKPOINTS);
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const entry of entries.filter((e) => e.startsWith('.tmp-'))) {
+      await rm(join(dir, entry), { recursive: true, force: true });
+    }
+  }
+
   async writeConfig(config: RunConfig): Promise<void> {
-    await writeFileAtomic(this.path('config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await this.writeText('config.json', `${JSON.stringify(config, null, 2)}\n`);
   }
 
   async writeText(name: string, text: string): Promise<void> {
-    await writeFileAtomic(this.path(name), text);
+    await fsStep(this.path(name), 'write', () => writeFileAtomic(this.path(name), text));
   }
 
   async appendMetrics(record: Record<string, unknown>): Promise<void> {
-    await appendFile(this.path('metrics.jsonl'), `${JSON.stringify(record)}\n`);
+    const path = this.path('metrics.jsonl');
+    await fsStep(path, 'write', () => appendFile(path, `${JSON.stringify(record)}\n`));
   }
 
-  async readMetrics(): Promise<Record<string, unknown>[]> {
-    const text = await readFile(this.path('metrics.jsonl'), 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  /**
+   * The metric records. A torn last line (a crash mid-append) is dropped and reported; a line
+   * that cannot be read before it is an error naming the line.
+   */
+  async readMetrics(): Promise<{ records: Record<string, unknown>[]; torn: MetricsRepair | null }> {
+    const path = this.path('metrics.jsonl');
+    const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw describeFsError(error, path, 'read');
+    });
+    const lines = text.split('\n');
+    const records: Record<string, unknown>[] = [];
+    let torn: MetricsRepair | null = null;
+    for (const [i, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      try {
+        records.push(JSON.parse(line) as Record<string, unknown>);
+      } catch (error) {
+        const last = lines.slice(i + 1).every((l) => l.trim() === '');
+        if (!last)
+          throw new UsageError(
+            `${path}, line ${i + 1}, is not valid JSON (${(error as Error).message}); only a torn last line is repaired`,
+          );
+        torn = { line: i + 1, text: line };
+      }
+    }
+    return { records, torn };
   }
 
-  /** Drops metric records logged after `step` (a resumed run logs them again). */
-  async truncateMetrics(step: number): Promise<void> {
-    const kept = (await this.readMetrics()).filter((r) => typeof r.step !== 'number' || r.step <= step);
-    await writeFileAtomic(this.path('metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  /** Drops metric records logged after `step` (a resumed run logs them again) and a torn last line. */
+  async truncateMetrics(step: number): Promise<MetricsRepair | null> {
+    const { records, torn } = await this.readMetrics();
+    const kept = records.filter((r) => typeof r.step !== 'number' || r.step <= step);
+    await this.writeText('metrics.jsonl', kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return torn;
   }
 
-  /** Writes checkpoint `step` with `write(folder)`, atomically, and keeps the newest ones. */
-  async saveCheckpoint(step: number, write: (folder: string) => Promise<void>): Promise<string> {
+  /**
+   * Writes checkpoint `step` with `write(folder)`: into a temporary folder, every file and the
+   * folder fsynced, renamed into place, the rename fsynced; then latest.json; then the oldest
+   * checkpoints beyond the newest KEEP_CHECKPOINTS are removed. `crashAt` is the fault-injection
+   * seam of the tests (see SIBERT_TRAIN_CRASH_AT in pretrain.ts).
+   */
+  async saveCheckpoint(
+    step: number,
+    write: (folder: string) => Promise<void>,
+    crashAt: (phase: CheckpointPhase) => void = () => {},
+  ): Promise<string> {
     const name = `step-${String(step).padStart(8, '0')}`;
-    const final = join(this.dir, CHECKPOINTS, name);
-    const temporary = join(this.dir, CHECKPOINTS, `.tmp-${name}-${process.pid}`);
-    await rm(temporary, { recursive: true, force: true });
-    await mkdir(temporary, { recursive: true });
-    await write(temporary);
-    await rm(final, { recursive: true, force: true });
-    await rename(temporary, final);
-    await writeFileAtomic(join(this.dir, CHECKPOINTS, LATEST), `${JSON.stringify({ step, folder: name })}\n`);
-    const old = (await readdir(join(this.dir, CHECKPOINTS)))
-      .filter((f) => f.startsWith('step-') && f < name)
-      .sort();
+    const checkpoints = join(this.dir, CHECKPOINTS);
+    const final = join(checkpoints, name);
+    const temporary = join(checkpoints, `.tmp-${name}-${process.pid}`);
+    await fsStep(temporary, 'write', async () => {
+      await rm(temporary, { recursive: true, force: true });
+      await mkdir(temporary, { recursive: true });
+      await write(temporary);
+      crashAt('files-written');
+      for (const file of await readdir(temporary)) await syncFile(join(temporary, file));
+      await syncFolder(temporary);
+      crashAt('files-synced');
+      await rm(final, { recursive: true, force: true });
+      await rename(temporary, final);
+      crashAt('renamed');
+      await syncFolder(checkpoints);
+      // The metrics up to this step are as durable as the checkpoint they describe.
+      if (await exists(this.path('metrics.jsonl'))) await syncFile(this.path('metrics.jsonl'));
+      await writeFileAtomic(join(checkpoints, LATEST), `${JSON.stringify({ step, folder: name })}\n`);
+      await syncFolder(checkpoints);
+      crashAt('latest-written');
+    });
+    const old = (await readdir(checkpoints)).filter((f) => f.startsWith('step-') && f < name).sort();
     for (const stale of old.slice(0, Math.max(0, old.length - (KEEP_CHECKPOINTS - 1)))) {
-      await rm(join(this.dir, CHECKPOINTS, stale), { recursive: true, force: true });
+      await rm(join(checkpoints, stale), { recursive: true, force: true });
     }
     return final;
   }
 
+  /**
+   * The complete checkpoints, newest first, and what latest.json says (a hint: it is written
+   * after the folder, so a crash or a deleted file can leave it behind or missing).
+   */
+  async checkpoints(): Promise<{
+    complete: { step: number; folder: string }[];
+    latestNote: string | null;
+  }> {
+    const dir = join(this.dir, CHECKPOINTS);
+    const names = (await readdir(dir).catch(() => [] as string[]))
+      .filter((n) => /^step-\d+$/.test(n))
+      .sort()
+      .reverse();
+    const complete: { step: number; folder: string }[] = [];
+    for (const name of names) {
+      const files = await readdir(join(dir, name)).catch(() => [] as string[]);
+      if (CHECKPOINT_FILES.every((f) => files.includes(f)))
+        complete.push({ step: Number(name.slice('step-'.length)), folder: join(dir, name) });
+    }
+    const latest = await readFile(join(dir, LATEST), 'utf8')
+      .then((t) => JSON.parse(t) as { folder?: unknown })
+      .catch(() => null);
+    const newest = complete[0];
+    let latestNote: string | null = null;
+    if (newest && (!latest || latest.folder !== relative(dir, newest.folder)))
+      latestNote = `${join(dir, LATEST)} is ${latest ? `stale (it names ${String(latest.folder)})` : 'missing or unreadable'}; using the newest complete checkpoint, ${relative(dir, newest.folder)}`;
+    return { complete, latestNote };
+  }
+
   /** The newest complete checkpoint, or null. */
   async latestCheckpoint(): Promise<{ step: number; folder: string } | null> {
-    try {
-      const latest = JSON.parse(await readFile(join(this.dir, CHECKPOINTS, LATEST), 'utf8')) as {
-        step: number;
-        folder: string;
-      };
-      const folder = join(this.dir, CHECKPOINTS, latest.folder);
-      await stat(folder);
-      return { step: latest.step, folder };
-    } catch {
-      return null;
-    }
+    return (await this.checkpoints()).complete[0] ?? null;
   }
+}
+
+/** The points of a checkpoint write at which the fault-injection tests crash the process. */
+export type CheckpointPhase = 'files-written' | 'files-synced' | 'renamed' | 'latest-written';
+export const CHECKPOINT_PHASES: readonly CheckpointPhase[] = [
+  'files-written',
+  'files-synced',
+  'renamed',
+  'latest-written',
+];
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Whether `inner` is `outer` or lies inside it (symlinks resolved): deleting `outer` deletes it. */
+async function contains(outer: string, inner: string): Promise<boolean> {
+  const real = async (p: string) => realpath(p).catch(() => resolve(p));
+  const rel = relative(await real(outer), await real(inner));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
