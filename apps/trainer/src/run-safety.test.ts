@@ -299,6 +299,8 @@ describe('checks before work, strict numbers, and honest inputs', () => {
   });
 
   it('runs of 2 to 4 steps and a one-step fine-tuning work', async () => {
+    for (const steps of [3, 4])
+      expect(await losses(await finishedRun(`steps-${steps}`, steps))).toHaveLength(1);
     const out = await finishedRun('two-steps', 2);
     expect(await losses(out)).toHaveLength(1);
     const finetune = await train([
@@ -373,6 +375,16 @@ describe('checks before work, strict numbers, and honest inputs', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/the loss is (NaN|Infinity) at step \d+: stopping; no checkpoint was written/);
     expect(await checkpointsOf(out)).toEqual([]);
+
+    // Exploding but finite: only the checkpoint before the explosion is kept (measured: loss 6.05
+    // at step 2, 15.1 at step 3, 138 at step 4, 1e27 by step 21).
+    const exploded = join(root, 'exploded');
+    const args = ['--optimizer', 'sgd', '--lr', '10', '--steps', '30', '--checkpoint-every', '2'];
+    const explosion = await train(['pretrain', ...bert, ...args, '--out', exploded]);
+    expect(explosion.stdout).toMatch(
+      /step 4: no checkpoint written: a loss of [\d.e+]+ since the last one is exploding/,
+    );
+    expect(await checkpointsOf(exploded)).toEqual(['step-00000002']);
 
     const good = await finishedRun('nan-weights', 3);
     const file = join(good, 'checkpoints', 'step-00000003', 'model.safetensors');
