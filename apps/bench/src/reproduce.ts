@@ -485,9 +485,13 @@ function paperLayout(
       `| ${e.name} | ${e.steps ?? '–'} | ${loss} | ${e.eval ? e.eval.belowBaseline.toFixed(3) : '–'} | ${e.eval ? (e.eval.maskedAccuracy * 100).toFixed(1) : '–'} | ${cells.join(' | ')} | ${e.clippedShare === null ? '–' : `${(e.clippedShare * 100).toFixed(1)}%`} | ${minutes(e.pretrainSeconds)} |`,
     );
   }
+  // The majority class is that of each seed's training subset, so it can differ between seeds.
   const majority = tasks.flatMap((t) => {
-    const r = rows.find((m) => m.task === t);
-    const acc = typeof r?.majority === 'number' ? (r.majority * 100).toFixed(1) : '–';
+    const acc = formatMeanStd(
+      rows.filter((m) => m.task === t).map((m) => Number(m.majority)),
+      100,
+      1,
+    );
     return t === 'spam' ? [acc, '0'] : [acc];
   });
   lines.push(
