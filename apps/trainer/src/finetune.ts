@@ -15,7 +15,7 @@ import { manualSeed, noGrad, tensor, tidy } from '@sibert/tensor';
 import { loadWithPath, type PretrainedRun, readPretrainedRun } from './checkpoint.js';
 import { combine, scheduleFor } from './optimizers.js';
 import { type FinetuneOptions, parseFinetune, UsageError } from './options.js';
-import type { StopSignal } from './pretrain.js';
+import { STOP_SIGNALS, type StopSignal } from './pretrain.js';
 import { Progress } from './progress.js';
 import { RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
@@ -38,8 +38,6 @@ export interface FinetuneResult {
   /** The signal that stopped the run before its end (nothing is kept then). */
   stoppedBy: StopSignal | null;
 }
-
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 function emptyResult(task: {
   name: string;

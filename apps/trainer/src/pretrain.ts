@@ -91,7 +91,7 @@ export interface PretrainHooks {
 }
 
 /** The signals that stop a run with a checkpoint: Ctrl-C, and what docker, Kubernetes and SLURM send. */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /**

@@ -67,18 +67,9 @@ async function fsStep<T>(path: string, action: string, work: () => Promise<T>): 
   }
 }
 
-/** fsync of a folder, so a rename inside it survives a power loss. */
-async function syncFolder(path: string): Promise<void> {
+/** fsync of a file or a folder (a folder's, so a rename inside it survives a power loss). */
+async function sync(path: string): Promise<void> {
   const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
   try {
     await handle.sync();
   } finally {
@@ -364,17 +355,17 @@ export class RunFolder {
       await mkdir(temporary, { recursive: true });
       await write(temporary);
       crashAt('files-written');
-      for (const file of await readdir(temporary)) await syncFile(join(temporary, file));
-      await syncFolder(temporary);
+      for (const file of await readdir(temporary)) await sync(join(temporary, file));
+      await sync(temporary);
       crashAt('files-synced');
       await rm(final, { recursive: true, force: true });
       await rename(temporary, final);
       crashAt('renamed');
-      await syncFolder(checkpoints);
+      await sync(checkpoints);
       // The metrics up to this step are as durable as the checkpoint they describe.
-      if (await exists(this.path('metrics.jsonl'))) await syncFile(this.path('metrics.jsonl'));
+      if (await exists(this.path('metrics.jsonl'))) await sync(this.path('metrics.jsonl'));
       await writeFileAtomic(join(checkpoints, LATEST), `${JSON.stringify({ step, folder: name })}\n`);
-      await syncFolder(checkpoints);
+      await sync(checkpoints);
       crashAt('latest-written');
     });
     const old = (await readdir(checkpoints)).filter((f) => f.startsWith('step-') && f < name).sort();
