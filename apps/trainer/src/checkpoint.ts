@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchIteratorState } from '@sibert/data';
@@ -17,7 +18,7 @@ import type { CombinedOptimizer, CombinedStateDict } from '@sibert/optim';
 import { getRngState, type RngState, setRngState } from '@sibert/tensor';
 import { BertTokenizer } from '@sibert/tokenizer';
 import { UsageError } from './options.js';
-import { type RunConfig, RunFolder } from './run-folder.js';
+import { type RunConfig, RunFolder, type RunKind } from './run-folder.js';
 
 /** Everything besides the weights that a run needs to continue exactly. */
 export interface TrainingState {
@@ -165,7 +166,7 @@ function insertBuffers(value: unknown, buffers: Map<string, TensorData>): unknow
   return value;
 }
 
-/** A pretraining run read for `eval` or `finetune --from`: its newest checkpoint, checked. */
+/** A run read for `eval`, `predict` or `finetune --from`: its newest checkpoint, checked. */
 export interface PretrainedRun {
   folder: RunFolder;
   config: RunConfig;
@@ -177,18 +178,28 @@ export interface PretrainedRun {
   contents: Awaited<ReturnType<typeof readCheckpoint>>;
 }
 
+/** The newest complete checkpoint of the pretraining run in `dir` (see `readRun`). */
+export function readPretrainedRun(dir: string, flag: string): Promise<PretrainedRun> {
+  return readRun(dir, flag, 'pretrain');
+}
+
 /**
- * The newest complete checkpoint of the pretraining run in `dir`, checked against the run: the
- * model its config.json describes, finite weights, and a tokenizer.json of the model's vocabulary.
+ * The newest complete checkpoint of the run of `kind` in `dir`, checked against the run: the
+ * model its config.json describes, finite weights, and a tokenizer.json of the model's
+ * vocabulary (a fine-tuning run written before it kept its own: the pretraining run's).
  */
-export async function readPretrainedRun(dir: string, flag: string): Promise<PretrainedRun> {
-  const { folder, config } = await RunFolder.existing(dir, 'pretrain', flag);
+export async function readRun(dir: string, flag: string, kind: RunKind): Promise<PretrainedRun> {
+  const { folder, config } = await RunFolder.existing(dir, kind, flag);
   const latest = await folder.latestCheckpoint();
   if (!latest) throw new UsageError(`${flag} ${dir} has no checkpoint yet`);
   const path = join(latest.folder, MODEL_FILE);
   const stored = config.model === undefined ? undefined : validateConfig(config.model);
   const contents = await readModelFile(path, stored);
-  const tokenizerPath = folder.path('tokenizer.json');
+  const pretrainedFolder = (config.pretrained as { folder?: string } | undefined)?.folder;
+  const tokenizerPath =
+    kind === 'finetune' && !existsSync(folder.path('tokenizer.json')) && pretrainedFolder
+      ? join(pretrainedFolder, 'tokenizer.json')
+      : folder.path('tokenizer.json');
   const tokenizerText = await readFile(tokenizerPath, 'utf8').catch(() => {
     throw new UsageError(`${flag}: ${tokenizerPath} is missing or unreadable`);
   });

@@ -85,7 +85,7 @@ describe('sibert-train end to end', () => {
     expect(finetune.stderr).toBe('');
     expect(finetune.code).toBe(0);
     expect(finetune.stdout).toMatch(/epoch 1\/1: train loss [\d.]+, dev accuracy [\d.]+%/);
-    expect(finetune.stdout).toMatch(/test accuracy [\d.]+% \(majority class [\d.]+%\), F1 \(spam\) [\d.]+/);
+    expect(finetune.stdout).toMatch(/test accuracy [\d.]+% \(majority class [\d.]+%\), macro-F1 [\d.]+, F1 \(spam\) [\d.]+/);
     expect(await readFile(join(finetuned, 'summary.md'), 'utf8')).toMatch(/\| test \| [\d.]+% \|/);
   });
 
@@ -171,7 +171,7 @@ describe('sibert-train refuses bad input with one clear line and touches nothing
   };
 
   it('unknown commands, flags and values', async () => {
-    await refuse(['teach'], /unknown command 'teach'; expected pretrain, finetune, eval or demo/);
+    await refuse(['teach'], /unknown command 'teach'; expected pretrain, finetune, eval, predict or demo/);
     await refuse(['pretrain', '--out', join(root, 'x'), '--colour', 'red'], /Unknown option '--colour'/);
     await refuse(
       ['pretrain', '--out', join(root, 'x'), '--steps', '-5'],

@@ -10,15 +10,25 @@ const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
                         [--schedule paper|constant|linear|cosine] [--warmup-steps N]
                         [--head-optimizer lamb|adamw|adam|sgd] [--head-lr X] [--head-weight-decay X]
                         [--init-scale X] [--dropout X] [--vocab-size N] [--corpora moby-dick,sotu,spam]
+                        [--text PATH… [--text-field text] [--holdout 0.02] [--encoding utf-8]]
                         [--max-sequences N] [--log-every N] [--checkpoint-every N] [--config FILE]
                         [--resume] [--overwrite]
-  sibert-train finetune --task spam|sotu-party --from DIR --out DIR2 [--epochs E] [--optimizer …]
-                        [--lr X] [--weight-decay X] [--batch-size B] [--max-length L] [--seed K]
-                        [--warmup-steps N] [--max-train-examples N] [--dropout X] [--pooling mean|cls]
-                        [--random-encoder] [--backend …]
-                        [--config FILE] [--overwrite]
-  sibert-train eval     --from DIR [--batch-size B] [--backend …]
+  sibert-train finetune --from DIR --out DIR2 (--task spam|sotu-party | --train FILE [--dev FILE]
+                        [--test FILE] [--text-field text] [--text-pair-field F] [--label-field label]
+                        [--encoding utf-8]) [--epochs E] [--optimizer …] [--lr X] [--weight-decay X]
+                        [--batch-size B] [--max-length L] [--seed K] [--warmup-steps N]
+                        [--max-train-examples N] [--dropout X] [--pooling mean|cls]
+                        [--random-encoder] [--backend …] [--config FILE] [--overwrite]
+  sibert-train eval     --from RUN [--text PATH… | --test FILE] [--text-field F] [--text-pair-field F]
+                        [--label-field F] [--encoding E] [--batch-size B] [--backend …]
+  sibert-train predict  --from FINETUNE_RUN --input FILE|- [--format jsonl|csv|tsv|txt]
+                        [--output FILE [--overwrite]] [--text-field F] [--text-pair-field F]
+                        [--encoding E] [--batch-size B] [--backend …]
   sibert-train demo     [--out runs/demo] [--steps N] [--backend …]
+
+Your own data: --text reads .txt (paragraphs) and .jsonl (one document per record) files, folders
+and globs, optionally .gz; --train/--dev/--test read labelled .jsonl, .csv or .tsv files (without
+--dev/--test, seeded stratified splits of --train).
 
 Models: {bert,sibert}-{tiny,mini,small,base}. The default recipe, 'short', is the paper's algorithm
 set for a few thousand steps: SIBERT's encoder SGD (lr 40, weight decay 5e-5: ηλ = 2e-3), relative
@@ -48,6 +58,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         await evalCommand(rest);
         return 0;
       }
+      case 'predict': {
+        const { predictCommand } = await import('./predict.js');
+        await predictCommand(rest);
+        return 0;
+      }
       case 'demo': {
         const { demoCommand } = await import('./demo.js');
         return (await demoCommand(rest)) ? 0 : 1;
@@ -59,7 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(
-          `unknown command '${command}'; expected pretrain, finetune, eval or demo (see sibert-train --help)`,
+          `unknown command '${command}'; expected pretrain, finetune, eval, predict or demo (see sibert-train --help)`,
         );
     }
   } catch (error) {

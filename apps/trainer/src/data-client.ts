@@ -2,7 +2,7 @@ import type { MlmBatch } from '@sibert/data';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { DataCounts, DataWorkerApi } from './data-worker.js';
-import type { PretrainBatch, PretrainDataSpec } from './pretrain-data.js';
+import type { PretrainBatch, PretrainDataSpec, ReadProgress } from './pretrain-data.js';
 import { startWorker } from './worker-thread.js';
 
 /**
@@ -20,7 +20,12 @@ export class PrefetchingData {
     private readonly depth: number,
   ) {}
 
-  static async start(spec: PretrainDataSpec, evalBatchSize: number, depth = 4): Promise<PrefetchingData> {
+  static async start(
+    spec: PretrainDataSpec,
+    evalBatchSize: number,
+    onProgress?: ReadProgress,
+    depth = 4,
+  ): Promise<PrefetchingData> {
     const worker = startWorker('data-worker');
     const died = new Promise<never>((_, reject) => {
       worker.once('error', (e) => reject(new Error(`the data worker failed: ${e.message}`)));
@@ -29,7 +34,8 @@ export class PrefetchingData {
     died.catch(() => {});
     const api = Comlink.wrap<DataWorkerApi>(nodeEndpoint(worker));
     try {
-      const counts = await Promise.race([api.init(spec, evalBatchSize), died]);
+      const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
+      const counts = await Promise.race([api.init(spec, evalBatchSize, progress), died]);
       return new PrefetchingData(worker, api, died, counts, depth);
     } catch (error) {
       await worker.terminate();

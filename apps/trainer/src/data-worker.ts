@@ -1,8 +1,14 @@
 import { parentPort } from 'node:worker_threads';
-import type { MlmBatch, UnigramScore } from '@sibert/data';
+import type { MlmBatch, UnigramJson, UnigramScore } from '@sibert/data';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { type PretrainBatch, PretrainData, type PretrainDataSpec } from './pretrain-data.js';
+import {
+  type PretrainBatch,
+  PretrainData,
+  type PretrainDataSpec,
+  type ReadProgress,
+  type TextCounts,
+} from './pretrain-data.js';
 
 let data: PretrainData | null = null;
 
@@ -11,6 +17,9 @@ export interface DataCounts {
   heldOutSequences: number;
   /** The unigram baseline on the held-out batches of the given evaluation batch size. */
   baseline: UnigramScore;
+  /** The unigram model of the training sequences, for the run folder. */
+  unigram: UnigramJson;
+  text: TextCounts;
 }
 
 function buffers(batch: MlmBatch): ArrayBuffer[] {
@@ -26,12 +35,14 @@ function ready(): PretrainData {
 
 /** Builds batches off the training thread; batches travel as transferred buffers (no copies). */
 const api = {
-  init(spec: PretrainDataSpec, evalBatchSize: number): DataCounts {
-    data = PretrainData.build(spec);
+  async init(spec: PretrainDataSpec, evalBatchSize: number, onProgress?: ReadProgress): Promise<DataCounts> {
+    data = await PretrainData.build(spec, onProgress);
     return {
       trainSequences: data.train.length,
       heldOutSequences: data.heldOut.length,
       baseline: data.unigramBaseline(evalBatchSize),
+      unigram: data.unigram.toJSON(),
+      text: data.textCounts,
     };
   },
   next(): PretrainBatch {

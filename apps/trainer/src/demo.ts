@@ -78,7 +78,7 @@ export async function demoCommand(
     '| --- | --- | --- |',
     `| held-out MLM loss (nats) | ${heldOut.loss.toFixed(3)} | ${heldOut.baseline.loss.toFixed(3)} (unigram model) |`,
     `| held-out masked-token accuracy | ${pct(heldOut.maskedAccuracy)} | ${pct(heldOut.baseline.accuracy)} (unigram model) |`,
-    `| spam test accuracy / F1 (spam) | ${pct(pretrained.test.accuracy)} / ${pretrained.test.f1.toFixed(3)} | ${pct(scratch.test.accuracy)} / ${scratch.test.f1.toFixed(3)} (random encoder) |`,
+    `| spam test accuracy / F1 (spam) | ${pct(pretrained.test.accuracy)} / ${pretrained.test.f1?.toFixed(3) ?? '–'} | ${pct(scratch.test.accuracy)} / ${scratch.test.f1?.toFixed(3) ?? '–'} (random encoder) |`,
     `| spam test, majority class | | ${pct(pretrained.majorityBaseline)} |`,
     `| wall time | ${formatDuration((performance.now() - started) / 1000)} | |`,
   ].join('\n');

@@ -1,9 +1,34 @@
-import type { UnigramScore } from '@sibert/data';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import {
+  encodeExamples,
+  labelledExamples,
+  type MlmBatch,
+  maskedLabels,
+  readLabelledFile,
+  type TaskExample,
+  UnigramModel,
+  type UnigramScore,
+} from '@sibert/data';
 import { MaskedLanguageModel, writeFileAtomic } from '@sibert/models';
+import type { BertTokenizer } from '@sibert/tokenizer';
 import { loadWithPath, readPretrainedRun } from './checkpoint.js';
+import { perClassTable, type SplitScores, scoreSplit } from './classify.js';
+import { loadTask } from './finetune.js';
+import { readFinetunedRun } from './finetuned-run.js';
 import { type MlmScore, scoreMlm } from './mlm.js';
-import { type PretrainOptions, parseEval } from './options.js';
-import { PretrainData } from './pretrain-data.js';
+import { type EvalOptions, type PretrainOptions, parseEval, UsageError } from './options.js';
+import {
+  checkTextFiles,
+  PretrainData,
+  resolveTextFiles,
+  type TextFileRecord,
+  textEvaluationBatches,
+  textSourceOf,
+  UNIGRAM_FILE,
+  withTextDefaults,
+} from './pretrain-data.js';
+import { type RunConfig, RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
 
 /** A run has left the unigram plateau once its held-out loss is this many nats below the baseline. */
@@ -51,42 +76,179 @@ export function formatEval(result: EvalResult): string {
 }
 
 /**
- * `sibert-train eval`: MLM loss and masked-token accuracy of a pretraining run on its held-out
- * documents, beside the unigram model of its training tokens on the same masked positions.
+ * `sibert-train eval`: a pretraining run's MLM loss and masked-token accuracy on its held-out
+ * documents (or on any `--text`), beside the unigram model of its training tokens on the same
+ * masked positions; a fine-tuning run's classification metrics on its test split (or `--test`).
  */
 export async function evalCommand(
   argv: readonly string[],
   out: NodeJS.WriteStream = process.stdout,
-): Promise<EvalResult> {
+): Promise<EvalResult | ClassifierEval> {
   const options = parseEval(argv);
-  const { folder, config, contents, step, tokenizer, path } = await readPretrainedRun(options.from, '--from');
-  const run = config.options as PretrainOptions;
-  await useBackend(options.backend);
-  const model = new MaskedLanguageModel(contents.config);
-  loadWithPath(model, contents.tensors, path);
-  const tokenizerJson = tokenizer.toTokenizerJson();
-  // The training sequences are built too: the baseline is fitted on them.
-  const data = PretrainData.build({
-    tokenizer: tokenizerJson,
+  const { kind } = await RunFolder.readConfig(options.from).catch((error: Error) => {
+    throw new UsageError(`--from: ${error.message}`);
+  });
+  if (kind === 'finetune') {
+    if (options.text.length > 0)
+      throw new UsageError(
+        `--text scores a pretraining run; ${options.from} is a fine-tuning run (use --test FILE)`,
+      );
+    return evalClassifier(options, out);
+  }
+  if (options.test !== null)
+    throw new UsageError(
+      `--test scores a fine-tuning run; ${options.from} is a pretraining run (use --text FILE…)`,
+    );
+  return evalMlm(options, out);
+}
+
+/** The run's training data rebuilt from its config (its text files checked first). */
+async function rebuildRunData(
+  run: PretrainOptions,
+  config: RunConfig,
+  tokenizer: BertTokenizer,
+): Promise<PretrainData> {
+  const files = (config.textFiles as TextFileRecord[] | undefined) ?? [];
+  await checkTextFiles(files).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
+  return PretrainData.build({
+    tokenizer: tokenizer.toTokenizerJson(),
     corpora: run.corpora,
+    text: textSourceOf(run, files),
     seqLen: run.seqLen,
     batchSize: run.batchSize,
     seed: run.seed,
     maxSequences: run.maxSequences,
   });
-  const score = await scoreMlm(model, data.heldOutBatches(options.batchSize));
+}
+
+async function evalMlm(options: EvalOptions, out: NodeJS.WriteStream): Promise<EvalResult> {
+  const { folder, config, contents, step, tokenizer, path } = await readPretrainedRun(options.from, '--from');
+  const run = withTextDefaults(config.options as PretrainOptions);
+  await useBackend(options.backend);
+  const model = new MaskedLanguageModel(contents.config);
+  loadWithPath(model, contents.tensors, path);
+  let batches: MlmBatch[];
+  let sequences: number;
+  let unigram: UnigramModel;
+  let what: string;
+  if (options.text.length > 0) {
+    const files = await resolveTextFiles(options.text).catch((error: Error) => {
+      throw new UsageError(error.message);
+    });
+    const text = await textEvaluationBatches(
+      {
+        files: files.map((f) => f.path),
+        textField: options.textField ?? run.textField,
+        encoding: options.encoding,
+      },
+      tokenizer,
+      run.seqLen,
+      options.batchSize,
+    ).catch((error: Error) => {
+      throw error.name === 'DataFileError' ? new UsageError(error.message) : error;
+    });
+    if (text.sequences === 0)
+      throw new UsageError(`--text: the files hold no text (${files.length} file(s))`);
+    ({ batches, sequences } = text);
+    unigram = await runUnigram(folder, () => rebuildRunData(run, config, tokenizer));
+    what = `${text.counts.documents.toLocaleString('en-US')} documents of ${files.length} file(s)`;
+  } else {
+    // The training sequences are built too: the held-out split and the baseline come from them.
+    const data = await rebuildRunData(run, config, tokenizer);
+    batches = data.heldOutBatches(options.batchSize);
+    sequences = data.heldOut.length;
+    unigram = data.unigram;
+    what = 'the held-out documents';
+  }
+  const score = await scoreMlm(model, batches);
   if (!Number.isFinite(score.loss))
-    throw new Error(
-      `the held-out loss of ${options.from} at step ${step} is ${score.loss}: the model is broken`,
-    );
+    throw new Error(`the loss of ${options.from} at step ${step} is ${score.loss}: the model is broken`);
   const result: EvalResult = {
     step,
     ...score,
-    sequences: data.heldOut.length,
-    ...againstBaseline(score, data.unigramBaseline(options.batchSize)),
+    sequences,
+    ...againstBaseline(score, unigram.score(maskedLabels(batches))),
   };
-  await writeFileAtomic(folder.path('eval.json'), `${JSON.stringify(result, null, 2)}\n`);
-  out.write(`${formatEval(result)}\n${plateauVerdict(result)}\nwritten to ${folder.path('eval.json')}\n`);
+  if (options.text.length === 0) {
+    await writeFileAtomic(folder.path('eval.json'), `${JSON.stringify(result, null, 2)}\n`);
+    out.write(`${formatEval(result)}\n${plateauVerdict(result)}\nwritten to ${folder.path('eval.json')}\n`);
+  } else {
+    out.write(
+      `${formatEval(result).replace(/^held-out MLM/, `MLM on ${what}`)}\n${plateauVerdict(result).replace('held-out loss', 'loss')}\n`,
+    );
+  }
   for (const p of model.parameters()) p.dispose();
+  return result;
+}
+
+/** The unigram model of a run's training tokens: its `unigram.json`, or refitted for a run written before it kept one. */
+async function runUnigram(folder: RunFolder, rebuild: () => Promise<PretrainData>): Promise<UnigramModel> {
+  const path = folder.path(UNIGRAM_FILE);
+  if (!existsSync(path)) return (await rebuild()).unigram;
+  try {
+    return UnigramModel.fromJSON(JSON.parse(await readFile(path, 'utf8')));
+  } catch (error) {
+    throw new UsageError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+export interface ClassifierEval {
+  task: string;
+  file: string | null;
+  scores: SplitScores;
+  majorityClass: string;
+  majorityBaseline: number;
+}
+
+async function evalClassifier(options: EvalOptions, out: NodeJS.WriteStream): Promise<ClassifierEval> {
+  await useBackend(options.backend);
+  const run = await readFinetunedRun(options.from, '--from');
+  const runOptions = run.options;
+  let examples: TaskExample[];
+  if (options.test !== null) {
+    const fields = run.fields(options);
+    const file = await readLabelledFile(options.test, {
+      ...fields,
+      labelField: options.labelField ?? runOptions.data?.labelField ?? 'label',
+      encoding: options.encoding,
+    }).catch((error: Error) => {
+      throw error.name === 'DataFileError' ? new UsageError(error.message) : error;
+    });
+    try {
+      examples = labelledExamples(file, run.labelNames);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  } else {
+    const { task } = await loadTask(runOptions).catch((error: Error) => {
+      throw error.name === 'DataFileError'
+        ? new UsageError(`the run's own test split: ${error.message}`)
+        : error;
+    });
+    examples = [...task.test];
+  }
+  const trainLabels = run.trainClassCounts;
+  const split = encodeExamples(examples, run.tokenizer, { maxLength: runOptions.maxLength });
+  const scores = await scoreSplit(run.model, split, run.labelNames, options.batchSize);
+  const majority = trainLabels.indexOf(Math.max(...trainLabels));
+  const majorityBaseline = examples.filter((e) => e.label === majority).length / examples.length;
+  const result: ClassifierEval = {
+    task: run.taskName,
+    file: options.test,
+    scores,
+    majorityClass: run.labelNames[majority]!,
+    majorityBaseline,
+  };
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  out.write(
+    [
+      `${options.test ?? `${run.taskName} test split`}: ${examples.length} examples; accuracy ${pct(scores.accuracy)} (majority class ${result.majorityClass}: ${pct(majorityBaseline)}), macro-F1 ${scores.macroF1.toFixed(3)}`,
+      ...perClassTable(scores),
+      '',
+    ].join('\n'),
+  );
+  run.dispose();
   return result;
 }

@@ -1,31 +1,27 @@
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   BatchIterator,
-  type ClassificationBatch,
   classBalance,
   encodeExamples,
+  labelledTask,
+  MAX_TEXT_CHARS,
   Rng,
+  readLabelledFile,
   selectRows,
   sotuPartyTask,
   spamTask,
   type TaskSplits,
 } from '@sibert/data';
-import { type ModelConfig, SequenceClassifier, saveModel } from '@sibert/models';
-import { manualSeed, noGrad, tensor, tidy } from '@sibert/tensor';
+import { SequenceClassifier, saveModel } from '@sibert/models';
+import { manualSeed, tidy } from '@sibert/tensor';
 import { loadWithPath, type PretrainedRun, readPretrainedRun } from './checkpoint.js';
+import { perClassTable, type SplitScores, scoreSplit, uploadClassificationBatch } from './classify.js';
 import { combine, scheduleFor } from './optimizers.js';
-import { type FinetuneOptions, parseFinetune, UsageError } from './options.js';
+import { type FinetuneOptions, type LabelledData, parseFinetune, UsageError } from './options.js';
 import { STOP_SIGNALS, type StopSignal } from './pretrain.js';
 import { Progress } from './progress.js';
 import { RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
-
-export interface SplitScores {
-  accuracy: number;
-  /** F1 of class 1 (spam; Republican). */
-  f1: number;
-  examples: number;
-}
 
 export interface FinetuneResult {
   task: string;
@@ -34,7 +30,11 @@ export interface FinetuneResult {
   test: SplitScores;
   /** Test accuracy of always predicting the most frequent training class. */
   majorityBaseline: number;
+  /** That class. */
+  majorityClass: string;
   trainExamples: number;
+  /** Texts longer than the reader keeps, cut (own data only). */
+  longTexts: number;
   /** The signal that stopped the run before its end (nothing is kept then). */
   stoppedBy: StopSignal | null;
 }
@@ -43,14 +43,16 @@ function emptyResult(task: {
   name: string;
   labelNames: readonly string[];
 }): Omit<FinetuneResult, 'stoppedBy'> {
-  const none = { accuracy: Number.NaN, f1: Number.NaN, examples: 0 };
+  const none = { accuracy: Number.NaN, macroF1: Number.NaN, f1: null, perClass: [], examples: 0 };
   return {
     task: task.name,
     labelNames: task.labelNames,
     devByEpoch: [],
     test: none,
     majorityBaseline: Number.NaN,
+    majorityClass: '',
     trainExamples: 0,
+    longTexts: 0,
   };
 }
 
@@ -65,59 +67,38 @@ const FINETUNE_LR: Record<FinetuneOptions['optimizer'], number> = {
 /** Steps between progress lines on a pipe (a terminal gets a live bar). */
 const FINETUNE_LOG_EVERY = 25;
 
-function loadTask(name: FinetuneOptions['task']): TaskSplits {
-  return name === 'spam' ? spamTask() : sotuPartyTask();
-}
-
-function uploadClassificationBatch(batch: ClassificationBatch, config: ModelConfig) {
-  const shape = [batch.batchSize, batch.seqLen];
-  return {
-    inputs: {
-      inputIds: tensor(batch.inputIds, shape, 'int32'),
-      ...(config.typeVocabSize > 0 ? { tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32') } : {}),
-      attentionMask: tensor(batch.attentionMask, shape, 'int32'),
-    },
-    labels: tensor(batch.labels, [batch.batchSize], 'int32'),
-  };
-}
-
-/** Accuracy and F1 of class 1 over a whole split, in eval mode without gradients. */
-export async function scoreSplit(
-  model: SequenceClassifier,
-  split: ClassificationBatch,
-  batchSize: number,
-): Promise<SplitScores> {
-  model.eval();
-  let correct = 0;
-  let truePositive = 0;
-  let predictedPositive = 0;
-  let actualPositive = 0;
-  for (let start = 0; start < split.batchSize; start += batchSize) {
-    const rows = Array.from({ length: Math.min(batchSize, split.batchSize - start) }, (_, i) => start + i);
-    const batch = selectRows(split, rows);
-    const predictions = noGrad(() =>
-      tidy(() => model.forward(uploadClassificationBatch(batch, model.config).inputs)),
-    );
-    const values = await predictions.data();
-    predictions.dispose();
-    const classes = model.numLabels;
-    rows.forEach((_, i) => {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (values[i * classes + c]! > values[i * classes + best]!) best = c;
-      const label = batch.labels[i]!;
-      if (best === label) correct++;
-      if (best === 1) predictedPositive++;
-      if (label === 1) actualPositive++;
-      if (best === 1 && label === 1) truePositive++;
+/** A bundled task, or the user's labelled files read and split (the class list from the training file). */
+export async function loadTask(options: FinetuneOptions): Promise<{ task: TaskSplits; longTexts: number }> {
+  if (options.task === 'spam') return { task: spamTask(), longTexts: 0 };
+  if (options.task === 'sotu-party') return { task: sotuPartyTask(), longTexts: 0 };
+  const data = options.data!;
+  const read = (file: string) =>
+    readLabelledFile(file, {
+      textField: data.textField,
+      ...(data.textPairField === null ? {} : { textPairField: data.textPairField }),
+      labelField: data.labelField,
+      encoding: data.encoding,
     });
-  }
-  model.train();
-  const precision = predictedPositive > 0 ? truePositive / predictedPositive : 0;
-  const recall = actualPositive > 0 ? truePositive / actualPositive : 0;
+  const train = await read(data.train);
+  const dev = data.dev === null ? undefined : await read(data.dev);
+  const test = data.test === null ? undefined : await read(data.test);
+  const task = labelledTask({
+    name: basename(data.train).replace(/(\.[a-z]+)?(\.gz)?$/i, ''),
+    train,
+    ...(dev ? { dev } : {}),
+    ...(test ? { test } : {}),
+    seed: options.seed,
+  });
+  return { task, longTexts: [train, dev, test].reduce((n, f) => n + (f?.longTexts ?? 0), 0) };
+}
+
+/** Own data with absolute paths, so the run's config names the files wherever it is read from. */
+function absoluteFiles(data: LabelledData): LabelledData {
   return {
-    accuracy: correct / split.batchSize,
-    f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0,
-    examples: split.batchSize,
+    ...data,
+    train: resolve(data.train),
+    dev: data.dev === null ? null : resolve(data.dev),
+    test: data.test === null ? null : resolve(data.test),
   };
 }
 
@@ -166,13 +147,16 @@ async function finetune(
   const optimizerName = parsed.optimizer ?? (sibert ? 'lamb' : 'adamw');
   const options: FinetuneOptions = {
     ...base,
+    ...(base.data ? { data: absoluteFiles(base.data) } : {}),
     optimizer: optimizerName,
     lr: parsed.lr ?? FINETUNE_LR[optimizerName],
   };
   const tokenizer = source.tokenizer;
   await useBackend(options.backend);
 
-  const task = loadTask(options.task);
+  const { task, longTexts } = await loadTask(options).catch((error: Error) => {
+    throw error.name === 'DataFileError' ? new UsageError(error.message) : error;
+  });
   const balance = classBalance(task);
   // A subset is drawn at random (seeded): the splits list their examples grouped by label.
   const train =
@@ -182,8 +166,12 @@ async function finetune(
           .slice(0, options.maxTrainExamples)
       : task.train;
   say(
-    `${task.name}: ${train.length} training, ${task.dev.length} dev, ${task.test.length} test examples; balance ${JSON.stringify(balance)}`,
+    `${task.name}: ${train.length} training, ${task.dev.length} dev, ${task.test.length} test examples; ${task.labelNames.length} classes; balance ${JSON.stringify(balance)}`,
   );
+  if (longTexts > 0)
+    say(
+      `${longTexts} text(s) longer than ${MAX_TEXT_CHARS.toLocaleString('en-US')} characters were cut (the model reads the first ${options.maxLength} tokens)`,
+    );
   const encode = (examples: typeof task.train) =>
     encodeExamples(examples, tokenizer, { maxLength: options.maxLength });
   const trainSet = encode(train);
@@ -223,6 +211,8 @@ async function finetune(
     pretrained: { folder: base.from, step: source.step, model: checkpoint.config },
     task: { name: task.name, labelNames: task.labelNames, classBalance: balance },
   });
+  // The run stands on its own: eval and predict need its tokenizer, not the pretraining run.
+  await folder.writeText('tokenizer.json', JSON.stringify(tokenizer.toTokenizerJson()));
 
   const batches = new BatchIterator({
     size: trainSet.batchSize,
@@ -275,19 +265,20 @@ async function finetune(
         progress.log({ step, loss: windowLoss / windowSteps, tokensPerSec: windowTokens / windowSeconds });
       if (batchInEpoch === stepsPerEpoch - 1) {
         progress.done();
-        const dev = await scoreSplit(model, devSet, options.batchSize);
+        const dev = await scoreSplit(model, devSet, task.labelNames, options.batchSize);
         devByEpoch.push(dev);
         const record = {
           epoch: epoch + 1,
           step,
           trainLoss: windowLoss / windowSteps,
           devAccuracy: dev.accuracy,
+          devMacroF1: dev.macroF1,
           devF1: dev.f1,
           tokensPerSec: windowTokens / windowSeconds,
         };
         await folder.appendMetrics(record);
         say(
-          `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev F1 ${dev.f1.toFixed(3)}`,
+          `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev macro-F1 ${dev.macroF1.toFixed(3)}`,
         );
         windowLoss = 0;
         windowSteps = 0;
@@ -296,9 +287,11 @@ async function finetune(
   } finally {
     for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
   }
-  const test = await scoreSplit(model, testSet, options.batchSize);
-  const trainCounts = task.labelNames.map((_, label) => train.filter((e) => e.label === label).length);
-  const majority = trainCounts.indexOf(Math.max(...trainCounts));
+  const test = await scoreSplit(model, testSet, task.labelNames, options.batchSize);
+  const majority = majorityClass(
+    train.map((e) => e.label),
+    task.labelNames.length,
+  );
   const majorityBaseline = task.test.filter((e) => e.label === majority).length / task.test.length;
   await folder.saveCheckpoint(step, (dir) => saveModel(join(dir, 'model.safetensors'), model));
   const result: FinetuneResult = {
@@ -307,7 +300,9 @@ async function finetune(
     devByEpoch,
     test,
     majorityBaseline,
+    majorityClass: task.labelNames[majority]!,
     trainExamples: train.length,
+    longTexts,
     stoppedBy: null,
   };
   // The numbers in a machine-readable file: what `sibert-bench reproduce` and scripts read.
@@ -315,24 +310,44 @@ async function finetune(
   await folder.writeText('summary.md', finetuneSummary(options, result));
   say(
     `test accuracy ${(test.accuracy * 100).toFixed(1)}% (majority class ${(majorityBaseline * 100).toFixed(1)}%), ` +
-      `F1 (${task.labelNames[1]}) ${test.f1.toFixed(3)}; run folder ${folder.dir}`,
+      `macro-F1 ${test.macroF1.toFixed(3)}` +
+      (test.f1 === null ? '' : `, F1 (${task.labelNames[1]}) ${test.f1.toFixed(3)}`) +
+      `; run folder ${folder.dir}`,
   );
   for (const p of model.parameters()) p.dispose();
   return result;
 }
 
+/** The most frequent label (the lowest on a tie): what the majority-class baseline predicts. */
+export function majorityClass(labels: readonly number[], classes: number): number {
+  const counts = new Array<number>(classes).fill(0);
+  for (const label of labels) counts[label]!++;
+  return counts.indexOf(Math.max(...counts));
+}
+
 function finetuneSummary(options: FinetuneOptions, r: FinetuneResult): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const source = options.data ? `\`${options.data.train}\`` : `the bundled task ${r.task}`;
   return [
     `# Fine-tuning run: ${r.task}`,
     '',
-    `From \`${options.from}\`${options.randomEncoder ? ' (its config and tokenizer; the encoder randomly initialised)' : ''}; ${r.trainExamples} training examples, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}).`,
+    `From \`${options.from}\`${options.randomEncoder ? ' (its config and tokenizer; the encoder randomly initialised)' : ''}; ${r.trainExamples} training examples of ${source}, ${r.labelNames.length} classes, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}).`,
     '',
-    '| split | accuracy | F1 (' + r.labelNames[1] + ') |',
+    '| split | accuracy | macro-F1 |',
     '| --- | --- | --- |',
-    ...r.devByEpoch.map((d, i) => `| dev, epoch ${i + 1} | ${pct(d.accuracy)} | ${d.f1.toFixed(3)} |`),
-    `| test | ${pct(r.test.accuracy)} | ${r.test.f1.toFixed(3)} |`,
-    `| test, majority class | ${pct(r.majorityBaseline)} | – |`,
+    ...r.devByEpoch.map((d, i) => `| dev, epoch ${i + 1} | ${pct(d.accuracy)} | ${d.macroF1.toFixed(3)} |`),
+    `| test | ${pct(r.test.accuracy)} | ${r.test.macroF1.toFixed(3)} |`,
+    `| test, majority class (${r.majorityClass}) | ${pct(r.majorityBaseline)} | – |`,
     '',
+    '## Test, per class',
+    '',
+    ...perClassTable(r.test),
+    '',
+    ...(r.longTexts > 0
+      ? [
+          `${r.longTexts} text(s) longer than ${MAX_TEXT_CHARS.toLocaleString('en-US')} characters were cut on reading.`,
+          '',
+        ]
+      : []),
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFinetune, parsePretrain } from './options.js';
+import { parseEval, parseFinetune, parsePretrain } from './options.js';
 
 const pretrain = (...flags: string[]) => parsePretrain(['--out', 'runs/x', ...flags]).options;
 
@@ -61,5 +61,42 @@ describe('fine-tuning options', () => {
       pooling: 'cls',
       randomEncoder: true,
     });
+  });
+});
+
+describe('your own data', () => {
+  it('--text takes every path up to the next flag, repeats, and replaces the bundled corpora', () => {
+    expect(pretrain('--text', 'a.txt', 'b.txt', '--seed', '3', '--text', 'c/')).toMatchObject({
+      text: ['a.txt', 'b.txt', 'c/'],
+      corpora: [],
+      seed: 3,
+      holdout: 0.02,
+      textField: 'text',
+      encoding: 'utf-8',
+    });
+    expect(pretrain('--text', 'a.txt', '--corpora', 'sotu').corpora).toEqual(['sotu']);
+    expect(pretrain().text).toEqual([]);
+    expect(parseEval(['--from', 'r', '--text', 'x.txt', 'y.txt']).text).toEqual(['x.txt', 'y.txt']);
+  });
+
+  it('refuses what cannot work, naming the option', () => {
+    expect(() => pretrain('--text', 'a.txt', '--holdout', '0')).toThrow(/needs held-out text/);
+    expect(() => pretrain('--text', 'a.txt', '--holdout', '1')).toThrow(/--holdout expects a share in \[0, 1\)/);
+    expect(() => pretrain('--text', 'a.txt', '--encoding', 'klingon')).toThrow(/--encoding: unknown text encoding/);
+    expect(() => pretrain('--corpora', '')).toThrow(/nothing to pretrain on/);
+    const finetune = (...flags: string[]) => parseFinetune(['--from', 'p', '--out', 'f', ...flags]);
+    expect(() => finetune('--task', 'spam', '--train', 't.jsonl')).toThrow(/--task and --train exclude each other/);
+    expect(() => finetune()).toThrow(/a task is required/);
+    expect(() => finetune('--task', 'spam', '--label-field', 'y')).toThrow(/--label-field go with --train/);
+    expect(finetune('--train', 't.csv').options.data).toEqual({
+      train: 't.csv',
+      dev: null,
+      test: null,
+      textField: 'text',
+      textPairField: null,
+      labelField: 'label',
+      encoding: 'utf-8',
+    });
+    expect(() => parseEval(['--from', 'r', '--text', 'a.txt', '--test', 'b.csv'])).toThrow(/pass one of them/);
   });
 });

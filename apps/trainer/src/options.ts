@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { checkEncoding } from '@sibert/data';
 import { MODEL_NAMES, type ModelName } from '@sibert/models';
 
 /** Bad command-line or config input: printed as one line, exit code 2. */
@@ -45,15 +46,38 @@ export interface PretrainOptions {
   initScale: number;
   dropout: number;
   vocabSize: number;
+  /** Bundled corpora read (none when only --text is given). */
   corpora: CorpusName[];
+  /** The user's text: files, folders and globs as given (`.txt`, `.jsonl`, optionally `.gz`). */
+  text: string[];
+  /** The field of a `.jsonl` record that holds its text. */
+  textField: string;
+  /** The share of the user's documents held out for evaluation. */
+  holdout: number;
+  /** The text files' encoding. */
+  encoding: string;
   /** Use at most this many packed training sequences (0: all). */
   maxSequences: number;
   logEvery: number;
   checkpointEvery: number;
 }
 
+/** The user's labelled files, for fine-tuning. */
+export interface LabelledData {
+  train: string;
+  /** Without a file, the split is drawn from the training file (seeded, stratified). */
+  dev: string | null;
+  test: string | null;
+  textField: string;
+  textPairField: string | null;
+  labelField: string;
+  encoding: string;
+}
+
 export interface FinetuneOptions {
-  task: TaskName;
+  /** A bundled task, or null when `data` names the user's files. */
+  task: TaskName | null;
+  data: LabelledData | null;
   from: string;
   out: string;
   backend: BackendName;
@@ -81,6 +105,32 @@ export interface EvalOptions {
   from: string;
   backend: BackendName;
   batchSize: number;
+  /** Pretraining runs: score these text files instead of the held-out documents. */
+  text: string[];
+  /** Fine-tuning runs: score this labelled file instead of the run's own test split. */
+  test: string | null;
+  /** Field names; default the run's own (`text` for text files). */
+  textField: string | null;
+  textPairField: string | null;
+  labelField: string | null;
+  encoding: string;
+}
+
+export interface PredictOptions {
+  from: string;
+  /** A file, or `-` for standard input. */
+  input: string;
+  /** Default: the input's extension; `jsonl` for standard input. */
+  format: 'jsonl' | 'csv' | 'tsv' | 'txt' | null;
+  /** Default: standard output. */
+  output: string | null;
+  backend: BackendName;
+  batchSize: number;
+  textField: string | null;
+  textPairField: string | null;
+  encoding: string;
+  /** Replace an existing --output file. */
+  overwrite: boolean;
 }
 
 const MODELS = MODEL_NAMES as readonly string[];
@@ -213,9 +263,25 @@ function oneOf<T extends string>(option: string, value: unknown, allowed: readon
   return value as T;
 }
 
-function text(option: string, value: unknown): string {
+function nonEmpty(option: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') fail(option, 'a non-empty string', value);
   return value;
+}
+
+/** A several-values option: paths from the command line (an array) or a config file (array or string). */
+function paths(option: string, value: unknown): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v === ''))
+    fail(option, 'one or more paths', value);
+  return list as string[];
+}
+
+function encodingName(value: unknown): string {
+  try {
+    return checkEncoding(nonEmpty('encoding', value));
+  } catch (error) {
+    throw new UsageError(`--encoding: ${(error as Error).message}`);
+  }
 }
 
 export function parseClip(value: unknown): ClipOption {
@@ -239,9 +305,16 @@ export function formatClip(clip: ClipOption): string {
 
 type Raw = Record<string, unknown>;
 
-/** Reads flags (strict: unknown flags are errors) and merges them over `--config FILE` (JSON). */
-function readRaw(argv: readonly string[], spec: Record<string, 'string' | 'boolean'>): Raw {
-  const args = joinNegativeValues(argv);
+type FlagKind = 'string' | 'boolean' | 'strings';
+
+/**
+ * Reads flags (strict: unknown flags are errors) and merges them over `--config FILE` (JSON). A
+ * `strings` flag takes every value up to the next flag (`--text a.txt b.txt`, what a shell glob
+ * expands to) and may repeat.
+ */
+function readRaw(argv: readonly string[], spec: Record<string, FlagKind>): Raw {
+  const multiple = new Set(Object.keys(spec).filter((name) => spec[name] === 'strings'));
+  const args = spreadMultipleValues(joinNegativeValues(argv), multiple);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -249,8 +322,11 @@ function readRaw(argv: readonly string[], spec: Record<string, 'string' | 'boole
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        Object.entries({ ...spec, config: 'string' }).map(([name, type]) => [name, { type }]),
-      ) as Record<string, { type: 'string' | 'boolean' }>,
+        Object.entries({ ...spec, config: 'string' }).map(([name, kind]) => [
+          name,
+          kind === 'strings' ? { type: 'string', multiple: true } : { type: kind },
+        ]),
+      ) as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
     });
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
@@ -289,6 +365,30 @@ function joinNegativeValues(argv: readonly string[]): string[] {
   return out;
 }
 
+/** `--text a b --seed 1` → `--text a --text b --seed 1`, for the flags that take several values. */
+function spreadMultipleValues(argv: readonly string[], multiple: Set<string>): string[] {
+  const out: string[] = [];
+  let flag: string | null = null; // the several-values flag the next arguments belong to
+  let hasValue = false;
+  for (const arg of argv) {
+    if (arg.startsWith('--')) {
+      flag = multiple.has(arg.slice(2)) ? arg.slice(2) : null; // `--text=a` takes no more
+      hasValue = false;
+      out.push(arg);
+    } else if (flag && hasValue) {
+      out.push(`--${flag}`, arg);
+    } else {
+      out.push(arg);
+      hasValue = true;
+    }
+  }
+  return out;
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
@@ -315,6 +415,10 @@ const PRETRAIN_FLAGS = {
   dropout: 'string',
   'vocab-size': 'string',
   corpora: 'string',
+  text: 'strings',
+  'text-field': 'string',
+  holdout: 'string',
+  encoding: 'string',
   'max-sequences': 'string',
   'log-every': 'string',
   'checkpoint-every': 'string',
@@ -345,9 +449,18 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
   const steps = integer('steps', raw.steps ?? DEFAULT_STEPS[model.split('-')[1]!], 1);
   const optimizer = oneOf('optimizer', raw.optimizer ?? recipe.optimizer, OPTIMIZERS);
   const headOptimizer = oneOf('head-optimizer', raw.headOptimizer ?? recipe.headOptimizer, OPTIMIZERS);
-  const corpora = String(raw.corpora ?? CORPORA.join(','))
-    .split(',')
-    .map((c) => oneOf('corpora', c.trim(), CORPORA));
+  const text = paths('text', raw.text ?? []);
+  // The bundled corpora are the default source; --text alone replaces them, --corpora adds them back.
+  const corporaList = String(raw.corpora ?? (text.length > 0 ? '' : CORPORA.join(',')));
+  const corpora =
+    corporaList === '' ? [] : corporaList.split(',').map((c) => oneOf('corpora', c.trim(), CORPORA));
+  if (corpora.length === 0 && text.length === 0)
+    throw new UsageError('nothing to pretrain on: pass --text FILE… or --corpora moby-dick,sotu,spam');
+  const holdout = real('holdout', raw.holdout ?? 0.02, (n) => n >= 0 && n < 1, 'a share in [0, 1)');
+  if (text.length > 0 && corpora.length === 0 && holdout === 0)
+    throw new UsageError(
+      '--holdout 0 holds none of the text out, and the run needs held-out text to evaluate on',
+    );
   if (raw.out === undefined) throw new UsageError('--out DIR is required: the folder the run writes to');
   return {
     recipe: recipeName,
@@ -357,7 +470,7 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
     batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
     seqLen: integer('seq-len', raw.seqLen ?? 128, 8),
     seed: integer('seed', raw.seed ?? 0, 0, MAX_SEED),
-    out: text('out', raw.out),
+    out: nonEmpty('out', raw.out),
     optimizer,
     lr: real(
       'lr',
@@ -386,6 +499,10 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
     dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
     vocabSize: integer('vocab-size', raw.vocabSize ?? 8192, 64),
     corpora,
+    text,
+    textField: nonEmpty('text-field', raw.textField ?? 'text'),
+    holdout,
+    encoding: encodingName(raw.encoding ?? 'utf-8'),
     maxSequences: integer('max-sequences', raw.maxSequences ?? 0, 0),
     logEvery: integer('log-every', raw.logEvery ?? 10, 1),
     checkpointEvery: integer('checkpoint-every', raw.checkpointEvery ?? 200, 1),
@@ -409,6 +526,13 @@ const FINETUNE_FLAGS = {
   dropout: 'string',
   pooling: 'string',
   'random-encoder': 'boolean',
+  train: 'string',
+  dev: 'string',
+  test: 'string',
+  'text-field': 'string',
+  'text-pair-field': 'string',
+  'label-field': 'string',
+  encoding: 'string',
   overwrite: 'boolean',
 } as const;
 
@@ -420,18 +544,42 @@ export function parseFinetune(argv: readonly string[]): {
   overwrite: boolean;
 } {
   const raw = readRaw(argv, FINETUNE_FLAGS);
-  if (raw.task === undefined) throw new UsageError(`--task is required: one of ${TASKS.join(', ')}`);
+  if ((raw.task === undefined) === (raw.train === undefined))
+    throw new UsageError(
+      `${raw.task === undefined ? 'a task is required' : '--task and --train exclude each other'}: --task ${TASKS.join('|')} for a bundled task, or --train FILE (with --text-field and --label-field) for your own`,
+    );
   if (raw.from === undefined) throw new UsageError('--from DIR is required: a pretraining run folder');
   if (raw.out === undefined)
     throw new UsageError('--out DIR is required: the folder the fine-tuning run writes to');
-  const task = oneOf('task', raw.task, TASKS);
+  const task = raw.task === undefined ? null : oneOf('task', raw.task, TASKS);
+  const ownDataFlags = ['dev', 'test', 'textField', 'textPairField', 'labelField', 'encoding'].filter(
+    (k) => raw[k] !== undefined,
+  );
+  if (task && ownDataFlags.length > 0)
+    throw new UsageError(
+      `--task ${task} has its own splits and fields; --${ownDataFlags.map(kebab).join(', --')} go with --train`,
+    );
+  const data: LabelledData | null =
+    raw.train === undefined
+      ? null
+      : {
+          train: nonEmpty('train', raw.train),
+          dev: raw.dev === undefined ? null : nonEmpty('dev', raw.dev),
+          test: raw.test === undefined ? null : nonEmpty('test', raw.test),
+          textField: nonEmpty('text-field', raw.textField ?? 'text'),
+          textPairField:
+            raw.textPairField === undefined ? null : nonEmpty('text-pair-field', raw.textPairField),
+          labelField: nonEmpty('label-field', raw.labelField ?? 'label'),
+          encoding: encodingName(raw.encoding ?? 'utf-8'),
+        };
   return {
     ...(raw.optimizer === undefined ? {} : { optimizer: oneOf('optimizer', raw.optimizer, OPTIMIZERS) }),
     ...(raw.lr === undefined ? {} : { lr: real('lr', raw.lr, (n) => n > 0, 'a positive number') }),
     options: {
       task,
-      from: text('from', raw.from),
-      out: text('out', raw.out),
+      data,
+      from: nonEmpty('from', raw.from),
+      out: nonEmpty('out', raw.out),
       backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
       weightDecay: real('weight-decay', raw.weightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
       epochs: integer('epochs', raw.epochs ?? 3, 1),
@@ -451,13 +599,67 @@ export function parseFinetune(argv: readonly string[]): {
 /** The held-out batch size of `eval` and of the evaluation that ends a pretraining run. */
 export const EVAL_BATCH_SIZE = 32;
 
+const optionalField = (option: string, value: unknown) =>
+  value === undefined ? null : nonEmpty(option, value);
+
 export function parseEval(argv: readonly string[]): EvalOptions {
-  const raw = readRaw(argv, { from: 'string', backend: 'string', 'batch-size': 'string' });
-  if (raw.from === undefined) throw new UsageError('--from DIR is required: a pretraining run folder');
+  const raw = readRaw(argv, {
+    from: 'string',
+    backend: 'string',
+    'batch-size': 'string',
+    text: 'strings',
+    test: 'string',
+    'text-field': 'string',
+    'text-pair-field': 'string',
+    'label-field': 'string',
+    encoding: 'string',
+  });
+  if (raw.from === undefined)
+    throw new UsageError('--from DIR is required: a pretraining or fine-tuning run folder');
+  if (raw.text !== undefined && raw.test !== undefined)
+    throw new UsageError('--text scores a pretraining run, --test a fine-tuning run: pass one of them');
   return {
-    from: text('from', raw.from),
+    from: nonEmpty('from', raw.from),
     backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
     batchSize: integer('batch-size', raw.batchSize ?? EVAL_BATCH_SIZE, 1),
+    text: paths('text', raw.text ?? []),
+    test: optionalField('test', raw.test),
+    textField: optionalField('text-field', raw.textField),
+    textPairField: optionalField('text-pair-field', raw.textPairField),
+    labelField: optionalField('label-field', raw.labelField),
+    encoding: encodingName(raw.encoding ?? 'utf-8'),
+  };
+}
+
+const PREDICT_FORMATS = ['jsonl', 'csv', 'tsv', 'txt'] as const;
+
+export function parsePredict(argv: readonly string[]): PredictOptions {
+  const raw = readRaw(argv, {
+    from: 'string',
+    input: 'string',
+    format: 'string',
+    output: 'string',
+    backend: 'string',
+    'batch-size': 'string',
+    'text-field': 'string',
+    'text-pair-field': 'string',
+    encoding: 'string',
+    overwrite: 'boolean',
+  });
+  if (raw.from === undefined) throw new UsageError('--from DIR is required: a fine-tuning run folder');
+  if (raw.input === undefined)
+    throw new UsageError('--input FILE is required: the examples to label (- for standard input)');
+  return {
+    from: nonEmpty('from', raw.from),
+    input: nonEmpty('input', raw.input),
+    format: raw.format === undefined ? null : oneOf('format', raw.format, PREDICT_FORMATS),
+    output: optionalField('output', raw.output),
+    backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
+    batchSize: integer('batch-size', raw.batchSize ?? EVAL_BATCH_SIZE, 1),
+    textField: optionalField('text-field', raw.textField),
+    textPairField: optionalField('text-pair-field', raw.textPairField),
+    encoding: encodingName(raw.encoding ?? 'utf-8'),
+    overwrite: raw.overwrite === true,
   };
 }
 
@@ -471,7 +673,7 @@ export interface DemoOptions {
 export function parseDemo(argv: readonly string[]): DemoOptions {
   const raw = readRaw(argv, { out: 'string', backend: 'string', steps: 'string', overwrite: 'boolean' });
   return {
-    out: text('out', raw.out ?? 'runs/demo'),
+    out: nonEmpty('out', raw.out ?? 'runs/demo'),
     backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
     steps: integer('steps', raw.steps ?? 800, 1),
     overwrite: raw.overwrite !== false,

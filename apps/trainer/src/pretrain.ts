@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { BatchIteratorState } from '@sibert/data';
+import { type BatchIteratorState, DEFAULT_MAX_LINE_CHARS } from '@sibert/data';
 import {
   MaskedLanguageModel,
   type ModelConfig,
@@ -23,6 +23,16 @@ import {
   resolvePretrain,
   UsageError,
 } from './options.js';
+import {
+  checkTextFiles,
+  type ReadProgress,
+  resolveTextFiles,
+  type TextCounts,
+  type TextFileRecord,
+  textSourceOf,
+  UNIGRAM_FILE,
+  withTextDefaults,
+} from './pretrain-data.js';
 import { Progress } from './progress.js';
 import { type CheckpointPhase, describeFsError, type RunConfig, RunFolder } from './run-folder.js';
 import { trainTokenizer, useBackend } from './setup.js';
@@ -49,6 +59,27 @@ export function modelConfigFor(options: PretrainOptions, vocabSize: number): Mod
 
 function optionsAsRaw(options: PretrainOptions): Record<string, unknown> {
   return { ...options, clip: formatClip(options.clip), corpora: options.corpora.join(',') };
+}
+
+/** Prints reading progress at most every few seconds (a large corpus takes minutes). */
+function readingReporter(say: (line: string) => void, what: string): ReadProgress {
+  let last = Date.now();
+  return (counts) => {
+    if (Date.now() - last < 5000) return;
+    last = Date.now();
+    say(
+      `${what}: ${counts.files} file(s), ${counts.documents.toLocaleString('en-US')} documents` +
+        (counts.tokens > 0 ? `, ${counts.tokens.toLocaleString('en-US')} tokens` : '') +
+        '…',
+    );
+  };
+}
+
+/** Bad data is bad input: the file and line in one message, exit code 2. */
+function asUsageError(error: Error): Error {
+  return error.name === 'RangeError' || error.name === 'DataFileError'
+    ? new UsageError(error.message)
+    : error;
 }
 
 /** On --resume: the stored options, with any explicitly given flag checked against them. */
@@ -155,13 +186,14 @@ async function pretrain(
   const say = (line: string) => (hooks.out ?? process.stdout).write(`${line}\n`);
   let options = parsed.options;
   let tokenizer: BertTokenizer;
+  let textFiles: TextFileRecord[];
   let storedModel: ModelConfig | null = null;
   if (parsed.resume) {
     const stored = await RunFolder.readConfig<PretrainOptions>(folder.dir);
     // The model the run was built with, not today's preset of the same name.
     storedModel = stored.model === undefined ? null : validateConfig(stored.model);
     // Runs written before recipes existed hold every option explicitly; they took the paper's.
-    const storedOptions: PretrainOptions = { ...stored.options, recipe: stored.options.recipe ?? 'paper' };
+    const storedOptions = withTextDefaults({ ...stored.options, recipe: stored.options.recipe ?? 'paper' });
     options = {
       ...resumedOptions(storedOptions, parsed.options, explicitOptions(argv)),
       out: parsed.options.out,
@@ -172,16 +204,35 @@ async function pretrain(
         throw describeFsError(error, tokenizerPath, 'read');
       }),
     );
+    textFiles = (stored.textFiles as TextFileRecord[] | undefined) ?? [];
+    await checkTextFiles(textFiles).catch((error: Error) => {
+      throw new UsageError(`--resume: ${error.message}`);
+    });
   } else {
-    say(`training a WordPiece vocabulary of ${options.vocabSize} on ${options.corpora.join(', ')}…`);
-    tokenizer = trainTokenizer(options.corpora, options.vocabSize);
+    textFiles = await resolveTextFiles(options.text).catch((error: Error) => {
+      throw asUsageError(error);
+    });
+    const sources = [
+      ...options.corpora,
+      ...(textFiles.length > 0 ? [`${textFiles.length} text file(s)`] : []),
+    ];
+    say(`training a WordPiece vocabulary of ${options.vocabSize} on ${sources.join(', ')}…`);
+    tokenizer = await trainTokenizer(
+      options.corpora,
+      textSourceOf(options, textFiles),
+      options.vocabSize,
+      readingReporter(say, 'reading text for the vocabulary'),
+    ).catch((error: Error) => {
+      throw asUsageError(error);
+    });
+    const what = options.corpora.length > 0 ? 'the corpora' : 'the text';
     if (tokenizer.vocabSize > options.vocabSize)
       throw new UsageError(
-        `--vocab-size ${options.vocabSize} is smaller than the corpora's alphabet: WordPiece needs ${tokenizer.vocabSize} tokens for their characters and the special tokens alone; pass --vocab-size ${tokenizer.vocabSize} or more`,
+        `--vocab-size ${options.vocabSize} is smaller than ${what}'s alphabet: WordPiece needs ${tokenizer.vocabSize} tokens for their characters and the special tokens alone; pass --vocab-size ${tokenizer.vocabSize} or more`,
       );
     if (tokenizer.vocabSize < options.vocabSize)
       say(
-        `the corpora yield ${tokenizer.vocabSize} tokens (asked for ${options.vocabSize}): the model uses ${tokenizer.vocabSize}`,
+        `${what} yield ${tokenizer.vocabSize} tokens (asked for ${options.vocabSize}): the model uses ${tokenizer.vocabSize}`,
       );
     await folder.writeText('tokenizer.json', JSON.stringify(tokenizer.toTokenizerJson()));
   }
@@ -219,15 +270,21 @@ async function pretrain(
       model: config,
       parameters: model.numParameters(),
       backend: getBackend().describe?.() ?? { name: getBackend().name },
+      ...(textFiles.length > 0 ? { textFiles } : {}),
     };
     await folder.writeConfig(runConfig);
   }
 
-  say(`preparing data (${options.corpora.join(', ')}, sequences of ${options.seqLen})…`);
+  const sourceNames = [
+    ...options.corpora,
+    ...(textFiles.length > 0 ? [`${textFiles.length} text file(s)`] : []),
+  ];
+  say(`preparing data (${sourceNames.join(', ')}, sequences of ${options.seqLen})…`);
   const data = await PrefetchingData.start(
     {
       tokenizer: tokenizer.toTokenizerJson(),
       corpora: options.corpora,
+      text: textSourceOf(options, textFiles),
       seqLen: options.seqLen,
       batchSize: options.batchSize,
       seed: options.seed,
@@ -235,11 +292,21 @@ async function pretrain(
       ...(dataState ? { state: dataState } : {}),
     },
     EVAL_BATCH_SIZE,
+    readingReporter(say, 'tokenising text'),
   ).catch((error: Error) => {
     // The data spec is the user's options: a range error in it is bad input (e.g. a batch larger than the data).
-    throw error.name === 'RangeError' ? new UsageError(error.message) : error;
+    throw asUsageError(error);
   });
-  const { baseline } = data.counts;
+  const { baseline, text: textCounts } = data.counts;
+  if (textCounts)
+    say(
+      `text: ${textCounts.files} file(s), ${textCounts.documents.toLocaleString('en-US')} documents (${textCounts.heldOutDocuments} held out), ${textCounts.tokens.toLocaleString('en-US')} tokens` +
+        (textCounts.longLines > 0
+          ? `; ${textCounts.longLines} line(s) longer than ${DEFAULT_MAX_LINE_CHARS.toLocaleString('en-US')} characters were cut (.txt) or skipped (.jsonl)`
+          : ''),
+    );
+  // The baseline's model, so `eval --text` scores any text against it without rebuilding the data.
+  await folder.writeText(UNIGRAM_FILE, JSON.stringify(data.counts.unigram));
   say(
     `${options.model}: ${model.numParameters().toLocaleString('en-US')} parameters on ${options.backend}; ` +
       `${data.counts.trainSequences} training sequences, ${data.counts.heldOutSequences} held out; ` +
@@ -411,7 +478,7 @@ async function pretrain(
   }
   progress.done();
   if (heldOut) {
-    await folder.writeText('summary.md', await pretrainSummary(folder, options, model, heldOut));
+    await folder.writeText('summary.md', await pretrainSummary(folder, options, model, heldOut, textCounts));
     say(plateauVerdict(heldOut));
     say(
       `done: ${step} steps, loss ${firstLoss?.toFixed(4) ?? '–'} → ${lastLoss?.toFixed(4) ?? '–'}; run folder ${folder.dir}`,
@@ -465,6 +532,7 @@ async function pretrainSummary(
   options: PretrainOptions,
   model: MaskedLanguageModel,
   heldOut: EvalResult,
+  text: TextCounts,
 ): Promise<string> {
   const { records: metrics } = await folder.readMetrics();
   const first = metrics[0];
@@ -474,6 +542,14 @@ async function pretrainSummary(
     `# Pretraining run: ${options.model}`,
     '',
     `${model.numParameters().toLocaleString('en-US')} parameters, ${options.steps} steps of ${options.batchSize} × ${options.seqLen} tokens on ${options.backend}, seed ${options.seed}.`,
+    '',
+    `Data: ${[...options.corpora, ...(text ? [`${text.files} text file(s)`] : [])].join(', ')}.` +
+      (text
+        ? ` The text gave ${text.documents.toLocaleString('en-US')} documents (${text.heldOutDocuments} held out, ${options.holdout * 100}%) and ${text.tokens.toLocaleString('en-US')} tokens` +
+          (text.longLines > 0
+            ? `; ${text.longLines} line(s) longer than ${DEFAULT_MAX_LINE_CHARS.toLocaleString('en-US')} characters were cut (.txt) or skipped (.jsonl).`
+            : '.')
+        : ''),
     '',
     '| | first log | last log |',
     '| --- | --- | --- |',

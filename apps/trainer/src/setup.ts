@@ -1,8 +1,9 @@
 import '@sibert/backend-cpu';
-import { type CorpusName, pretrainingDocuments } from '@sibert/data';
+import { type CorpusName, emptyTextStats, pretrainingDocuments, textDocuments } from '@sibert/data';
 import { setBackend } from '@sibert/tensor';
-import { type BertTokenizer, trainWordPiece } from '@sibert/tokenizer';
+import { type BertTokenizer, WordPieceTrainer } from '@sibert/tokenizer';
 import type { BackendName } from './options.js';
+import type { ReadProgress, TextSource } from './pretrain-data.js';
 
 /** Makes `name` the engine's backend (WebGPU's native module is loaded only when asked for). */
 export async function useBackend(name: BackendName): Promise<void> {
@@ -10,10 +11,27 @@ export async function useBackend(name: BackendName): Promise<void> {
   await setBackend(name);
 }
 
-/** A WordPiece vocabulary trained on the pretraining corpora's paragraphs. */
-export function trainTokenizer(corpora: readonly CorpusName[], vocabSize: number): BertTokenizer {
-  function* paragraphs(): Generator<string> {
-    for (const document of pretrainingDocuments({ corpora })) yield* document.paragraphs;
+/**
+ * A WordPiece vocabulary trained on the bundled corpora's paragraphs and the user's documents,
+ * the files streamed (only word counts are kept).
+ */
+export async function trainTokenizer(
+  corpora: readonly CorpusName[],
+  text: Omit<TextSource, 'holdout'> | null,
+  vocabSize: number,
+  onProgress?: ReadProgress,
+): Promise<BertTokenizer> {
+  const trainer = new WordPieceTrainer({ vocabSize });
+  for (const document of pretrainingDocuments({ corpora }))
+    for (const p of document.paragraphs) trainer.feed(p);
+  const stats = emptyTextStats();
+  let reported = Date.now();
+  for await (const document of textDocuments(text?.files ?? [], text ?? {}, stats)) {
+    trainer.feed(document.text);
+    if (onProgress && Date.now() - reported >= 1000) {
+      reported = Date.now();
+      onProgress({ ...stats, tokens: 0 });
+    }
   }
-  return trainWordPiece(paragraphs(), { vocabSize });
+  return trainer.train();
 }

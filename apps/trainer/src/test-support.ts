@@ -21,6 +21,8 @@ export interface TrainOptions {
   /** Sends `signal` this many ms after the process printed its data line. */
   interruptAfterMs?: number;
   env?: Record<string, string>;
+  /** Written to the process's standard input, which is then closed. */
+  stdin?: string;
 }
 
 /** A sibert-train child process still running: its output so far and its end. */
@@ -34,9 +36,10 @@ export interface RunningTrain {
 /** Starts sibert-train from its TypeScript sources in a child process. */
 export function startTrain(args: string[], options: TrainOptions = {}): RunningTrain {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
+  if (options.stdin !== undefined) child.stdin!.end(options.stdin);
   let stdout = '';
   let stderr = '';
   let interrupted = false;

@@ -15,7 +15,7 @@ export interface ClassificationBatch {
 }
 
 export interface EncodeOptions {
-  /** Every row is `[CLS] text [SEP]` truncated and padded to this length. */
+  /** Every row is `[CLS] text [SEP]` (or `[CLS] text [SEP] textPair [SEP]`) truncated and padded to this length. */
   maxLength: number;
 }
 
@@ -37,6 +37,7 @@ export function encodeExamples(
   const labels = new Int32Array(batchSize);
   examples.forEach((example, row) => {
     const encoding = tokenizer.encode(example.text, {
+      ...(example.textPair === undefined ? {} : { pair: example.textPair }),
       addSpecialTokens: true,
       truncation: { maxLength, strategy: 'longest_first' },
       padding: false,

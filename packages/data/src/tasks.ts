@@ -17,6 +17,8 @@ import { sentencePassages } from './text';
 
 export interface TaskExample {
   text: string;
+  /** The second text of a sentence-pair task (`[CLS] text [SEP] textPair [SEP]`). */
+  textPair?: string;
   /** Index into the task's `labelNames`. */
   label: number;
   /** The source the example comes from (email id or address id); splits never share one. */
@@ -36,7 +38,7 @@ export interface TaskSplits {
   test: readonly TaskExample[];
 }
 
-interface SourceGroup {
+export interface SourceGroup {
   source: string;
   label: number;
   examples: TaskExample[];
@@ -44,16 +46,21 @@ interface SourceGroup {
 
 /**
  * Assigns whole groups to train/dev/test: within each label the groups are shuffled by
- * (seed, label) and cut at 80% and 90% (rounded), keeping their source order inside each split.
+ * (seed, label) and cut at `cuts` (default 80% and 90%, rounded), keeping their source order
+ * inside each split.
  */
-function splitGroups(groups: readonly SourceGroup[], seed: number): Record<SplitName, TaskExample[]> {
+export function splitGroups(
+  groups: readonly SourceGroup[],
+  seed: number,
+  cuts: readonly [number, number] = [0.8, 0.9],
+): Record<SplitName, TaskExample[]> {
   const assigned = new Map<SourceGroup, SplitName>();
   const labels = [...new Set(groups.map((group) => group.label))].sort((a, b) => a - b);
   for (const label of labels) {
     const members = groups.filter((group) => group.label === label);
     Rng.derive(seed, label).shuffle(members);
-    const trainEnd = Math.round(members.length * 0.8);
-    const devEnd = Math.round(members.length * 0.9);
+    const trainEnd = Math.round(members.length * cuts[0]);
+    const devEnd = Math.round(members.length * cuts[1]);
     for (const [i, group] of members.entries()) {
       assigned.set(group, i < trainEnd ? 'train' : i < devEnd ? 'dev' : 'test');
     }
@@ -63,7 +70,7 @@ function splitGroups(groups: readonly SourceGroup[], seed: number): Record<Split
   return splits;
 }
 
-function freeze(
+export function freezeTask(
   name: string,
   labelNames: readonly string[],
   seed: number,
@@ -103,7 +110,7 @@ export function spamTask(options: TaskOptions = {}): TaskSplits {
     const label = email.label === 'spam' ? 1 : 0;
     groups.push({ source: email.id, label, examples: [{ text, label, source: email.id }] });
   }
-  const task = freeze('spam', ['ham', 'spam'], seed, splitGroups(groups, seed));
+  const task = freezeTask('spam', ['ham', 'spam'], seed, splitGroups(groups, seed));
   spamCache.set(seed, task);
   return task;
 }
@@ -135,7 +142,7 @@ export function sotuPartyTask(options: SotuPartyOptions = {}): TaskSplits {
     }));
     groups.push({ source: address.id, label, examples });
   }
-  const task = freeze('sotu-party', SOTU_PARTIES, seed, splitGroups(groups, seed));
+  const task = freezeTask('sotu-party', SOTU_PARTIES, seed, splitGroups(groups, seed));
   sotuCache.set(key, task);
   return task;
 }

@@ -32,7 +32,7 @@ export class UnigramModel {
     readonly totalTokens: number,
     readonly mostFrequentId: number,
     private readonly excluded: Uint8Array,
-    smoothing: number,
+    readonly smoothing: number,
   ) {
     const kept = counts.length - excluded.reduce((n, e) => n + e, 0);
     const denominator = totalTokens + smoothing * kept;
@@ -44,31 +44,61 @@ export class UnigramModel {
   /** Counts the ids of `sequences` (for MLM: the run's training sequences). */
   static fit(sequences: Iterable<ArrayLike<number>>, options: UnigramOptions): UnigramModel {
     const { vocabSize } = options;
-    const smoothing = options.smoothing ?? 1;
     if (!Number.isInteger(vocabSize) || vocabSize < 1)
       throw new RangeError(`UnigramModel.fit: expected vocabSize to be a positive integer, got ${vocabSize}`);
-    if (!(smoothing > 0)) throw new RangeError(`UnigramModel.fit: expected smoothing > 0, got ${smoothing}`);
-    const excluded = new Uint8Array(vocabSize);
-    for (const id of options.excludeIds ?? []) if (id >= 0 && id < vocabSize) excluded[id] = 1;
+    const excluded = excludedMask(vocabSize, options.excludeIds);
     const counts = new Float64Array(vocabSize);
-    let total = 0;
     for (const sequence of sequences) {
       for (let i = 0; i < sequence.length; i++) {
         const id = sequence[i]!;
         if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
           throw new RangeError(`UnigramModel.fit: expected ids in [0, ${vocabSize}), got ${id}`);
-        if (excluded[id]) continue;
-        counts[id]! += 1;
-        total++;
+        if (!excluded[id]) counts[id]! += 1;
       }
     }
+    return UnigramModel.fromCounts(counts, excluded, options.smoothing ?? 1);
+  }
+
+  private static fromCounts(counts: Float64Array, excluded: Uint8Array, smoothing: number): UnigramModel {
+    if (!(smoothing > 0)) throw new RangeError(`UnigramModel: expected smoothing > 0, got ${smoothing}`);
+    const total = counts.reduce((n, c) => n + c, 0);
     if (total === 0)
-      throw new RangeError(
-        'UnigramModel.fit: no token to count (every id is excluded or the input is empty)',
-      );
+      throw new RangeError('UnigramModel: no token to count (every id is excluded or the input is empty)');
     let mostFrequentId = 0;
-    for (let id = 1; id < vocabSize; id++) if (counts[id]! > counts[mostFrequentId]!) mostFrequentId = id;
+    for (let id = 1; id < counts.length; id++) if (counts[id]! > counts[mostFrequentId]!) mostFrequentId = id;
     return new UnigramModel(counts, total, mostFrequentId, excluded, smoothing);
+  }
+
+  /** The fitted counts as plain JSON (a run folder keeps them, so its baseline needs no refit). */
+  toJSON(): UnigramJson {
+    const excludeIds: number[] = [];
+    this.excluded.forEach((e, id) => {
+      if (e) excludeIds.push(id);
+    });
+    return {
+      vocabSize: this.counts.length,
+      excludeIds,
+      smoothing: this.smoothing,
+      counts: Array.from(this.counts),
+    };
+  }
+
+  /** The model `toJSON` wrote; checked, since it comes from a file. */
+  static fromJSON(json: UnigramJson): UnigramModel {
+    const { vocabSize, counts, excludeIds, smoothing } = json ?? ({} as UnigramJson);
+    if (
+      !Number.isInteger(vocabSize) ||
+      !Array.isArray(counts) ||
+      counts.length !== vocabSize ||
+      counts.some((c) => !(Number.isInteger(c) && c >= 0)) ||
+      !Array.isArray(excludeIds)
+    )
+      throw new RangeError(
+        'UnigramModel.fromJSON: expected { vocabSize, excludeIds, smoothing, counts } as toJSON writes it',
+      );
+    const excluded = excludedMask(vocabSize, excludeIds);
+    const kept = Float64Array.from(counts, (c, id) => (excluded[id] ? 0 : c));
+    return UnigramModel.fromCounts(kept, excluded, smoothing);
   }
 
   /** ln p(id); −∞ for an excluded id. */
@@ -100,6 +130,19 @@ export class UnigramModel {
       ? { loss: Number.NaN, accuracy: Number.NaN, tokens: 0 }
       : { loss: loss / tokens, accuracy: correct / tokens, tokens };
   }
+}
+
+export interface UnigramJson {
+  vocabSize: number;
+  excludeIds: number[];
+  smoothing: number;
+  counts: number[];
+}
+
+function excludedMask(vocabSize: number, excludeIds: readonly number[] = []): Uint8Array {
+  const excluded = new Uint8Array(vocabSize);
+  for (const id of excludeIds) if (id >= 0 && id < vocabSize) excluded[id] = 1;
+  return excluded;
 }
 
 /** The labels at the masked positions of MLM batches: what an MLM evaluation scores. */
