@@ -85,7 +85,9 @@ describe('sibert-train end to end', () => {
     expect(finetune.stderr).toBe('');
     expect(finetune.code).toBe(0);
     expect(finetune.stdout).toMatch(/epoch 1\/1: train loss [\d.]+, dev accuracy [\d.]+%/);
-    expect(finetune.stdout).toMatch(/test accuracy [\d.]+% \(majority class [\d.]+%\), macro-F1 [\d.]+, F1 \(spam\) [\d.]+/);
+    expect(finetune.stdout).toMatch(
+      /test accuracy [\d.]+% \(majority class [\d.]+%\), macro-F1 [\d.]+, F1 \(spam\) [\d.]+/,
+    );
     expect(await readFile(join(finetuned, 'summary.md'), 'utf8')).toMatch(/\| test \| [\d.]+% \|/);
   });
 

@@ -81,11 +81,17 @@ describe('your own data', () => {
 
   it('refuses what cannot work, naming the option', () => {
     expect(() => pretrain('--text', 'a.txt', '--holdout', '0')).toThrow(/needs held-out text/);
-    expect(() => pretrain('--text', 'a.txt', '--holdout', '1')).toThrow(/--holdout expects a share in \[0, 1\)/);
-    expect(() => pretrain('--text', 'a.txt', '--encoding', 'klingon')).toThrow(/--encoding: unknown text encoding/);
+    expect(() => pretrain('--text', 'a.txt', '--holdout', '1')).toThrow(
+      /--holdout expects a share in \[0, 1\)/,
+    );
+    expect(() => pretrain('--text', 'a.txt', '--encoding', 'klingon')).toThrow(
+      /--encoding: unknown text encoding/,
+    );
     expect(() => pretrain('--corpora', '')).toThrow(/nothing to pretrain on/);
     const finetune = (...flags: string[]) => parseFinetune(['--from', 'p', '--out', 'f', ...flags]);
-    expect(() => finetune('--task', 'spam', '--train', 't.jsonl')).toThrow(/--task and --train exclude each other/);
+    expect(() => finetune('--task', 'spam', '--train', 't.jsonl')).toThrow(
+      /--task and --train exclude each other/,
+    );
     expect(() => finetune()).toThrow(/a task is required/);
     expect(() => finetune('--task', 'spam', '--label-field', 'y')).toThrow(/--label-field go with --train/);
     expect(finetune('--train', 't.csv').options.data).toEqual({
@@ -97,6 +103,8 @@ describe('your own data', () => {
       labelField: 'label',
       encoding: 'utf-8',
     });
-    expect(() => parseEval(['--from', 'r', '--text', 'a.txt', '--test', 'b.csv'])).toThrow(/pass one of them/);
+    expect(() => parseEval(['--from', 'r', '--text', 'a.txt', '--test', 'b.csv'])).toThrow(
+      /pass one of them/,
+    );
   });
 });

@@ -12,7 +12,8 @@ import { Worker } from 'node:worker_threads';
  */
 export function startWorker(name: string): Worker {
   // tsx's tsImport adds a query to the URL of what it loads, so the path decides.
-  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url));
+  if (!new URL(import.meta.url).pathname.endsWith('.ts'))
+    return new Worker(new URL(`./${name}.js`, import.meta.url));
   const require = createRequire(import.meta.url);
   const tsxPackage = require.resolve('tsx/package.json');
   const tsxApi = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'].import.default as string;

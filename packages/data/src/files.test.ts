@@ -70,7 +70,8 @@ describe('expandTextPaths', () => {
   it('expands files, folders (recursively, text files only) and globs, in order and without repeats', async () => {
     const corpus = join(dir, 'corpus');
     await mkdir(join(corpus, 'deeper'), { recursive: true });
-    for (const name of ['b.txt', 'a.jsonl', 'skip.csv', 'deeper/c.txt.gz']) await writeFile(join(corpus, name), 'x');
+    for (const name of ['b.txt', 'a.jsonl', 'skip.csv', 'deeper/c.txt.gz'])
+      await writeFile(join(corpus, name), 'x');
     const single = join(dir, 'single.txt');
     await writeFile(single, 'x');
     expect(await expandTextPaths([single, corpus, join(corpus, '*.txt')])).toEqual([

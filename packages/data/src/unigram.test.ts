@@ -38,7 +38,10 @@ describe('UnigramModel', () => {
   });
 
   it('round-trips through JSON with the same scores, and refuses a malformed file', () => {
-    const model = UnigramModel.fit([Int32Array.from([1, 2, 2, 3, 3, 3, 0])], { vocabSize: 6, excludeIds: [0] });
+    const model = UnigramModel.fit([Int32Array.from([1, 2, 2, 3, 3, 3, 0])], {
+      vocabSize: 6,
+      excludeIds: [0],
+    });
     const again = UnigramModel.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
     expect(again.score([1, 2, 3, 4, 5])).toEqual(model.score([1, 2, 3, 4, 5]));
     expect(again.mostFrequentId).toBe(3);

@@ -49,7 +49,9 @@ describe('textDocuments', () => {
     await writeFile(file, '{"text": "fine"}\n{"title": "no text"}\n');
     await expect(documents([file])).rejects.toThrow(`${file}: line 2 has no field 'text' (it has title)`);
     await writeFile(file, '{"text": 3}\n');
-    await expect(documents([file])).rejects.toThrow(`${file}: line 1: field 'text' is a number, expected a string`);
+    await expect(documents([file])).rejects.toThrow(
+      `${file}: line 1: field 'text' is a number, expected a string`,
+    );
     await writeFile(file, '{"text": "fine"}\n{"text": \n');
     await expect(documents([file])).rejects.toThrow(`${file}: line 2 is not valid JSON`);
   });
@@ -83,7 +85,9 @@ describe('encodeTextDocuments', () => {
     const tokenizer = trainWordPiece(paragraphs, { vocabSize: 120 });
     const encoded = await encodeTextDocuments([file], tokenizer, { threads: 2 });
     expect(encoded.documents.map((d) => Array.from(d))).toEqual(
-      paragraphs.map((p) => Array.from(tokenizer.encode(p, { addSpecialTokens: false, truncation: false, padding: false }).ids)),
+      paragraphs.map((p) =>
+        Array.from(tokenizer.encode(p, { addSpecialTokens: false, truncation: false, padding: false }).ids),
+      ),
     );
     expect(encoded.tokens).toBe(encoded.documents.reduce((n, d) => n + d.length, 0));
     expect(encoded.stats.documents).toBe(40);

@@ -41,7 +41,8 @@ function poolWorker(worker: Worker): PoolWorker {
 function spawn(): Worker {
   // Built, this code lives in dist/index.js beside dist/worker.js.
   // tsx's tsImport adds a query to the URL of what it loads, so the path decides.
-  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+  if (!new URL(import.meta.url).pathname.endsWith('.ts'))
+    return new Worker(new URL('./worker.js', import.meta.url));
   // From the TypeScript sources (vitest, tsx), the worker is TypeScript too. Node 20 does not carry
   // loader hooks into worker threads, so the worker starts by loading it through tsx's API.
   const require = createRequire(import.meta.url);
