@@ -232,7 +232,7 @@ async function pretrain(
       );
     if (tokenizer.vocabSize < options.vocabSize)
       say(
-        `${what} yield ${tokenizer.vocabSize} tokens (asked for ${options.vocabSize}): the model uses ${tokenizer.vocabSize}`,
+        `${what} ${what === 'the text' ? 'yields' : 'yield'} ${tokenizer.vocabSize} tokens (asked for ${options.vocabSize}): the model uses ${tokenizer.vocabSize}`,
       );
     await folder.writeText('tokenizer.json', JSON.stringify(tokenizer.toTokenizerJson()));
   }

@@ -56,6 +56,15 @@ describe('textDocuments', () => {
     await expect(documents([file])).rejects.toThrow(`${file}: line 2 is not valid JSON`);
   });
 
+  it('refuses a file without text, naming it', async () => {
+    const empty = join(dir, 'empty.txt');
+    await writeFile(empty, '\n  \n');
+    await expect(documents([empty])).rejects.toThrow(`${empty}: the file holds no text`);
+    const blank = join(dir, 'blank.jsonl');
+    await writeFile(blank, '{"text": "  "}\n');
+    await expect(documents([blank])).rejects.toThrow("no record with a non-empty 'text'");
+  });
+
   it('skips a .jsonl line longer than the limit (a cut record would not parse) and counts it', async () => {
     const file = join(dir, 'long.jsonl');
     await writeFile(file, `{"text": "${'x'.repeat(500)}"}\n{"text": "kept"}\n`);

@@ -38,7 +38,7 @@ export function emptyTextStats(): TextReadStats {
 
 const collapse = (text: string) => text.replace(/\s+/g, ' ').trim();
 
-/** The documents of `files` in order; `stats` (if given) is updated as they are read. */
+/** The documents of `files` in order; `stats` (if given) is updated as they are read. A file without text is an error. */
 export async function* textDocuments(
   files: readonly string[],
   options: TextDocumentOptions = {},
@@ -48,6 +48,7 @@ export async function* textDocuments(
   const maxChars = options.maxDocumentChars ?? 4_000;
   for (const file of files) {
     stats.files++;
+    const before = stats.documents;
     const jsonl = file.replace(/\.gz$/, '').endsWith('.jsonl');
     let paragraph: string[] = [];
     let chars = 0;
@@ -86,6 +87,10 @@ export async function* textDocuments(
     }
     const last = flush();
     if (last) yield last;
+    if (stats.documents === before)
+      throw new DataFileError(
+        `${file}: the file holds no text${jsonl ? ` (no record with a non-empty '${textField}')` : ''}`,
+      );
   }
 }
 
