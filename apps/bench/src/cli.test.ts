@@ -108,6 +108,15 @@ describe('sibert-bench errors', () => {
     expect(result.stderr).toContain("unknown subcommand 'nope'");
   });
 
+  it("SUITE --help prints that suite's usage and the common options", async () => {
+    const result = await bench(['robustness', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}sibert-bench robustness \[--steps N\]/);
+    expect(result.stdout).toContain('--grid axes|full');
+    expect(result.stdout).toContain('--markdown FILE');
+    expect(result.stdout).not.toContain('sibert-bench step');
+  });
+
   it('a bad flag value names the flag', async () => {
     const result = await bench(['step', '--model', 'gpt-2']);
     expect(result.code).toBe(2);

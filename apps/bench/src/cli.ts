@@ -156,9 +156,25 @@ export function sectionId(argv: readonly string[]): string {
   return kept.join(' ');
 }
 
+/** One subcommand's lines of HELP and the options every subcommand takes, for `sibert-bench SUITE --help`. */
+function suiteUsage(suite: string): string | null {
+  const lines = HELP.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`  sibert-bench ${suite} `));
+  if (start < 0) return null;
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.startsWith('    ')) end++;
+  const common = lines.slice(lines.findIndex((line) => line.startsWith('Every subcommand')));
+  return [...lines.slice(start, end), '', ...common].join('\n');
+}
+
 /** Runs one subcommand; returns the process exit code. */
 export async function main(argv: readonly string[], command = 'sibert-bench'): Promise<number> {
   const [suite, ...rest] = argv;
+  const usage = suite === undefined ? null : suiteUsage(suite);
+  if (usage && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
     if (suite === undefined || suite === '--help' || suite === 'help') {
       process.stdout.write(`${HELP}\n`);

@@ -172,6 +172,17 @@ describe('sibert-train refuses bad input with one clear line and touches nothing
     expect(run.stderr).toMatch(message);
   };
 
+  it("COMMAND --help prints that command's usage", async () => {
+    for (const command of ['pretrain', 'finetune', 'eval', 'predict', 'demo']) {
+      const help = await train([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(
+        new RegExp(`^ {2}sibert-train ${command} +--|^ {2}sibert-train ${command} +\\[`),
+      );
+      expect(help.stdout.match(/sibert-train \w+ /g)).toHaveLength(1);
+    }
+  });
+
   it('unknown commands, flags and values', async () => {
     await refuse(['teach'], /unknown command 'teach'; expected pretrain, finetune, eval, predict or demo/);
     await refuse(['pretrain', '--out', join(root, 'x'), '--colour', 'red'], /Unknown option '--colour'/);

@@ -36,9 +36,31 @@ clipping √C = 2, ÷10 at 60% and 90%, LAMB heads at 2e-2; BERT AdamW at 2e-3 w
 decay. '--recipe paper' takes the paper's settings (SGD lr 8e-4, weight decay 1e-2; LAMB 8e-4;
 BERT AdamW 1e-4). Every option overrides the recipe.`;
 
+/**
+ * One command's lines of HELP (its usage up to the next command), for `sibert-train CMD --help`;
+ * null for a command HELP does not list.
+ */
+function commandUsage(command: string): string | null {
+  const lines = HELP.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`  sibert-train ${command} `));
+  if (start < 0) return null;
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.startsWith('    ')) end++;
+  return [
+    ...lines.slice(start, end),
+    '',
+    'Every option is described in `sibert-train --help` and apps/trainer/README.md.',
+  ].join('\n');
+}
+
 /** Runs one command; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const usage = command === undefined ? null : commandUsage(command);
+  if (usage && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'pretrain': {

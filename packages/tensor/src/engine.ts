@@ -42,7 +42,9 @@ export async function initBackend(name: string): Promise<Backend> {
   if (!reg) throw unknownBackend(name);
   if (reg.instance) return reg.instance;
   reg.pending ??= Promise.resolve()
-    .then(() => reg.factory())
+    // getBackend() may have made the instance meanwhile (a tensor created before an un-awaited
+    // setBackend resolved): one instance per name, or those tensors would sit on another.
+    .then(() => reg.instance ?? reg.factory())
     .then((backend) => {
       reg.instance = backend;
       return backend;

@@ -16,7 +16,9 @@ export function commonBackend(op: string, tensors: readonly Tensor[]): Backend {
     const b = t.storage(op).backend;
     if (backend && b !== backend) {
       throw new BackendError(
-        `inputs are on different backends ('${backend.name}' and '${b.name}'); move one with tensor.to(name)`,
+        backend.name === b.name
+          ? `inputs are on two different instances of backend '${b.name}' (one was replaced, e.g. re-registered or disposed and made again); create tensors after \`await setBackend('${b.name}')\` has resolved`
+          : `inputs are on different backends ('${backend.name}' and '${b.name}'); move one with tensor.to(name)`,
         op,
       );
     }
