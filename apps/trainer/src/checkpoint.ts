@@ -5,10 +5,12 @@ import type { BatchIteratorState } from '@sibert/data';
 import {
   type CheckpointableModel,
   CheckpointError,
+  type LoadReport,
   loadSafetensors,
   loadWeights,
   type ModelConfig,
   readCheckpoint,
+  readHuggingFace,
   saveModel,
   saveSafetensors,
   type TensorData,
@@ -63,7 +65,12 @@ export async function restoreTrainingCheckpoint(
   optimizer: CombinedOptimizer,
 ): Promise<TrainingState> {
   const contents = await readModelFile(join(folder, MODEL_FILE), model.config);
-  loadWithPath(model, contents.tensors, join(folder, MODEL_FILE));
+  const report = loadWithPath(model, contents.tensors, join(folder, MODEL_FILE));
+  if (report.ignored.some((name) => name.startsWith('bert.pooler.')))
+    throw new CheckpointError(
+      `${join(folder, MODEL_FILE)} was written when the BERT MLM model still had a pooler, so its optimizer state does not fit today's model; it cannot be resumed (eval, finetune --from and export still read it): start a new run`,
+      'resume',
+    );
   const statePath = join(folder, STATE_FILE);
   const state = (await readJsonFile(statePath)) as TrainingState & { optimizer: unknown };
   const optimizerPath = join(folder, OPTIMIZER_FILE);
@@ -107,9 +114,9 @@ export function loadWithPath(
   tensors: Parameters<typeof loadWeights>[1],
   path: string,
   options?: Parameters<typeof loadWeights>[2],
-): void {
+): LoadReport {
   try {
-    loadWeights(model, tensors, options);
+    return loadWeights(model, tensors, options);
   } catch (error) {
     throw new CheckpointError(`${path}: ${(error as Error).message}`, 'checkpoint');
   }
@@ -166,16 +173,36 @@ function insertBuffers(value: unknown, buffers: Map<string, TensorData>): unknow
   return value;
 }
 
+/** Where a fine-tuning run's encoder comes from: a pretraining run's checkpoint or a HuggingFace folder. */
+export interface EncoderSource {
+  tokenizer: BertTokenizer;
+  /** The model file (or HuggingFace folder) read. */
+  path: string;
+  /** The step the checkpoint records (0 for a HuggingFace folder). */
+  step: number;
+  contents: { config: ModelConfig; tensors: Map<string, TensorData> };
+}
+
 /** A run read for `eval`, `predict` or `finetune --from`: its newest checkpoint, checked. */
-export interface PretrainedRun {
+export interface PretrainedRun extends EncoderSource {
   folder: RunFolder;
   config: RunConfig;
-  tokenizer: BertTokenizer;
-  /** The checkpoint's model file. */
-  path: string;
-  /** The step the checkpoint itself records. */
-  step: number;
   contents: Awaited<ReturnType<typeof readCheckpoint>>;
+}
+
+/** A HuggingFace BERT folder (or our SIBERT export) as the encoder source of `finetune --from`. */
+export async function readHuggingFaceSource(dir: string, flag: string): Promise<EncoderSource> {
+  try {
+    const hf = await readHuggingFace(dir);
+    return {
+      tokenizer: hf.tokenizer,
+      path: dir,
+      step: 0,
+      contents: { config: hf.config, tensors: hf.tensors },
+    };
+  } catch (error) {
+    throw new UsageError(`${flag} ${dir}: ${(error as Error).message.replace(/^readHuggingFace: /, '')}`);
+  }
 }
 
 /** The newest complete checkpoint of the pretraining run in `dir` (see `readRun`). */

@@ -173,7 +173,7 @@ describe('sibert-train refuses bad input with one clear line and touches nothing
   };
 
   it("COMMAND --help prints that command's usage", async () => {
-    for (const command of ['pretrain', 'finetune', 'eval', 'predict', 'demo']) {
+    for (const command of ['pretrain', 'finetune', 'eval', 'predict', 'export', 'demo']) {
       const help = await train([command, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(
@@ -184,7 +184,10 @@ describe('sibert-train refuses bad input with one clear line and touches nothing
   });
 
   it('unknown commands, flags and values', async () => {
-    await refuse(['teach'], /unknown command 'teach'; expected pretrain, finetune, eval, predict or demo/);
+    await refuse(
+      ['teach'],
+      /unknown command 'teach'; expected pretrain, finetune, eval, predict, export or demo/,
+    );
     await refuse(['pretrain', '--out', join(root, 'x'), '--colour', 'red'], /Unknown option '--colour'/);
     await refuse(
       ['pretrain', '--out', join(root, 'x'), '--steps', '-5'],

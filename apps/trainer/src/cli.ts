@@ -24,11 +24,13 @@ const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
   sibert-train predict  --from FINETUNE_RUN --input FILE|- [--format jsonl|csv|tsv|txt]
                         [--output FILE [--overwrite]] [--text-field F] [--text-pair-field F]
                         [--encoding E] [--batch-size B] [--backend …]
+  sibert-train export   --from RUN --out DIR [--format hf] [--overwrite] [--backend …]
   sibert-train demo     [--out runs/demo] [--steps N] [--backend …]
 
 Your own data: --text reads .txt (paragraphs) and .jsonl (one document per record) files, folders
 and globs, optionally .gz; --train/--dev/--test read labelled .jsonl, .csv or .tsv files (without
---dev/--test, seeded stratified splits of --train).
+--dev/--test, seeded stratified splits of --train). finetune --from also takes a HuggingFace BERT
+folder (config.json, model.safetensors, tokenizer.json or vocab.txt); export writes one.
 
 Models: {bert,sibert}-{tiny,mini,small,base}. The default recipe, 'short', is the paper's algorithm
 set for a few thousand steps: SIBERT's encoder SGD (lr 40, weight decay 5e-5: ηλ = 2e-3), relative
@@ -85,6 +87,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         await predictCommand(rest);
         return 0;
       }
+      case 'export': {
+        const { exportCommand } = await import('./export.js');
+        await exportCommand(rest);
+        return 0;
+      }
       case 'demo': {
         const { demoCommand } = await import('./demo.js');
         return (await demoCommand(rest)) ? 0 : 1;
@@ -96,7 +103,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(
-          `unknown command '${command}'; expected pretrain, finetune, eval, predict or demo (see sibert-train --help)`,
+          `unknown command '${command}'; expected pretrain, finetune, eval, predict, export or demo (see sibert-train --help)`,
         );
     }
   } catch (error) {

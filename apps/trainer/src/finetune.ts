@@ -12,9 +12,9 @@ import {
   spamTask,
   type TaskSplits,
 } from '@sibert/data';
-import { SequenceClassifier, saveModel } from '@sibert/models';
+import { isHuggingFaceFolder, SequenceClassifier, saveModel } from '@sibert/models';
 import { manualSeed, tidy } from '@sibert/tensor';
-import { loadWithPath, type PretrainedRun, readPretrainedRun } from './checkpoint.js';
+import { type EncoderSource, loadWithPath, readHuggingFaceSource, readPretrainedRun } from './checkpoint.js';
 import { perClassTable, type SplitScores, scoreSplit, uploadClassificationBatch } from './classify.js';
 import { combine, scheduleFor } from './optimizers.js';
 import { type FinetuneOptions, type LabelledData, parseFinetune, UsageError } from './options.js';
@@ -109,7 +109,9 @@ export async function finetuneCommand(
 ): Promise<FinetuneResult> {
   const parsed = parseFinetune(argv);
   const base = parsed.options;
-  const source = await readPretrainedRun(base.from, '--from');
+  const source = (await isHuggingFaceFolder(base.from))
+    ? await readHuggingFaceSource(base.from, '--from')
+    : await readPretrainedRun(base.from, '--from');
   if (base.maxLength > source.contents.config.maxPositions)
     throw new UsageError(
       `--max-length ${base.maxLength} is longer than the model's ${source.contents.config.maxPositions} positions (${source.path})`,
@@ -134,7 +136,7 @@ export async function finetuneCommand(
 async function finetune(
   folder: RunFolder,
   parsed: ReturnType<typeof parseFinetune>,
-  source: PretrainedRun,
+  source: EncoderSource,
   out: NodeJS.WriteStream,
 ): Promise<FinetuneResult> {
   const say = (line: string) => out.write(`${line}\n`);
@@ -188,7 +190,11 @@ async function finetune(
   const model = new SequenceClassifier(config, task.labelNames.length);
   if (options.randomEncoder)
     say('fine-tuning a randomly initialised encoder (--random-encoder): the from-scratch baseline');
-  else loadWithPath(model, checkpoint.tensors, source.path, { scope: 'encoder' });
+  else {
+    const report = loadWithPath(model, checkpoint.tensors, source.path, { scope: 'encoder' });
+    if (report.initialised.length > 0 && options.pooling === 'cls')
+      say(`the encoder's pooler starts fresh (${source.path} has none: MLM pretraining does not train one)`);
+  }
   const stepsPerEpoch = Math.ceil(trainSet.batchSize / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
   const optimizer = combine(model, [

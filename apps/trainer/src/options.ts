@@ -663,6 +663,34 @@ export function parsePredict(argv: readonly string[]): PredictOptions {
   };
 }
 
+export interface ExportOptions {
+  from: string;
+  out: string;
+  format: 'hf';
+  backend: BackendName;
+  overwrite: boolean;
+}
+
+export function parseExport(argv: readonly string[]): ExportOptions {
+  const raw = readRaw(argv, {
+    from: 'string',
+    out: 'string',
+    format: 'string',
+    backend: 'string',
+    overwrite: 'boolean',
+  });
+  if (raw.from === undefined)
+    throw new UsageError('--from DIR is required: a pretraining or fine-tuning run folder');
+  if (raw.out === undefined) throw new UsageError('--out DIR is required: the folder the export writes');
+  return {
+    from: nonEmpty('from', raw.from),
+    out: nonEmpty('out', raw.out),
+    format: oneOf('format', raw.format ?? 'hf', ['hf'] as const),
+    backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
+    overwrite: raw.overwrite === true,
+  };
+}
+
 export interface DemoOptions {
   out: string;
   backend: BackendName;

@@ -205,6 +205,11 @@ export class RunFolder {
     } catch (error) {
       throw new UsageError(`${dir}/config.json is not valid JSON (${(error as Error).message})`);
     }
+    const modelType = (config as { model_type?: unknown }).model_type;
+    if (typeof modelType === 'string')
+      throw new UsageError(
+        `${dir} is a HuggingFace model folder (model_type '${modelType}'), not a sibert-train run (finetune --from reads it)`,
+      );
     if (config.version !== 1 || (config.kind !== 'pretrain' && config.kind !== 'finetune')) {
       throw new UsageError(
         `${dir}/config.json was not written by sibert-train (kind ${JSON.stringify(config.kind)})`,

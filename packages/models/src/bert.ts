@@ -13,6 +13,11 @@ import { add, arange, slice, squeeze, type Tensor, tanh, tidy, zerosLike } from 
 import type { ModelConfig } from './config.js';
 import { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';
 
+/** The GELU variant of `config.hiddenAct` ('gelu_new' is the tanh approximation). */
+export function geluApproximation(config: ModelConfig): 'none' | 'tanh' {
+  return config.hiddenAct === 'gelu_new' ? 'tanh' : 'none';
+}
+
 /** Token + position + token-type embeddings, then LayerNorm (affine) and dropout, as BERT. */
 export class BertEmbeddings extends Module<[EncoderInputs], Tensor> {
   wordEmbeddings: Embedding;
@@ -24,7 +29,10 @@ export class BertEmbeddings extends Module<[EncoderInputs], Tensor> {
   constructor(config: ModelConfig) {
     super();
     const embeddingInit = { init: init.truncatedNormal(config.initStd) };
-    this.wordEmbeddings = new Embedding(config.vocabSize, config.hiddenSize, embeddingInit);
+    this.wordEmbeddings = new Embedding(config.vocabSize, config.hiddenSize, {
+      ...embeddingInit,
+      ...(config.padTokenId === null ? {} : { paddingIdx: config.padTokenId }),
+    });
     this.positionEmbeddings = new Embedding(config.maxPositions, config.hiddenSize, embeddingInit);
     this.tokenTypeEmbeddings = new Embedding(config.typeVocabSize, config.hiddenSize, embeddingInit);
     this.layerNorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
@@ -64,6 +72,7 @@ export class BertLayer extends Module<[Tensor, Tensor | null], Tensor> {
     this.attentionNorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
     this.feedForward = new FeedForward(config.hiddenSize, config.intermediateSize, {
       dropout: config.hiddenDropout,
+      approximate: geluApproximation(config),
       init: weightInit,
     });
     this.outputNorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
@@ -80,18 +89,22 @@ export class BertLayer extends Module<[Tensor, Tensor | null], Tensor> {
 
 /**
  * The standard Post-LN BERT encoder (Devlin et al.): softmax attention, GELU, biases, affine
- * LayerNorm and a pooler. The baseline the paper compares SIBERT against.
+ * LayerNorm and (when `withPooler`) a pooler. The baseline the paper compares SIBERT against.
  */
 export class BertModel extends Module<[EncoderInputs], EncoderOutput> {
   embeddings: BertEmbeddings;
   layers: BertLayer[];
   pooler: Linear | null;
 
-  constructor(readonly config: ModelConfig) {
+  /** `withPooler` defaults to `config.pooler`; the MLM model passes false (HF's add_pooling_layer). */
+  constructor(
+    readonly config: ModelConfig,
+    withPooler = config.pooler,
+  ) {
     super();
     this.embeddings = new BertEmbeddings(config);
     this.layers = Array.from({ length: config.numLayers }, () => new BertLayer(config));
-    this.pooler = config.pooler
+    this.pooler = withPooler
       ? new Linear(config.hiddenSize, config.hiddenSize, { weightInit: init.truncatedNormal(config.initStd) })
       : null;
   }

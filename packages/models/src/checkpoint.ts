@@ -112,16 +112,54 @@ export interface LoadWeightsOptions {
   scope?: 'all' | 'encoder';
 }
 
+/** What a load did besides assigning: tensors of the file it left aside, parameters it left at their init. */
+export interface LoadReport {
+  /** File tensors the model has no place for and that are safe to drop (a pooler, tied aliases, HF's NSP head). */
+  ignored: string[];
+  /** Parameters the file has no tensor for that keep their initialisation (BERT's pooler, as HF does). */
+  initialised: string[];
+}
+
+/** BERT's pooler: a classifier loads an MLM checkpoint without one by initialising it (HF does the same). */
+const POOLER = /^bert\.pooler\./;
+
+/**
+ * HuggingFace BERT's variants of a name, mapped to the ones `checkpointNames` gives: no `bert.`
+ * prefix (a bare BertModel), TF-era `LayerNorm.gamma`/`beta`. Also says which file tensors may be
+ * dropped: the tied aliases `cls.predictions.decoder.{weight,bias}` (a copy of the word embedding
+ * and of `cls.predictions.bias`), the next-sentence head of BertForPreTraining, the buffers
+ * `position_ids` / `token_type_ids`.
+ */
+export function canonicalBertName(name: string): { name: string; droppable: boolean } {
+  let n = name
+    .replace(/\.LayerNorm\.gamma$/, '.LayerNorm.weight')
+    .replace(/\.LayerNorm\.beta$/, '.LayerNorm.bias');
+  if (/^(embeddings|encoder|pooler)\./.test(n)) n = `bert.${n}`;
+  const droppable =
+    /^cls\.predictions\.decoder\.(weight|bias)$/.test(n) ||
+    /^cls\.seq_relationship\./.test(n) ||
+    /^bert\.embeddings\.(position_ids|token_type_ids)$/.test(n);
+  return { name: n, droppable };
+}
+
 /**
  * Loads checkpoint tensors into `model`. Names and shapes are checked first and every mismatch is
- * listed in one CheckpointError; nothing is assigned unless everything fits.
+ * listed in one CheckpointError; nothing is assigned unless everything fits. BERT files may use
+ * HuggingFace's variants of the names (see `canonicalBertName`).
  */
 export function loadWeights(
   model: CheckpointableModel,
-  tensors: ReadonlyMap<string, TensorData>,
+  fileTensors: ReadonlyMap<string, TensorData>,
   options: LoadWeightsOptions = {},
-): void {
+): LoadReport {
   const scope = options.scope ?? 'all';
+  const report: LoadReport = { ignored: [], initialised: [] };
+  const tensors = new Map<string, TensorData>();
+  for (const [name, data] of fileTensors) {
+    const canonical = model.config.family === 'bert' ? canonicalBertName(name) : { name, droppable: false };
+    if (canonical.droppable) report.ignored.push(name);
+    else tensors.set(canonical.name, data);
+  }
   const params = new Map<string, Parameter>(model.namedParameters());
   const names = [...checkpointNames(model)].filter(
     ([path]) => scope === 'all' || path.startsWith('encoder.'),
@@ -131,15 +169,22 @@ export function loadWeights(
   for (const [path, name] of names) {
     const entry = tensors.get(name);
     const p = params.get(path)!;
-    if (!entry) missing.push(name);
-    else if (formatShape(entry.shape) !== formatShape(p.shape) || entry.dtype !== p.dtype) {
+    if (!entry) {
+      if (POOLER.test(name)) report.initialised.push(name);
+      else missing.push(name);
+    } else if (!shapesEqual(entry.shape, p.shape) || entry.dtype !== p.dtype) {
       mismatched.push(
         `${name}: model ${p.dtype} ${formatShape(p.shape)}, file ${entry.dtype} ${formatShape(entry.shape)}`,
       );
     }
   }
   const wanted = new Set(names.map(([, name]) => name));
-  const unexpected = scope === 'all' ? [...tensors.keys()].filter((name) => !wanted.has(name)) : [];
+  const unexpected: string[] = [];
+  for (const name of tensors.keys()) {
+    if (wanted.has(name)) continue;
+    if (POOLER.test(name)) report.ignored.push(name);
+    else if (scope === 'all') unexpected.push(name);
+  }
   if (missing.length + mismatched.length + unexpected.length > 0) {
     const parts = [
       missing.length ? `missing ${missing.length}: ${missing.join(', ')}` : '',
@@ -154,7 +199,8 @@ export function loadWeights(
   const values = new Map<string, Tensor>();
   try {
     for (const [path, name] of names) {
-      const entry = tensors.get(name)!;
+      const entry = tensors.get(name);
+      if (!entry) continue; // a pooler left at its init
       const target = params.get(path)!.backend;
       const value = tensor(entry.data, entry.shape, entry.dtype);
       values.set(path, value);
@@ -163,8 +209,13 @@ export function loadWeights(
         value.dispose();
       }
     }
-    model.loadStateDict(values, { strict: scope === 'all' });
+    model.loadStateDict(values, { strict: scope === 'all' && report.initialised.length === 0 });
   } finally {
     for (const t of values.values()) t.dispose();
   }
+  return report;
+}
+
+function shapesEqual(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -28,8 +28,16 @@ export interface ModelConfig {
   layerNormEps: number;
   /** Standard deviation of the truncated-normal initialisation (BERT: 0.02). */
   initStd: number;
-  /** BERT only: add the pooler (dense + tanh over [CLS]). */
+  /**
+   * BERT only: a sequence classifier's encoder has the pooler (dense + tanh over [CLS]). The MLM
+   * model never builds one (MLM without next-sentence prediction gives it no gradient), as HF's
+   * BertForMaskedLM.
+   */
   pooler: boolean;
+  /** BERT's GELU: 'gelu' (exact erf, HF's default) or 'gelu_new' (the tanh approximation). */
+  hiddenAct: 'gelu' | 'gelu_new';
+  /** The [PAD] id: its word embedding row starts at zero and gets no gradient (HF's padding_idx); null: none. */
+  padTokenId: number | null;
   /**
    * What a sequence classifier reads: 'cls', the [CLS] state (BERT: its pooler output), as the
    * paper; or 'mean', the mean over real tokens, which works better after short MLM-only
@@ -81,6 +89,9 @@ export function presetConfig(
     layerNormEps: family === 'bert' ? 1e-12 : SI_NORM_EPS,
     initStd: 0.02,
     pooler: family === 'bert',
+    hiddenAct: 'gelu',
+    // Our WordPiece vocabularies put [PAD] first, as BERT's; SIBERT's embedding stage has no padding row.
+    padTokenId: family === 'bert' ? 0 : null,
     classifierPooling: 'cls',
     ...overrides,
   });
@@ -100,8 +111,13 @@ const KEYS: readonly (keyof ModelConfig)[] = [
   'layerNormEps',
   'initStd',
   'pooler',
+  'hiddenAct',
+  'padTokenId',
   'classifierPooling',
 ];
+
+/** Keys added after the first checkpoints were written, with the value those checkpoints meant. */
+const LATER_KEYS: Partial<ModelConfig> = { classifierPooling: 'cls', hiddenAct: 'gelu', padTokenId: null };
 
 /** Checks a config (for example one read from JSON) and returns it typed; every problem is listed. */
 export function validateConfig(value: unknown): ModelConfig {
@@ -113,8 +129,7 @@ export function validateConfig(value: unknown): ModelConfig {
   for (const key of Object.keys(config)) {
     if (!KEYS.includes(key as keyof ModelConfig)) problems.push(`unknown key '${key}'`);
   }
-  for (const key of KEYS)
-    if (!(key in config) && key !== 'classifierPooling') problems.push(`missing '${key}'`);
+  for (const key of KEYS) if (!(key in config) && !(key in LATER_KEYS)) problems.push(`missing '${key}'`);
   if (config.family !== 'bert' && config.family !== 'sibert') {
     problems.push(`family must be 'bert' or 'sibert', got ${JSON.stringify(config.family)}`);
   }
@@ -151,6 +166,17 @@ export function validateConfig(value: unknown): ModelConfig {
   }
   if ('pooler' in config && typeof config.pooler !== 'boolean')
     problems.push(`pooler must be a boolean, got ${JSON.stringify(config.pooler)}`);
+  if ('hiddenAct' in config && config.hiddenAct !== 'gelu' && config.hiddenAct !== 'gelu_new')
+    problems.push(`hiddenAct must be 'gelu' or 'gelu_new', got ${JSON.stringify(config.hiddenAct)}`);
+  const pad = config.padTokenId;
+  if (
+    'padTokenId' in config &&
+    pad !== null &&
+    !(Number.isInteger(pad) && (pad as number) >= 0 && (pad as number) < (config.vocabSize as number))
+  )
+    problems.push(`padTokenId must be null or an id in [0, vocabSize), got ${JSON.stringify(pad)}`);
+  if (config.family === 'sibert' && config.hiddenAct === 'gelu_new')
+    problems.push("hiddenAct 'gelu_new' is BERT's; SIBERT's feed-forward uses ReLU");
   const hidden = config.hiddenSize as number;
   const heads = config.numHeads as number;
   if (Number.isInteger(hidden) && Number.isInteger(heads) && heads > 0 && hidden % heads !== 0) {
@@ -159,6 +185,6 @@ export function validateConfig(value: unknown): ModelConfig {
   if (problems.length > 0) {
     throw new RangeArgumentError(`invalid model config: ${problems.join('; ')}`, 'validateConfig');
   }
-  // Configs written before classifierPooling existed read [CLS], as they did then.
-  return { classifierPooling: 'cls', ...config } as unknown as ModelConfig;
+  // Configs written before a key existed mean what the code did then.
+  return { ...LATER_KEYS, ...config } as unknown as ModelConfig;
 }

@@ -42,7 +42,8 @@ export class MlmHead extends Module<[Tensor], Tensor> {
     super();
     const weightInit = init.truncatedNormal(config.initStd);
     this.transform = new Linear(config.hiddenSize, config.hiddenSize, { weightInit });
-    this.activation = new GELU();
+    // HF's transform uses the config's hidden_act too; SIBERT's head keeps exact GELU.
+    this.activation = new GELU({ approximate: config.hiddenAct === 'gelu_new' ? 'tanh' : 'none' });
     this.transformNorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
     this.tiedWeight = tiedWeight;
     this.decoder = tiedWeight

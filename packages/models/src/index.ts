@@ -2,7 +2,9 @@ export { BertEmbeddings, BertLayer, BertModel } from './bert.js';
 export {
   type CheckpointableModel,
   type CheckpointContents,
+  canonicalBertName,
   checkpointNames,
+  type LoadReport,
   type LoadWeightsOptions,
   loadWeights,
   readCheckpoint,
@@ -28,6 +30,14 @@ export {
   meanState,
   mlmLoss,
 } from './heads.js';
+export {
+  configFromHuggingFace,
+  configToHuggingFace,
+  type HuggingFaceFolder,
+  isHuggingFaceFolder,
+  readHuggingFace,
+  saveHuggingFace,
+} from './huggingface.js';
 export { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';
 export {
   createEncoder,

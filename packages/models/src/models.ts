@@ -17,8 +17,9 @@ import { SibertModel } from './sibert.js';
 
 export type Encoder = BertModel | SibertModel;
 
-export function createEncoder(config: ModelConfig): Encoder {
-  return config.family === 'bert' ? new BertModel(config) : new SibertModel(config);
+/** The encoder of `config`; `withPooler` false leaves BERT's pooler out (the MLM model's). */
+export function createEncoder(config: ModelConfig, withPooler = config.pooler): Encoder {
+  return config.family === 'bert' ? new BertModel(config, withPooler) : new SibertModel(config);
 }
 
 /** Encoder + MLM head: the pretraining model. */
@@ -29,14 +30,14 @@ export class MaskedLanguageModel extends Module<[EncoderInputs, MaskedTargets], 
 
   constructor(readonly config: ModelConfig) {
     super();
-    this.encoder = createEncoder(config);
+    // No pooler: it serves classification, and MLM without next-sentence prediction gives it no gradient.
+    this.encoder = createEncoder(config, false);
     const tied = this.encoder instanceof BertModel ? this.encoder.embeddings.wordEmbeddings.weight : null;
     this.head = new MlmHead(config, tied);
   }
 
   forward(inputs: EncoderInputs, targets: MaskedTargets): MlmOutput {
-    const { sequenceOutput, pooledOutput } = this.encoder.encode(inputs);
-    pooledOutput?.dispose(); // BERT's pooler serves classification; MLM pretraining (no NSP) does not use it
+    const { sequenceOutput } = this.encoder.encode(inputs);
     try {
       return mlmLoss(this.head, sequenceOutput, targets);
     } finally {

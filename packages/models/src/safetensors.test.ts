@@ -89,10 +89,10 @@ describe('safetensors', () => {
       return out;
     };
     expect(() => decodeSafetensors(rewrite((h) => (h['a.weight']!.shape = [3, 3])))).toThrow(
-      /spans 24 bytes but shape \[3,3\] needs 36/,
+      /spans 24 bytes but shape \[3,3\] of F32 needs 36/,
     );
     expect(() => decodeSafetensors(rewrite((h) => (h['a.weight']!.dtype = 'F64')))).toThrow(
-      /supported: F32, I32/,
+      /supported: F32, F16, BF16, I32, I64/,
     );
   });
 
@@ -105,5 +105,35 @@ describe('safetensors', () => {
     await writeFile(path, (await readFile(path)).subarray(0, 40));
     await expect(loadSafetensors(path)).rejects.toThrow(path);
     await expect(loadSafetensors(join(dir, 'missing.safetensors'))).rejects.toThrow(/cannot read/);
+  });
+
+  it('widens F16 and BF16 to float32 and narrows I64 to int32 (HuggingFace checkpoints)', () => {
+    const header = {
+      h: { dtype: 'F16', shape: [3], data_offsets: [0, 6] },
+      b: { dtype: 'BF16', shape: [2], data_offsets: [6, 10] },
+      i: { dtype: 'I64', shape: [2], data_offsets: [10, 26] },
+    };
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const bytes = new Uint8Array(8 + json.length + 26);
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(0, BigInt(json.length), true);
+    bytes.set(json, 8);
+    const at = 8 + json.length;
+    // 1.0, -2.5, 2^-24 (the smallest subnormal) in half precision.
+    [0x3c00, 0xc100, 0x0001].forEach((h, k) => {
+      view.setUint16(at + 2 * k, h, true);
+    });
+    // 1.0 and -0.15625 in bfloat16.
+    [0x3f80, 0xbe20].forEach((b, k) => {
+      view.setUint16(at + 6 + 2 * k, b, true);
+    });
+    [7n, -3n].forEach((v, k) => {
+      view.setBigInt64(at + 10 + 8 * k, v, true);
+    });
+    const { tensors } = decodeSafetensors(bytes);
+    expect(Array.from(tensors.get('h')!.data)).toEqual([1, -2.5, 2 ** -24]);
+    expect(tensors.get('h')!.dtype).toBe('float32');
+    expect(Array.from(tensors.get('b')!.data)).toEqual([1, -0.15625]);
+    expect(tensors.get('i')).toEqual({ dtype: 'int32', shape: [2], data: Int32Array.from([7, -3]) });
   });
 });

@@ -18,7 +18,66 @@ export interface TensorData {
 }
 
 const TO_FORMAT = { float32: 'F32', int32: 'I32' } as const;
-const FROM_FORMAT: Record<string, TensorData['dtype']> = { F32: 'float32', I32: 'int32' };
+/**
+ * What each stored dtype is read as: F16 and BF16 (HuggingFace's half-precision checkpoints)
+ * widen to float32, I64 (HF's id buffers) narrows to int32 when every value fits.
+ */
+const FROM_FORMAT: Record<string, { dtype: TensorData['dtype']; bytes: number }> = {
+  F32: { dtype: 'float32', bytes: 4 },
+  F16: { dtype: 'float32', bytes: 2 },
+  BF16: { dtype: 'float32', bytes: 2 },
+  I32: { dtype: 'int32', bytes: 4 },
+  I64: { dtype: 'int32', bytes: 8 },
+};
+
+/** IEEE half precision to a number. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+const bf16Scratch = new DataView(new ArrayBuffer(4));
+
+/** bfloat16 is float32's top half. */
+function bfloat16ToFloat(b: number): number {
+  bf16Scratch.setUint32(0, b << 16);
+  return bf16Scratch.getFloat32(0);
+}
+
+function readElements(
+  raw: DataView,
+  format: string,
+  size: number,
+  name: string,
+  fail: (why: string) => never,
+) {
+  if (format === 'I32' || format === 'I64') {
+    const data = new Int32Array(size);
+    for (let i = 0; i < size; i++) {
+      if (format === 'I32') data[i] = raw.getInt32(i * 4, true);
+      else {
+        const v = raw.getBigInt64(i * 8, true);
+        if (v < -2147483648n || v > 2147483647n) fail(`tensor '${name}' (I64) holds ${v}, beyond int32`);
+        data[i] = Number(v);
+      }
+    }
+    return data;
+  }
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    data[i] =
+      format === 'F32'
+        ? raw.getFloat32(i * 4, true)
+        : format === 'F16'
+          ? halfToFloat(raw.getUint16(i * 2, true))
+          : bfloat16ToFloat(raw.getUint16(i * 2, true));
+  }
+  return data;
+}
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** Serialises tensors (in the map's order) and string metadata. */
@@ -100,8 +159,11 @@ export function decodeSafetensors(
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = FROM_FORMAT[String(e.dtype)];
-    if (!dtype) fail(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; supported: F32, I32`);
+    const format = FROM_FORMAT[String(e.dtype)];
+    if (!format)
+      fail(
+        `tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; supported: ${Object.keys(FROM_FORMAT).join(', ')}`,
+      );
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
       fail(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
     }
@@ -115,18 +177,16 @@ export function decodeSafetensors(
     }
     const [begin, end] = offsets as [number, number];
     const size = (e.shape as number[]).reduce((n, d) => n * d, 1);
-    if (end - begin !== size * 4)
+    if (end - begin !== size * format!.bytes)
       fail(
-        `tensor '${name}' spans ${end - begin} bytes but shape ${JSON.stringify(e.shape)} needs ${size * 4}`,
+        `tensor '${name}' spans ${end - begin} bytes but shape ${JSON.stringify(e.shape)} of ${String(e.dtype)} needs ${size * format!.bytes}`,
       );
     if (end > dataLength)
       fail(`tensor '${name}' ends at byte ${end} but the data has ${dataLength} bytes (truncated?)`);
     ranges.push([begin, end, name]);
     const raw = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
-    const data = dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
-    if (data instanceof Float32Array) for (let i = 0; i < size; i++) data[i] = raw.getFloat32(i * 4, true);
-    else for (let i = 0; i < size; i++) data[i] = raw.getInt32(i * 4, true);
-    tensors.set(name, { dtype: dtype!, shape: e.shape as number[], data });
+    const data = readElements(raw, String(e.dtype), size, name, fail);
+    tensors.set(name, { dtype: format!.dtype, shape: e.shape as number[], data });
   }
   // The format requires the tensors to tile the data section exactly: no holes, no overlaps.
   ranges.sort((a, b) => a[0] - b[0]);

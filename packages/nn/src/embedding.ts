@@ -16,8 +16,8 @@ import { Parameter } from './parameter.js';
 
 export interface EmbeddingOptions {
   /**
-   * Ids equal to this give zero vectors and send no gradient to their row (which starts at zero),
-   * as PyTorch's `padding_idx`.
+   * The padding id, as PyTorch's `padding_idx`: its row starts at zero and gets no gradient (its
+   * lookups give the row as it is, so a loaded non-zero row is kept).
    */
   paddingIdx?: number;
   /** Default truncated normal, std 0.02 (BERT). */
@@ -62,7 +62,11 @@ export class Embedding extends Module<[Tensor]> {
     }
     const padding = this.paddingIdx;
     if (padding === null) return gather(this.weight, ids, 0);
-    // Masking the output (not only the row) keeps padded positions at zero and their gradient out of the table.
-    return tidy(() => where(notEqual(expandDims(ids, -1), padding), gather(this.weight, ids, 0), 0));
+    // PyTorch's padding_idx: the padding row is looked up as it is (zero unless loaded otherwise)
+    // and gets no gradient; its lookups are detached.
+    return tidy(() => {
+      const rows = gather(this.weight, ids, 0);
+      return where(notEqual(expandDims(ids, -1), padding), rows, rows.detach());
+    });
   }
 }

@@ -109,7 +109,7 @@ describe('Embedding', () => {
     expect(Array.from(y.dataSync())).toEqual([5, 6, 1, 2, 3, 4, 3, 4]);
   });
 
-  it('starts the padding row at zero, outputs zeros there and sends it no gradient', () => {
+  it("starts the padding row at zero, looks it up as it is and sends it no gradient (PyTorch's padding_idx)", () => {
     manualSeed(3);
     const table = new Embedding(4, 3, { paddingIdx: 1 });
     expect(Array.from(table.weight.dataSync().subarray(3, 6))).toEqual([0, 0, 0]);
@@ -122,7 +122,7 @@ describe('Embedding', () => {
       ]),
     });
     const y = table.forward(ids([[1, 2, 1]]));
-    expect(Array.from(y.dataSync())).toEqual([0, 0, 0, 2, 2, 2, 0, 0, 0]);
+    expect(Array.from(y.dataSync())).toEqual([9, 9, 9, 2, 2, 2, 9, 9, 9]);
     sum(y).backward();
     expect(Array.from(table.weight.grad!.dataSync())).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0]);
   });
