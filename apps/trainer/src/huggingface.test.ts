@@ -77,7 +77,9 @@ describe('HuggingFace both ways', () => {
     expect(run.stdout).toMatch(/test accuracy [\d.]+% \(majority class 33\.3%\)/);
     const again = await train(['export', '--from', hf, '--out', join(root, 'nope')]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/is a HuggingFace model folder \(model_type 'bert'\), not a sibert-train run/);
+    expect(again.stderr).toMatch(
+      /is a HuggingFace model folder \(model_type 'bert'\), not a sibert-train run/,
+    );
     const busy = await train(['export', '--from', pretrained, '--out', hf]);
     expect(busy.code).toBe(2);
     expect(busy.stderr).toMatch(/is not empty; pass --overwrite/);
