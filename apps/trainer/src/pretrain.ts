@@ -61,9 +61,9 @@ function optionsAsRaw(options: PretrainOptions): Record<string, unknown> {
   return { ...options, clip: formatClip(options.clip), corpora: options.corpora.join(',') };
 }
 
-/** Prints reading progress at most every few seconds (a large corpus takes minutes). */
+/** Prints reading progress from 2 s on, every 5 s (a large corpus takes minutes; a small one prints nothing). */
 function readingReporter(say: (line: string) => void, what: string): ReadProgress {
-  let last = Date.now();
+  let last = Date.now() - 3000;
   return (counts) => {
     if (Date.now() - last < 5000) return;
     last = Date.now();
