@@ -34,8 +34,8 @@ folder (config.json, model.safetensors, tokenizer.json or vocab.txt); export wri
 
 Models: {bert,sibert}-{tiny,mini,small,base}. The default recipe, 'short', is the paper's algorithm
 set for a few thousand steps: SIBERT's encoder SGD (lr 40, weight decay 5e-5: ηλ = 2e-3), relative
-clipping √C = 2, ÷10 at 60% and 90%, LAMB heads at 2e-2; BERT AdamW at 2e-3 with warmup and linear
-decay. '--recipe paper' takes the paper's settings (SGD lr 8e-4, weight decay 1e-2; LAMB 8e-4;
+clipping √C = 2, ÷10 at 60% and 90%, LAMB heads at 2e-2; BERT AdamW at 2e-3 (1e-3 from mini on)
+with warmup and linear decay. '--recipe paper' takes the paper's settings (SGD lr 8e-4, weight decay 1e-2; LAMB 8e-4;
 BERT AdamW 1e-4). Every option overrides the recipe.`;
 
 /**

@@ -18,10 +18,11 @@ describe('pretraining recipes', () => {
       headOptimizer: 'lamb',
       headLr: 2e-2,
     });
+    expect(pretrain('--model', 'bert-tiny').lr).toBe(2e-3);
     expect(pretrain('--model', 'bert-mini')).toMatchObject({
       steps: 900,
       optimizer: 'adamw',
-      lr: 2e-3,
+      lr: 1e-3,
       clip: { kind: 'none' },
       schedule: 'linear',
     });
