@@ -17,7 +17,13 @@ import { perClassTable, type SplitScores, scoreSplit } from './classify.js';
 import { loadTask } from './finetune.js';
 import { readFinetunedRun } from './finetuned-run.js';
 import { type MlmScore, scoreMlm } from './mlm.js';
-import { type EvalOptions, type PretrainOptions, parseEval, UsageError } from './options.js';
+import {
+  dataErrorAsUsage,
+  type EvalOptions,
+  type PretrainOptions,
+  parseEval,
+  UsageError,
+} from './options.js';
 import {
   checkTextFiles,
   PretrainData,
@@ -147,7 +153,7 @@ async function evalMlm(options: EvalOptions, out: NodeJS.WriteStream): Promise<E
       run.seqLen,
       options.batchSize,
     ).catch((error: Error) => {
-      throw error.name === 'DataFileError' ? new UsageError(error.message) : error;
+      throw dataErrorAsUsage(error);
     });
     if (text.sequences === 0)
       throw new UsageError(`--text: the files hold no text (${files.length} file(s))`);
@@ -214,7 +220,7 @@ async function evalClassifier(options: EvalOptions, out: NodeJS.WriteStream): Pr
       labelField: options.labelField ?? runOptions.data?.labelField ?? 'label',
       encoding: options.encoding,
     }).catch((error: Error) => {
-      throw error.name === 'DataFileError' ? new UsageError(error.message) : error;
+      throw dataErrorAsUsage(error);
     });
     try {
       examples = labelledExamples(file, run.labelNames);

@@ -29,7 +29,7 @@ export async function exportCommand(
   const labelNames = (run.config.task as { labelNames?: string[] } | undefined)?.labelNames;
   const model =
     kind === 'finetune'
-      ? new SequenceClassifier(run.contents.config, labelNames?.length ?? run.contents.numLabels ?? 2)
+      ? new SequenceClassifier(run.contents.config, labelNames?.length ?? run.contents.numLabels!)
       : new MaskedLanguageModel(run.contents.config);
   loadWithPath(model, run.contents.tensors, run.path);
   const files = await saveHuggingFace(options.out, model, run.tokenizer, labelNames ? { labelNames } : {});

@@ -17,7 +17,13 @@ import { manualSeed, tidy } from '@sibert/tensor';
 import { type EncoderSource, loadWithPath, readHuggingFaceSource, readPretrainedRun } from './checkpoint.js';
 import { perClassTable, type SplitScores, scoreSplit, uploadClassificationBatch } from './classify.js';
 import { combine, scheduleFor } from './optimizers.js';
-import { type FinetuneOptions, type LabelledData, parseFinetune, UsageError } from './options.js';
+import {
+  dataErrorAsUsage,
+  type FinetuneOptions,
+  type LabelledData,
+  parseFinetune,
+  UsageError,
+} from './options.js';
 import { STOP_SIGNALS, type StopSignal } from './pretrain.js';
 import { Progress } from './progress.js';
 import { RunFolder } from './run-folder.js';
@@ -157,7 +163,7 @@ async function finetune(
   await useBackend(options.backend);
 
   const { task, longTexts } = await loadTask(options).catch((error: Error) => {
-    throw error.name === 'DataFileError' ? new UsageError(error.message) : error;
+    throw dataErrorAsUsage(error);
   });
   const balance = classBalance(task);
   // A subset is drawn at random (seeded): the splits list their examples grouped by label.

@@ -10,12 +10,9 @@ const EXAMPLES = fileURLToPath(new URL('../examples/own-data/', import.meta.url)
 const TINY = ['--vocab-size', '512', '--seq-len', '64', '--batch-size', '8', '--holdout', '0.1'];
 const TEXT = ['--text', join(EXAMPLES, 'notes-a.txt'), join(EXAMPLES, 'notes-b.txt')];
 
-let root: string;
-let pretrained: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'sibert-train-hf-'));
-  pretrained = join(root, 'bert');
-  const run = await train([
+/** Six steps of bert-tiny on the example text, checkpoints at steps 3 and 6. */
+const pretrainBertTiny = (out: string) =>
+  train([
     'pretrain',
     '--model',
     'bert-tiny',
@@ -26,8 +23,15 @@ beforeAll(async () => {
     '--checkpoint-every',
     '3',
     '--out',
-    pretrained,
+    out,
   ]);
+
+let root: string;
+let pretrained: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sibert-train-hf-'));
+  pretrained = join(root, 'bert');
+  const run = await pretrainBertTiny(pretrained);
   expect(run.code).toBe(0);
 });
 
@@ -88,19 +92,7 @@ describe('HuggingFace both ways', () => {
   it('refuses to resume a run written when the BERT MLM model had a pooler, saying what still works', async () => {
     // Today's run with its newest checkpoint made to look like one from before: a pooler in the weights.
     const old = join(root, 'old');
-    const run = await train([
-      'pretrain',
-      '--model',
-      'bert-tiny',
-      ...TINY,
-      ...TEXT,
-      '--steps',
-      '6',
-      '--checkpoint-every',
-      '3',
-      '--out',
-      old,
-    ]);
+    const run = await pretrainBertTiny(old);
     expect(run.code).toBe(0);
     for (const step of ['step-00000003', 'step-00000006']) {
       const file = join(old, 'checkpoints', step, 'model.safetensors');

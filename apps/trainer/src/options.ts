@@ -6,6 +6,14 @@ import { MODEL_NAMES, type ModelName } from '@sibert/models';
 /** Bad command-line or config input: printed as one line, exit code 2. */
 export class UsageError extends Error {}
 
+/**
+ * A problem with the user's data files is bad input too. Matched by name: errors from the data
+ * worker arrive as plain Errors carrying it.
+ */
+export function dataErrorAsUsage(error: Error): Error {
+  return error.name === 'DataFileError' ? new UsageError(error.message) : error;
+}
+
 export type BackendName = 'cpu' | 'webgpu';
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'lamb';
 export type ScheduleName = 'paper' | 'constant' | 'linear' | 'cosine';

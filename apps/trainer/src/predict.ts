@@ -3,7 +3,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { encodeExamples, labelledFormat, readLabelledFile } from '@sibert/data';
 import { argmaxRows, classProbabilities } from './classify.js';
 import { readFinetunedRun } from './finetuned-run.js';
-import { parsePredict, UsageError } from './options.js';
+import { dataErrorAsUsage, parsePredict, UsageError } from './options.js';
 import { useBackend } from './setup.js';
 
 /** Examples encoded and scored at a time, so a large input never sits in memory encoded at once. */
@@ -36,7 +36,7 @@ export async function predictCommand(
       format,
       encoding: options.encoding,
     }).catch((error: Error) => {
-      throw error.name === 'DataFileError' ? new UsageError(error.message) : error;
+      throw dataErrorAsUsage(error);
     });
     const sink = options.output === null ? stdout : createWriteStream(options.output);
     const classes = run.labelNames;

@@ -51,7 +51,7 @@ export async function resolveTextFiles(patterns: readonly string[]): Promise<Tex
 }
 
 /** Checks that a run's text files are still there, at the size they had; an error names each that is not. */
-export async function checkTextFiles(records: readonly TextFileRecord[]): Promise<string[]> {
+export async function checkTextFiles(records: readonly TextFileRecord[]): Promise<void> {
   const problems: string[] = [];
   for (const { path, bytes } of records) {
     const now = await stat(path).catch(() => null);
@@ -63,7 +63,6 @@ export async function checkTextFiles(records: readonly TextFileRecord[]): Promis
     throw new DataFileError(
       `the run's text files are not what it was trained on: ${problems.join('; ')} (start a new run to train on the new text)`,
     );
-  return records.map((r) => r.path);
 }
 
 /** Runs written before --text existed read only bundled corpora. */
@@ -130,7 +129,8 @@ function pack(
   return out;
 }
 
-function heldOutCollator(tokenizer: BertTokenizer, seqLen: number): MlmCollator {
+/** The MLM collator of a tokenizer's special ids; held-out batches use HELD_OUT_MASK_SEED. */
+function mlmCollator(tokenizer: BertTokenizer, seqLen: number, seed: number): MlmCollator {
   const ids = specialTokenIds(tokenizer);
   return new MlmCollator({
     seqLen,
@@ -138,7 +138,7 @@ function heldOutCollator(tokenizer: BertTokenizer, seqLen: number): MlmCollator 
     maskTokenId: ids.mask,
     padTokenId: ids.pad,
     specialTokenIds: ids.all,
-    seed: HELD_OUT_MASK_SEED,
+    seed,
   });
 }
 
@@ -173,7 +173,7 @@ export async function textEvaluationBatches(
   });
   const sequences = pack(encoded.documents, tokenizer, seqLen);
   return {
-    batches: evaluationBatches(sequences, heldOutCollator(tokenizer, seqLen), batchSize),
+    batches: evaluationBatches(sequences, mlmCollator(tokenizer, seqLen, HELD_OUT_MASK_SEED), batchSize),
     sequences: sequences.length,
     counts: { ...encoded.stats, tokens: encoded.tokens, heldOutDocuments: 0 },
   };
@@ -240,13 +240,6 @@ export class PretrainData {
       throw new RangeError(
         `${what} give no held-out document to evaluate on (${textCounts?.documents ?? 0} documents; raise --holdout or add text)`,
       );
-    const collatorOptions = {
-      seqLen: spec.seqLen,
-      vocabSize: tokenizer.vocabSize,
-      maskTokenId: ids.mask,
-      padTokenId: ids.pad,
-      specialTokenIds: ids.all,
-    };
     const iterator = new BatchIterator({
       size: train.length,
       batchSize: spec.batchSize,
@@ -257,8 +250,8 @@ export class PretrainData {
     return new PretrainData(
       train,
       heldOut,
-      new MlmCollator({ ...collatorOptions, seed: spec.seed }),
-      heldOutCollator(tokenizer, spec.seqLen),
+      mlmCollator(tokenizer, spec.seqLen, spec.seed),
+      mlmCollator(tokenizer, spec.seqLen, HELD_OUT_MASK_SEED),
       iterator,
       UnigramModel.fit(train, { vocabSize: tokenizer.vocabSize, excludeIds: ids.all }),
       textCounts,

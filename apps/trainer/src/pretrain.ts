@@ -16,6 +16,7 @@ import { againstBaseline, type EvalResult, formatEval, PLATEAU_MARGIN, plateauVe
 import { scoreMlm, uploadMlmBatch } from './mlm.js';
 import { combine, pretrainGroups } from './optimizers.js';
 import {
+  dataErrorAsUsage,
   EVAL_BATCH_SIZE,
   formatClip,
   type PretrainOptions,
@@ -73,13 +74,6 @@ function readingReporter(say: (line: string) => void, what: string): ReadProgres
         '…',
     );
   };
-}
-
-/** Bad data is bad input: the file and line in one message, exit code 2. */
-function asUsageError(error: Error): Error {
-  return error.name === 'RangeError' || error.name === 'DataFileError'
-    ? new UsageError(error.message)
-    : error;
 }
 
 /** On --resume: the stored options, with any explicitly given flag checked against them. */
@@ -210,7 +204,7 @@ async function pretrain(
     });
   } else {
     textFiles = await resolveTextFiles(options.text).catch((error: Error) => {
-      throw asUsageError(error);
+      throw dataErrorAsUsage(error);
     });
     const sources = [
       ...options.corpora,
@@ -223,7 +217,7 @@ async function pretrain(
       options.vocabSize,
       readingReporter(say, 'reading text for the vocabulary'),
     ).catch((error: Error) => {
-      throw asUsageError(error);
+      throw dataErrorAsUsage(error);
     });
     const what = options.corpora.length > 0 ? 'the corpora' : 'the text';
     if (tokenizer.vocabSize > options.vocabSize)
@@ -295,7 +289,7 @@ async function pretrain(
     readingReporter(say, 'tokenising text'),
   ).catch((error: Error) => {
     // The data spec is the user's options: a range error in it is bad input (e.g. a batch larger than the data).
-    throw asUsageError(error);
+    throw error.name === 'RangeError' ? new UsageError(error.message) : dataErrorAsUsage(error);
   });
   const { baseline, text: textCounts } = data.counts;
   if (textCounts)
