@@ -8,9 +8,11 @@ import {
   Linear,
   Module,
   MultiHeadAttention,
+  type Parameter,
 } from '@sibert/nn';
 import { add, arange, slice, squeeze, type Tensor, tanh, tidy, zerosLike } from '@sibert/tensor';
 import type { ModelConfig } from './config.js';
+import type { Encoder } from './encoder.js';
 import { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';
 
 /** The GELU variant of `config.hiddenAct` ('gelu_new' is the tanh approximation). */
@@ -91,7 +93,7 @@ export class BertLayer extends Module<[Tensor, Tensor | null], Tensor> {
  * The standard Post-LN BERT encoder (Devlin et al.): softmax attention, GELU, biases, affine
  * LayerNorm and (when `withPooler`) a pooler. The baseline the paper compares SIBERT against.
  */
-export class BertModel extends Module<[EncoderInputs], EncoderOutput> {
+export class BertModel extends Module<[EncoderInputs], EncoderOutput> implements Encoder {
   embeddings: BertEmbeddings;
   layers: BertLayer[];
   pooler: Linear | null;
@@ -109,7 +111,7 @@ export class BertModel extends Module<[EncoderInputs], EncoderOutput> {
       : null;
   }
 
-  forward(inputs: EncoderInputs): EncoderOutput {
+  encode(inputs: EncoderInputs): EncoderOutput {
     checkEncoderInputs('BertModel', this.config, inputs);
     return tidy(() => {
       const mask = inputs.attentionMask ? additiveKeyPaddingMask(inputs.attentionMask) : null;
@@ -122,8 +124,16 @@ export class BertModel extends Module<[EncoderInputs], EncoderOutput> {
     });
   }
 
-  /** The common encoder entry point (same as `forward`). */
-  encode(inputs: EncoderInputs): EncoderOutput {
-    return this.forward(inputs);
+  /** Module's entry point: `encode`. */
+  forward(inputs: EncoderInputs): EncoderOutput {
+    return this.encode(inputs);
+  }
+
+  tiedInputEmbedding(): Parameter {
+    return this.embeddings.wordEmbeddings.weight;
+  }
+
+  scaleInvariantParameters(): Parameter[] {
+    return [];
   }
 }

@@ -1,5 +1,5 @@
-import type { Module, Parameter } from '@sibert/nn';
-import { formatShape, type Tensor, tensor } from '@sibert/tensor';
+import { type Module, StateDictError } from '@sibert/nn';
+import { type Tensor, tensor } from '@sibert/tensor';
 import { type ModelConfig, validateConfig } from './config.js';
 import { CheckpointError, loadSafetensors, saveSafetensors, type TensorData } from './safetensors.js';
 
@@ -143,16 +143,17 @@ export function canonicalBertName(name: string): { name: string; droppable: bool
 }
 
 /**
- * Loads checkpoint tensors into `model`. Names and shapes are checked first and every mismatch is
- * listed in one CheckpointError; nothing is assigned unless everything fits. BERT files may use
- * HuggingFace's variants of the names (see `canonicalBertName`).
+ * Loads checkpoint tensors into `model`, through `Module.loadStateDict`: every missing, unexpected
+ * and mis-shaped tensor is listed in one CheckpointError (under checkpoint names) and nothing is
+ * assigned unless everything fits. BERT files may use HuggingFace's variants of the names (see
+ * `canonicalBertName`).
  */
 export function loadWeights(
   model: CheckpointableModel,
   fileTensors: ReadonlyMap<string, TensorData>,
   options: LoadWeightsOptions = {},
 ): LoadReport {
-  const scope = options.scope ?? 'all';
+  const inScope = (path: string) => options.scope !== 'encoder' || path.startsWith('encoder.');
   const report: LoadReport = { ignored: [], initialised: [] };
   const tensors = new Map<string, TensorData>();
   for (const [name, data] of fileTensors) {
@@ -160,62 +161,55 @@ export function loadWeights(
     if (canonical.droppable) report.ignored.push(name);
     else tensors.set(canonical.name, data);
   }
-  const params = new Map<string, Parameter>(model.namedParameters());
-  const names = [...checkpointNames(model)].filter(
-    ([path]) => scope === 'all' || path.startsWith('encoder.'),
-  );
-  const missing: string[] = [];
-  const mismatched: string[] = [];
-  for (const [path, name] of names) {
-    const entry = tensors.get(name);
-    const p = params.get(path)!;
-    if (!entry) {
-      if (POOLER.test(name)) report.initialised.push(name);
-      else missing.push(name);
-    } else if (!shapesEqual(entry.shape, p.shape) || entry.dtype !== p.dtype) {
-      mismatched.push(
-        `${name}: model ${p.dtype} ${formatShape(p.shape)}, file ${entry.dtype} ${formatShape(entry.shape)}`,
-      );
+  const names = checkpointNames(model);
+  const pathOf = new Map([...names].map(([path, name]) => [name, path]));
+  // A parameter given itself keeps its value: those outside the scope, and a pooler the file lacks.
+  const state = new Map<string, Tensor>();
+  for (const [path, p] of model.namedParameters()) {
+    const name = names.get(path)!;
+    if (!inScope(path)) state.set(path, p);
+    else if (!tensors.has(name) && POOLER.test(name)) {
+      report.initialised.push(name);
+      state.set(path, p);
     }
   }
-  const wanted = new Set(names.map(([, name]) => name));
-  const unexpected: string[] = [];
-  for (const name of tensors.keys()) {
-    if (wanted.has(name)) continue;
-    if (POOLER.test(name)) report.ignored.push(name);
-    else if (scope === 'all') unexpected.push(name);
-  }
-  if (missing.length + mismatched.length + unexpected.length > 0) {
-    const parts = [
-      missing.length ? `missing ${missing.length}: ${missing.join(', ')}` : '',
-      unexpected.length ? `unexpected ${unexpected.length}: ${unexpected.join(', ')}` : '',
-      mismatched.length ? `mis-shaped ${mismatched.length}: ${mismatched.join('; ')}` : '',
-    ];
-    throw new CheckpointError(
-      `the checkpoint does not fit the model (${parts.filter(Boolean).join(' | ')})`,
-      'loadWeights',
-    );
-  }
-  const values = new Map<string, Tensor>();
+  const loaded: Tensor[] = [];
+  const put = (key: string, entry: TensorData) => {
+    const value = tensor(entry.data, entry.shape, entry.dtype);
+    loaded.push(value);
+    state.set(key, value);
+  };
   try {
-    for (const [path, name] of names) {
-      const entry = tensors.get(name);
-      if (!entry) continue; // a pooler left at its init
-      const target = params.get(path)!.backend;
-      const value = tensor(entry.data, entry.shape, entry.dtype);
-      values.set(path, value);
-      if (value.backend !== target) {
-        values.set(path, value.to(target));
-        value.dispose();
-      }
+    for (const [name, entry] of tensors) {
+      const path = pathOf.get(name);
+      if (path !== undefined) {
+        if (inScope(path)) put(path, entry);
+      } else if (POOLER.test(name)) report.ignored.push(name);
+      // An unknown name goes in under itself, so that loadStateDict reports it as unexpected.
+      else if (options.scope !== 'encoder') put(name, entry);
     }
-    model.loadStateDict(values, { strict: scope === 'all' && report.initialised.length === 0 });
+    model.loadStateDict(state);
+  } catch (error) {
+    if (error instanceof StateDictError) throw misfit(error, names);
+    throw error;
   } finally {
-    for (const t of values.values()) t.dispose();
+    for (const value of loaded) value.dispose();
   }
   return report;
 }
 
-function shapesEqual(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+/** A StateDictError told under checkpoint names (BERT's are HuggingFace's, not module paths). */
+function misfit(error: StateDictError, names: ReadonlyMap<string, string>): CheckpointError {
+  const named = (path: string) => names.get(path) ?? path;
+  // nn describes a mis-shaped entry as "<path> expected …, got …".
+  const mismatched = error.mismatched.map((entry) => entry.replace(/^\S+/, named));
+  const parts = [
+    error.missing.length ? `missing ${error.missing.length}: ${error.missing.map(named).join(', ')}` : '',
+    error.unexpected.length ? `unexpected ${error.unexpected.length}: ${error.unexpected.join(', ')}` : '',
+    mismatched.length ? `mis-shaped ${mismatched.length}: ${mismatched.join('; ')}` : '',
+  ];
+  return new CheckpointError(
+    `the checkpoint does not fit the model (${parts.filter(Boolean).join(' | ')})`,
+    'loadWeights',
+  );
 }

@@ -19,6 +19,7 @@ export {
   presetConfig,
   validateConfig,
 } from './config.js';
+export { createEncoder, type Encoder } from './encoder.js';
 export {
   ClassificationHead,
   classificationLoss,
@@ -40,8 +41,6 @@ export {
 } from './huggingface.js';
 export { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';
 export {
-  createEncoder,
-  type Encoder,
   MaskedLanguageModel,
   type ParamGroups,
   paramGroups,

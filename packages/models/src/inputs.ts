@@ -1,4 +1,11 @@
-import { DTypeError, formatShape, RangeArgumentError, ShapeError, type Tensor } from '@sibert/tensor';
+import {
+  DTypeError,
+  formatShape,
+  RangeArgumentError,
+  ShapeError,
+  shapesEqual,
+  type Tensor,
+} from '@sibert/tensor';
 import type { ModelConfig } from './config.js';
 
 /** A batch for an encoder: int32 [batch, seq] tensors. */
@@ -32,7 +39,7 @@ export function checkEncoderInputs(model: string, config: ModelConfig, inputs: E
     ['tokenTypeIds', inputs.tokenTypeIds],
     ['attentionMask', inputs.attentionMask],
   ] as const) {
-    if (t && formatShape(t.shape) !== formatShape(ids.shape)) {
+    if (t && !shapesEqual(t.shape, ids.shape)) {
       throw new ShapeError(
         `expected ${name} ${formatShape(ids.shape)} like inputIds, got ${formatShape(t.shape)}`,
         model,

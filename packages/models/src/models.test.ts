@@ -79,6 +79,37 @@ describe('scale invariance of the encoders', () => {
   }
 });
 
+describe('the Encoder interface', () => {
+  it('both families: the model config, the tied input embedding and the scale-invariant parameters', () => {
+    const bert = new MaskedLanguageModel(presetConfig('bert-tiny', VOCAB));
+    const sibert = new MaskedLanguageModel(presetConfig('sibert-tiny', VOCAB));
+    for (const model of [bert, sibert]) expect(model.encoder.config).toBe(model.config);
+    const bertEncoder = bert.encoder as BertModel;
+    expect(bert.encoder.tiedInputEmbedding()).toBe(bertEncoder.embeddings.wordEmbeddings.weight);
+    expect(bert.head.decoder).toBeNull();
+    expect(bert.encoder.scaleInvariantParameters()).toEqual([]);
+    expect(sibert.encoder.tiedInputEmbedding()).toBeNull();
+    expect(sibert.head.decoder).not.toBeNull();
+    expect(sibert.encoder.scaleInvariantParameters()).toEqual(sibert.encoder.parameters());
+  });
+
+  it("SibertModel: the SI encoder's parameter paths, through train/eval and a move between backends", () => {
+    const model = new SibertModel(presetConfig('sibert-tiny', VOCAB));
+    const si = model.scaleInvariantEncoder;
+    expect(model.namedParameters().map(([path]) => path)).toEqual(si.namedParameters().map(([path]) => path));
+    model.eval();
+    expect(si.layers.every((layer) => !layer.dropout.training)).toBe(true);
+    const before = model.parameters();
+    model.to('cpu');
+    const after = model.parameters();
+    expect(after.some((p, i) => p === before[i])).toBe(false);
+    expect(si.parameters()).toEqual(after);
+    const { inputs } = batch();
+    const { sequenceOutput } = model.encode(inputs);
+    expect(sequenceOutput.shape).toEqual([2, 6, 128]);
+  });
+});
+
 describe('scaleEncoder', () => {
   it('multiplies every encoder parameter (LayerNorm gains too) and no head parameter; SIBERT computes the same loss', async () => {
     manualSeed(5);
@@ -97,7 +128,7 @@ describe('scaleEncoder', () => {
       expect(n).toBeCloseTo(encoderBefore[i]! * 0.01, 6);
     });
     // The embedding LayerNorm's gain starts at ones whatever the init std; it scales too.
-    const gain = (model.encoder as SibertModel).embeddings.norm.weight!;
+    const gain = (model.encoder as SibertModel).scaleInvariantEncoder.embeddings.norm.weight!;
     expect(Math.hypot(...(await gain.data()))).toBeCloseTo(0.01 * Math.sqrt(128), 6);
     expect(await norms(model.head.parameters())).toEqual(headBefore);
     const lossAfter = await noGrad(() => model.forward(inputs, targets).loss).itemAsync();
@@ -224,11 +255,23 @@ describe('checkpoints', () => {
       .data();
     expect(() => loadWeights(wider, tensors)).toThrow(CheckpointError);
     expect(() => loadWeights(wider, tensors)).toThrow(
-      /mis-shaped 3: encoder.embeddings.wordEmbeddings.weight: model float32 \[41, 128\], file float32 \[40, 128\]/,
+      /mis-shaped 3: encoder.embeddings.wordEmbeddings.weight expected float32 \[41, 128\], got float32 \[40, 128\]/,
     );
     const after = await new Map(wider.namedParameters())
       .get('encoder.layers.0.attention.query.weight')!
       .data();
     expect(Array.from(after)).toEqual(Array.from(untouched));
+  });
+
+  it('name what does not fit under the checkpoint names: HuggingFace names for BERT', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sibert-ckpt-'));
+    await saveModel(join(dir, 'b.safetensors'), new MaskedLanguageModel(presetConfig('bert-tiny', VOCAB)));
+    const { tensors } = await readCheckpoint(join(dir, 'b.safetensors'));
+    tensors.delete('cls.predictions.bias');
+    tensors.set('cls.extra', { dtype: 'float32', shape: [1], data: new Float32Array(1) });
+    const wider = new MaskedLanguageModel(presetConfig('bert-tiny', VOCAB + 1));
+    expect(() => loadWeights(wider, tensors)).toThrow(
+      /missing 1: cls.predictions.bias \| unexpected 1: cls.extra \| mis-shaped 1: bert.embeddings.word_embeddings.weight expected float32 \[41, 128\], got float32 \[40, 128\]/,
+    );
   });
 });

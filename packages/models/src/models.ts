@@ -1,7 +1,7 @@
 import { Module, type Parameter } from '@sibert/nn';
 import { mul, noGrad, RangeArgumentError, type Tensor, tidy } from '@sibert/tensor';
-import { BertModel } from './bert.js';
 import type { ModelConfig } from './config.js';
+import { createEncoder, type Encoder } from './encoder.js';
 import {
   ClassificationHead,
   classificationLoss,
@@ -13,14 +13,6 @@ import {
   mlmLoss,
 } from './heads.js';
 import type { EncoderInputs } from './inputs.js';
-import { SibertModel } from './sibert.js';
-
-export type Encoder = BertModel | SibertModel;
-
-/** The encoder of `config`; `withPooler` false leaves BERT's pooler out (the MLM model's). */
-export function createEncoder(config: ModelConfig, withPooler = config.pooler): Encoder {
-  return config.family === 'bert' ? new BertModel(config, withPooler) : new SibertModel(config);
-}
 
 /** Encoder + MLM head: the pretraining model. */
 export class MaskedLanguageModel extends Module<[EncoderInputs, MaskedTargets], MlmOutput> {
@@ -32,8 +24,7 @@ export class MaskedLanguageModel extends Module<[EncoderInputs, MaskedTargets], 
     super();
     // No pooler: it serves classification, and MLM without next-sentence prediction gives it no gradient.
     this.encoder = createEncoder(config, false);
-    const tied = this.encoder instanceof BertModel ? this.encoder.embeddings.wordEmbeddings.weight : null;
-    this.head = new MlmHead(config, tied);
+    this.head = new MlmHead(config, this.encoder.tiedInputEmbedding());
   }
 
   forward(inputs: EncoderInputs, targets: MaskedTargets): MlmOutput {
@@ -93,14 +84,12 @@ export interface ParamGroups {
   other: [string, Parameter][];
 }
 
-/** Splits a model's parameters for the paper's optimizer recipe. */
+/** Splits a model's parameters for the paper's optimizer recipe, as its encoder says which are scale invariant. */
 export function paramGroups(model: MaskedLanguageModel | SequenceClassifier): ParamGroups {
+  const invariant = new Set(model.encoder.scaleInvariantParameters());
   const scaleInvariant: [string, Parameter][] = [];
   const other: [string, Parameter][] = [];
-  for (const entry of model.namedParameters()) {
-    const inEncoder = entry[0].startsWith('encoder.');
-    (inEncoder && model.config.family === 'sibert' ? scaleInvariant : other).push(entry);
-  }
+  for (const entry of model.namedParameters()) (invariant.has(entry[1]) ? scaleInvariant : other).push(entry);
   return { scaleInvariant, other };
 }
 

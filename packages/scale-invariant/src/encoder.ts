@@ -6,6 +6,7 @@ import {
   formatShape,
   RangeArgumentError,
   ShapeError,
+  shapesEqual,
   type Tensor,
   tidy,
   zeros,
@@ -182,7 +183,7 @@ export class SIEmbedding extends Module<[Tensor, (Tensor | null)?]> implements H
         op,
       );
     }
-    if (tokenTypeIds && formatShape(tokenTypeIds.shape) !== formatShape(inputIds.shape)) {
+    if (tokenTypeIds && !shapesEqual(tokenTypeIds.shape, inputIds.shape)) {
       throw new ShapeError(
         `expected token type ids ${formatShape(inputIds.shape)} like the input ids, got ${formatShape(tokenTypeIds.shape)}`,
         op,
@@ -271,7 +272,7 @@ export class SIEncoder extends Module<[Tensor, SIEncoderInputs?]> implements Hom
 
   forward(inputIds: Tensor, inputs: SIEncoderInputs = {}): Tensor {
     const mask = inputs.attentionMask ?? null;
-    if (mask && formatShape(mask.shape) !== formatShape(inputIds.shape)) {
+    if (mask && !shapesEqual(mask.shape, inputIds.shape)) {
       throw new ShapeError(
         `expected an attention mask ${formatShape(inputIds.shape)} like the input ids, got ${formatShape(mask.shape)}`,
         'SIEncoder',

@@ -24,5 +24,5 @@ export * from './errors.js';
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './gradcheck.js';
 export * from './ops/index.js';
 export { bernoulliThreshold, fillRandom, philox4x32, splitU64 } from './rng.js';
-export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
+export { broadcastShapes, formatShape, type Shape, shapesEqual, sizeOf } from './shape.js';
 export { Tensor } from './tensor.js';
