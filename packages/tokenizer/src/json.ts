@@ -274,6 +274,58 @@ export function parseTokenizerJson(input: string | object): TokenizerConfig {
   if (model['type'] !== undefined && model['type'] !== 'WordPiece') {
     fail(`model.type must be 'WordPiece', got ${describe(model['type'])}`);
   }
+  const { vocab, addedTokens } = parseVocabulary(model, root);
+  const ids = new Map(vocab.map((t, id) => [t, id]));
+  const unkToken = get(model, 'unk_token', 'model', isString, 'a string');
+  if (!ids.has(unkToken)) fail(`model.unk_token '${unkToken}' is not in model.vocab`);
+  const preTokenizer = root['pre_tokenizer'];
+  if (!isObject(preTokenizer) || preTokenizer['type'] !== 'BertPreTokenizer') {
+    fail(
+      `pre_tokenizer must be a BertPreTokenizer, got ${isObject(preTokenizer) ? `type ${describe(preTokenizer['type'])}` : describe(preTokenizer)}`,
+    );
+  }
+  const decoderRaw = root['decoder'] ?? null;
+  if (decoderRaw !== null && (!isObject(decoderRaw) || decoderRaw['type'] !== 'WordPiece')) {
+    fail(
+      `decoder must be a WordPiece decoder or null, got ${isObject(decoderRaw) ? `type ${describe(decoderRaw['type'])}` : describe(decoderRaw)}`,
+    );
+  }
+  const truncation = parseTruncation(root['truncation'] ?? null);
+  const padding = parsePadding(root['padding'] ?? null);
+  return {
+    vocab,
+    normalizer: parseNormalizer(root['normalizer'] ?? null),
+    wordPiece: {
+      unkToken,
+      continuingSubwordPrefix: get(model, 'continuing_subword_prefix', 'model', isString, 'a string', '##'),
+      maxInputCharsPerWord: get(
+        model,
+        'max_input_chars_per_word',
+        'model',
+        isCount,
+        'a non-negative integer',
+        100,
+      ),
+    },
+    addedTokens,
+    template: parseTemplate(root['post_processor'] ?? null, ids),
+    decoder: isObject(decoderRaw)
+      ? {
+          prefix: get(decoderRaw, 'prefix', 'decoder', isString, 'a string', '##'),
+          cleanup: get(decoderRaw, 'cleanup', 'decoder', isBool, 'a boolean', true),
+        }
+      : null,
+    truncation,
+    padding,
+    padToken: ids.has('[PAD]') ? '[PAD]' : null,
+  };
+}
+
+/** model.vocab and added_tokens: every id from 0 up given to exactly one token. */
+function parseVocabulary(
+  model: Record<string, unknown>,
+  root: Record<string, unknown>,
+): { vocab: string[]; addedTokens: AddedToken[] } {
   const rawVocab = model['vocab'];
   if (!isObject(rawVocab)) fail(`model.vocab must be an object of token → id, got ${describe(rawVocab)}`);
   const vocab: string[] = [];
@@ -301,81 +353,39 @@ export function parseTokenizerJson(input: string | object): TokenizerConfig {
     if (vocab[id] === undefined)
       fail(`model.vocab has no token with id ${id}; ids must run from 0 to ${vocab.length - 1}`);
   }
-  const ids = new Map(vocab.map((t, id) => [t, id]));
-  const unkToken = get(model, 'unk_token', 'model', isString, 'a string');
-  if (!ids.has(unkToken)) fail(`model.unk_token '${unkToken}' is not in model.vocab`);
-  const preTokenizer = root['pre_tokenizer'];
-  if (!isObject(preTokenizer) || preTokenizer['type'] !== 'BertPreTokenizer') {
+  return { vocab, addedTokens };
+}
+
+function parseTruncation(truncationRaw: unknown): TokenizerConfig['truncation'] {
+  if (truncationRaw === null) return null;
+  if (!isObject(truncationRaw)) fail(`truncation must be an object or null, got ${describe(truncationRaw)}`);
+  if ((truncationRaw['direction'] ?? 'Right') !== 'Right') fail(`truncation.direction must be 'Right'`);
+  const strategy = strategies[String(truncationRaw['strategy'] ?? 'LongestFirst')];
+  if (!strategy)
     fail(
-      `pre_tokenizer must be a BertPreTokenizer, got ${isObject(preTokenizer) ? `type ${describe(preTokenizer['type'])}` : describe(preTokenizer)}`,
+      `truncation.strategy must be LongestFirst, OnlyFirst or OnlySecond, got ${describe(truncationRaw['strategy'])}`,
     );
-  }
-  const decoderRaw = root['decoder'] ?? null;
-  if (decoderRaw !== null && (!isObject(decoderRaw) || decoderRaw['type'] !== 'WordPiece')) {
-    fail(
-      `decoder must be a WordPiece decoder or null, got ${isObject(decoderRaw) ? `type ${describe(decoderRaw['type'])}` : describe(decoderRaw)}`,
-    );
-  }
-  const truncationRaw = root['truncation'] ?? null;
-  let truncation: TokenizerConfig['truncation'] = null;
-  if (truncationRaw !== null) {
-    if (!isObject(truncationRaw))
-      fail(`truncation must be an object or null, got ${describe(truncationRaw)}`);
-    if ((truncationRaw['direction'] ?? 'Right') !== 'Right') fail(`truncation.direction must be 'Right'`);
-    const strategy = strategies[String(truncationRaw['strategy'] ?? 'LongestFirst')];
-    if (!strategy)
-      fail(
-        `truncation.strategy must be LongestFirst, OnlyFirst or OnlySecond, got ${describe(truncationRaw['strategy'])}`,
-      );
-    truncation = {
-      maxLength: get(truncationRaw, 'max_length', 'truncation', isCount, 'a non-negative integer'),
-      stride: get(truncationRaw, 'stride', 'truncation', isCount, 'a non-negative integer', 0),
-      strategy,
-    };
-  }
-  const paddingRaw = root['padding'] ?? null;
-  let padding: PaddingDefaults | null = null;
-  if (paddingRaw !== null) {
-    if (!isObject(paddingRaw)) fail(`padding must be an object or null, got ${describe(paddingRaw)}`);
-    const s = paddingRaw['strategy'] ?? 'BatchLongest';
-    let length: PaddingOptions['length'];
-    if (s === 'BatchLongest') length = 'longest';
-    else if (isObject(s) && isCount(s['Fixed'])) length = s['Fixed'];
-    else fail(`padding.strategy must be 'BatchLongest' or {Fixed: n}, got ${describe(s)}`);
-    const multiple = paddingRaw['pad_to_multiple_of'];
-    padding = {
-      length,
-      direction: paddingRaw['direction'] === 'Left' ? 'left' : 'right',
-      padToken: get(paddingRaw, 'pad_token', 'padding', isString, 'a string', '[PAD]'),
-      padTypeId: get(paddingRaw, 'pad_type_id', 'padding', isCount, 'a non-negative integer', 0),
-      ...(isCount(multiple) ? { multipleOf: multiple } : {}),
-    };
-  }
   return {
-    vocab,
-    normalizer: parseNormalizer(root['normalizer'] ?? null),
-    wordPiece: {
-      unkToken,
-      continuingSubwordPrefix: get(model, 'continuing_subword_prefix', 'model', isString, 'a string', '##'),
-      maxInputCharsPerWord: get(
-        model,
-        'max_input_chars_per_word',
-        'model',
-        isCount,
-        'a non-negative integer',
-        100,
-      ),
-    },
-    addedTokens,
-    template: parseTemplate(root['post_processor'] ?? null, ids),
-    decoder: isObject(decoderRaw)
-      ? {
-          prefix: get(decoderRaw, 'prefix', 'decoder', isString, 'a string', '##'),
-          cleanup: get(decoderRaw, 'cleanup', 'decoder', isBool, 'a boolean', true),
-        }
-      : null,
-    truncation,
-    padding,
-    padToken: ids.has('[PAD]') ? '[PAD]' : null,
+    maxLength: get(truncationRaw, 'max_length', 'truncation', isCount, 'a non-negative integer'),
+    stride: get(truncationRaw, 'stride', 'truncation', isCount, 'a non-negative integer', 0),
+    strategy,
+  };
+}
+
+function parsePadding(paddingRaw: unknown): PaddingDefaults | null {
+  if (paddingRaw === null) return null;
+  if (!isObject(paddingRaw)) fail(`padding must be an object or null, got ${describe(paddingRaw)}`);
+  const s = paddingRaw['strategy'] ?? 'BatchLongest';
+  let length: PaddingOptions['length'];
+  if (s === 'BatchLongest') length = 'longest';
+  else if (isObject(s) && isCount(s['Fixed'])) length = s['Fixed'];
+  else fail(`padding.strategy must be 'BatchLongest' or {Fixed: n}, got ${describe(s)}`);
+  const multiple = paddingRaw['pad_to_multiple_of'];
+  return {
+    length,
+    direction: paddingRaw['direction'] === 'Left' ? 'left' : 'right',
+    padToken: get(paddingRaw, 'pad_token', 'padding', isString, 'a string', '[PAD]'),
+    padTypeId: get(paddingRaw, 'pad_type_id', 'padding', isCount, 'a non-negative integer', 0),
+    ...(isCount(multiple) ? { multipleOf: multiple } : {}),
   };
 }

@@ -148,22 +148,8 @@ export class WordPieceTrainer {
     };
     for (const t of specialTokens) add(t);
 
-    // The alphabet: every character weighted by word frequency, the rarest dropped beyond the limit.
-    const alphabet = new Map<number, number>();
-    for (const [word, count] of this.wordCounts) {
-      for (const ch of word) {
-        const cp = ch.codePointAt(0)!;
-        alphabet.set(cp, (alphabet.get(cp) ?? 0) + count);
-      }
-    }
-    for (const ch of initialAlphabet) alphabet.set(ch.codePointAt(0)!, Number.POSITIVE_INFINITY);
-    let kept = [...alphabet];
-    if (limitAlphabet !== null && kept.length > limitAlphabet) {
-      kept.sort((x, y) => x[1] - y[1] || y[0] - x[0]);
-      kept = kept.slice(kept.length - limitAlphabet);
-    }
-    kept.sort((x, y) => x[0] - y[0]);
-    for (const [cp] of kept) add(String.fromCodePoint(cp));
+    for (const cp of keptAlphabet(this.wordCounts, initialAlphabet, limitAlphabet))
+      add(String.fromCodePoint(cp));
 
     // Each word as symbol ids; characters outside the alphabet are dropped.
     const words: number[][] = [];
@@ -179,73 +165,117 @@ export class WordPieceTrainer {
       counts.push(count);
     }
 
-    const pairCounts = new Map<number, number>();
-    const where = new Map<number, Set<number>>();
-    const change = (key: number, delta: number, word: number) => {
-      pairCounts.set(key, (pairCounts.get(key) ?? 0) + delta);
-      if (delta > 0) {
-        let set = where.get(key);
-        if (!set) where.set(key, (set = new Set()));
-        set.add(word);
-      }
-    };
-    words.forEach((symbols, w) => {
-      for (let i = 0; i + 1 < symbols.length; i++)
-        change(symbols[i]! * PAIR + symbols[i + 1]!, counts[w]!, w);
-    });
-    const queue = new MergeQueue();
-    for (const [key, count] of pairCounts) if (count > 0) queue.push(count, key);
-
-    while (vocab.length < vocabSize && queue.size > 0) {
-      const [count, key] = queue.pop();
-      const current = pairCounts.get(key) ?? 0;
-      if (count !== current) {
-        if (current > 0) queue.push(current, key);
-        continue;
-      }
-      if (count < 1 || count < minFrequency) break;
-      const a = Math.floor(key / PAIR);
-      const b = key % PAIR;
-      const partB = vocab[b]!;
-      const merged = add(vocab[a]! + (partB.startsWith(prefix) ? partB.slice(prefix.length) : partB));
-      const touched = where.get(key)!;
-      where.delete(key);
-      pairCounts.delete(key);
-      const fresh = new Set<number>();
-      for (const w of touched) {
-        const symbols = words[w]!;
-        const c = counts[w]!;
-        const out: number[] = [];
-        for (let i = 0; i < symbols.length; i++) {
-          if (symbols[i] === a && symbols[i + 1] === b && i + 1 < symbols.length) {
-            if (out.length > 0) {
-              const prev = out[out.length - 1]!;
-              change(prev * PAIR + a, -c, w);
-              change(prev * PAIR + merged, c, w);
-              fresh.add(prev * PAIR + merged);
-            }
-            if (i + 2 < symbols.length) {
-              const next = symbols[i + 2]!;
-              change(b * PAIR + next, -c, w);
-              change(merged * PAIR + next, c, w);
-              fresh.add(merged * PAIR + next);
-            }
-            out.push(merged);
-            i++;
-          } else {
-            out.push(symbols[i]!);
-          }
-        }
-        words[w] = out;
-      }
-      // Counting the merged pair inside its own neighbours above may have re-added it; it is gone now.
-      pairCounts.delete(key);
-      for (const k of fresh) {
-        const n = pairCounts.get(k) ?? 0;
-        if (n > 0) queue.push(n, k);
-      }
-    }
+    learnMerges({ words, counts, vocab, add, vocabSize, minFrequency, prefix });
     return new BertTokenizer(bertConfig(vocab, this.options));
+  }
+}
+
+/**
+ * The alphabet: every character weighted by the frequency of the words it is in, the rarest
+ * dropped beyond `limit` (characters of `initial` always kept); code points in ascending order.
+ */
+function keptAlphabet(
+  wordCounts: ReadonlyMap<string, number>,
+  initialAlphabet: readonly string[],
+  limitAlphabet: number | null,
+): number[] {
+  const alphabet = new Map<number, number>();
+  for (const [word, count] of wordCounts) {
+    for (const ch of word) {
+      const cp = ch.codePointAt(0)!;
+      alphabet.set(cp, (alphabet.get(cp) ?? 0) + count);
+    }
+  }
+  for (const ch of initialAlphabet) alphabet.set(ch.codePointAt(0)!, Number.POSITIVE_INFINITY);
+  let kept = [...alphabet];
+  if (limitAlphabet !== null && kept.length > limitAlphabet) {
+    kept.sort((x, y) => x[1] - y[1] || y[0] - x[0]);
+    kept = kept.slice(kept.length - limitAlphabet);
+  }
+  kept.sort((x, y) => x[0] - y[0]);
+  return kept.map(([cp]) => cp);
+}
+
+/**
+ * WordPiece's merges (as HF's trainer): the most frequent adjacent pair of symbols, summed over
+ * words weighted by their counts, becomes a new token, until `vocabSize` or `minFrequency`. Pair
+ * counts are kept up to date incrementally, with the words each pair occurs in; the queue holds
+ * stale counts that are re-checked when popped.
+ */
+function learnMerges(o: {
+  words: number[][];
+  counts: readonly number[];
+  vocab: readonly string[];
+  add: (token: string) => number;
+  vocabSize: number;
+  minFrequency: number;
+  prefix: string;
+}): void {
+  const { words, counts, vocab, add, vocabSize, minFrequency, prefix } = o;
+  const pairCounts = new Map<number, number>();
+  const where = new Map<number, Set<number>>();
+  const change = (key: number, delta: number, word: number) => {
+    pairCounts.set(key, (pairCounts.get(key) ?? 0) + delta);
+    if (delta > 0) {
+      let set = where.get(key);
+      if (!set) where.set(key, (set = new Set()));
+      set.add(word);
+    }
+  };
+  words.forEach((symbols, w) => {
+    for (let i = 0; i + 1 < symbols.length; i++) change(symbols[i]! * PAIR + symbols[i + 1]!, counts[w]!, w);
+  });
+  const queue = new MergeQueue();
+  for (const [key, count] of pairCounts) if (count > 0) queue.push(count, key);
+
+  while (vocab.length < vocabSize && queue.size > 0) {
+    const [count, key] = queue.pop();
+    const current = pairCounts.get(key) ?? 0;
+    if (count !== current) {
+      if (current > 0) queue.push(current, key);
+      continue;
+    }
+    if (count < 1 || count < minFrequency) break;
+    const a = Math.floor(key / PAIR);
+    const b = key % PAIR;
+    const partB = vocab[b]!;
+    const merged = add(vocab[a]! + (partB.startsWith(prefix) ? partB.slice(prefix.length) : partB));
+    const touched = where.get(key)!;
+    where.delete(key);
+    pairCounts.delete(key);
+    const fresh = new Set<number>();
+    for (const w of touched) {
+      const symbols = words[w]!;
+      const c = counts[w]!;
+      const out: number[] = [];
+      for (let i = 0; i < symbols.length; i++) {
+        if (symbols[i] === a && symbols[i + 1] === b && i + 1 < symbols.length) {
+          if (out.length > 0) {
+            const prev = out[out.length - 1]!;
+            change(prev * PAIR + a, -c, w);
+            change(prev * PAIR + merged, c, w);
+            fresh.add(prev * PAIR + merged);
+          }
+          if (i + 2 < symbols.length) {
+            const next = symbols[i + 2]!;
+            change(b * PAIR + next, -c, w);
+            change(merged * PAIR + next, c, w);
+            fresh.add(merged * PAIR + next);
+          }
+          out.push(merged);
+          i++;
+        } else {
+          out.push(symbols[i]!);
+        }
+      }
+      words[w] = out;
+    }
+    // Counting the merged pair inside its own neighbours above may have re-added it; it is gone now.
+    pairCounts.delete(key);
+    for (const k of fresh) {
+      const n = pairCounts.get(k) ?? 0;
+      if (n > 0) queue.push(n, k);
+    }
   }
 }
 
