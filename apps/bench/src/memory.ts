@@ -1,13 +1,5 @@
 import { type MaskedLanguageModel, paramGroups } from '@sibert/models';
-import {
-  AdamW,
-  type BaseGroupOptions,
-  CombinedOptimizer,
-  LAMB,
-  type Optimizer,
-  type OptimizerLike,
-  SGD,
-} from '@sibert/optim';
+import { CombinedOptimizer, createOptimizer, type Optimizer } from '@sibert/optim';
 import { getBackend, manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
 import { selectOurBackend, syncOurs } from './backends.js';
 import { benchModel, syntheticBatch, uploadBatch } from './mlm-batch.js';
@@ -21,20 +13,16 @@ type OptimizerChoice = (typeof OPTIMIZERS)[number];
 
 type Params = ReturnType<MaskedLanguageModel['namedParameters']>;
 
-function optimizerFor(choice: OptimizerChoice, params: Params): Optimizer<BaseGroupOptions> {
+function optimizerFor(choice: OptimizerChoice, params: Params): Optimizer {
   switch (choice) {
     case 'sgd':
-      return new SGD(params, { lr: 1e-3, weightDecay: 1e-2 }) as unknown as Optimizer<BaseGroupOptions>;
+      return createOptimizer('sgd', params, { lr: 1e-3, weightDecay: 1e-2 });
     case 'sgd-momentum':
-      return new SGD(params, {
-        lr: 1e-3,
-        weightDecay: 1e-2,
-        momentum: 0.9,
-      }) as unknown as Optimizer<BaseGroupOptions>;
+      return createOptimizer('sgd', params, { lr: 1e-3, weightDecay: 1e-2, momentum: 0.9 });
     case 'adamw':
-      return new AdamW(params, { lr: 1e-4, weightDecay: 1e-2 }) as unknown as Optimizer<BaseGroupOptions>;
+      return createOptimizer('adamw', params, { lr: 1e-4, weightDecay: 1e-2 });
     case 'lamb':
-      return new LAMB(params, { lr: 1e-3, weightDecay: 1e-2 }) as unknown as Optimizer<BaseGroupOptions>;
+      return createOptimizer('lamb', params, { lr: 1e-3, weightDecay: 1e-2 });
   }
 }
 
@@ -42,7 +30,7 @@ function optimizerFor(choice: OptimizerChoice, params: Params): Optimizer<BaseGr
  * The optimizer of a row: for SIBERT the named one drives the scale-invariant encoder and the heads
  * keep LAMB (the paper's setup); for BERT the named one covers every parameter.
  */
-function buildOptimizer(model: MaskedLanguageModel, choice: OptimizerChoice): OptimizerLike {
+function buildOptimizer(model: MaskedLanguageModel, choice: OptimizerChoice): Optimizer {
   if (model.config.family === 'bert') return optimizerFor(choice, model.namedParameters());
   const groups = paramGroups(model);
   return new CombinedOptimizer(
@@ -74,7 +62,7 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
   for (const name of options.models) {
     for (const choice of OPTIMIZERS) {
       progress.update(done++, `${name} with ${choice}`);
-      // The optimizers have no dispose: state of earlier rows stays live, so count from here.
+      // Count from what is live before the row, so that its figures are its own.
       const liveBefore = memory().numBytes;
       manualSeed(0);
       const model = benchModel(name, vocab);
@@ -110,6 +98,7 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
         peakBytes: memory().peakBytes - liveBefore,
         pooledBytes: pooledBytes(),
       });
+      optimizer.dispose();
       for (const p of model.parameters()) p.dispose();
     }
   }

@@ -1,15 +1,11 @@
 import type { UnigramScore } from '@sibert/data';
 import { MaskedLanguageModel, paramGroups, presetConfig, scaleEncoder } from '@sibert/models';
 import {
-  AdamW,
-  type BaseGroupOptions,
   CombinedOptimizer,
-  LAMB,
+  createOptimizer,
   linearWarmupDecay,
   type Optimizer,
-  type OptimizerLike,
   piecewiseSchedule,
-  SGD,
 } from '@sibert/optim';
 import { manualSeed, mul, tidy } from '@sibert/tensor';
 import { selectOurBackend } from './backends.js';
@@ -25,7 +21,7 @@ export interface Recipe {
   name: string;
   model: 'sibert' | 'bert';
   optimizer: string;
-  build: (model: MaskedLanguageModel, steps: number) => OptimizerLike;
+  build: (model: MaskedLanguageModel, steps: number) => Optimizer;
 }
 
 /**
@@ -41,7 +37,6 @@ export const BERT_SGD_LR = 0.1;
 export const BERT_ADAMW_LR = 2e-3;
 const WARMUP_FRACTION = 0.1;
 
-const asOptimizer = (o: unknown) => o as Optimizer<BaseGroupOptions>;
 const warmupDecay = (steps: number) =>
   linearWarmupDecay({ warmupSteps: Math.round(steps * WARMUP_FRACTION), totalSteps: steps });
 
@@ -54,24 +49,20 @@ function sibertRecipe(name: string, clip: boolean): Recipe {
       const groups = paramGroups(model);
       return new CombinedOptimizer(
         [
-          asOptimizer(
-            new SGD(groups.scaleInvariant, {
-              lr: SI_LR,
-              weightDecay: SI_WD,
-              clip: clip ? { type: 'relative', sqrtC: 2 } : null,
-              schedule: piecewiseSchedule({ factor: 0.1, atFractions: [0.6, 0.9], totalSteps: steps }),
-              scaleInvariant: true,
-              name: 'encoder',
-            }),
-          ),
-          asOptimizer(
-            new LAMB(groups.other, {
-              lr: HEAD_LR,
-              weightDecay: 1e-2,
-              schedule: warmupDecay(steps),
-              name: 'heads',
-            }),
-          ),
+          createOptimizer('sgd', groups.scaleInvariant, {
+            lr: SI_LR,
+            weightDecay: SI_WD,
+            clip: clip ? { type: 'relative', sqrtC: 2 } : null,
+            schedule: piecewiseSchedule({ factor: 0.1, atFractions: [0.6, 0.9], totalSteps: steps }),
+            scaleInvariant: true,
+            name: 'encoder',
+          }),
+          createOptimizer('lamb', groups.other, {
+            lr: HEAD_LR,
+            weightDecay: 1e-2,
+            schedule: warmupDecay(steps),
+            name: 'heads',
+          }),
         ],
         { cover: model.namedParameters() },
       );
@@ -87,14 +78,14 @@ export const RECIPES: Recipe[] = [
     model: 'bert',
     optimizer: `SGD lr ${BERT_SGD_LR}, warmup + linear decay`,
     build: (model, steps) =>
-      new SGD(model.namedParameters(), { lr: BERT_SGD_LR, schedule: warmupDecay(steps) }),
+      createOptimizer('sgd', model.namedParameters(), { lr: BERT_SGD_LR, schedule: warmupDecay(steps) }),
   },
   {
     name: 'BERT AdamW',
     model: 'bert',
     optimizer: `AdamW lr ${BERT_ADAMW_LR}, wd 0.01, warmup + linear decay`,
     build: (model, steps) =>
-      new AdamW(model.namedParameters(), {
+      createOptimizer('adamw', model.namedParameters(), {
         lr: BERT_ADAMW_LR,
         weightDecay: 1e-2,
         schedule: warmupDecay(steps),

@@ -1,5 +1,5 @@
 import { type MaskedLanguageModel, presetConfig } from '@sibert/models';
-import { SGD } from '@sibert/optim';
+import { createOptimizer, type SGD } from '@sibert/optim';
 import { manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -75,7 +75,7 @@ export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
     await useOurBackend(backend);
     manualSeed(0);
     const model = benchModel(options.model, VOCAB);
-    const optimizer = new SGD(model.namedParameters(), { lr: LR });
+    const optimizer = createOptimizer('sgd', model.namedParameters(), { lr: LR });
     const contenders: Contender[] = [
       {
         name: 'sibert',

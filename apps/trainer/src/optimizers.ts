@@ -1,20 +1,16 @@
 import { type MaskedLanguageModel, paramGroups, type SequenceClassifier } from '@sibert/models';
 import {
-  Adam,
-  AdamW,
-  type BaseGroupOptions,
   type ClipSpec,
   CombinedOptimizer,
   constantSchedule,
   cosineSchedule,
-  LAMB,
+  createOptimizer,
   linearWarmup,
   linearWarmupDecay,
   multiplySchedules,
   type Optimizer,
   piecewiseSchedule,
   type ScheduleSpec,
-  SGD,
 } from '@sibert/optim';
 import type { ClipOption, OptimizerName, PretrainOptions, ScheduleName } from './options.js';
 
@@ -59,7 +55,7 @@ function clipSpec(clip: ClipOption): ClipSpec | null {
     : { type: 'relative', sqrtC: clip.sqrtC };
 }
 
-export function buildOptimizer(spec: GroupSpec): Optimizer<BaseGroupOptions> {
+export function buildOptimizer(spec: GroupSpec): Optimizer {
   const common = {
     lr: spec.lr,
     weightDecay: spec.weightDecay,
@@ -68,19 +64,10 @@ export function buildOptimizer(spec: GroupSpec): Optimizer<BaseGroupOptions> {
     scaleInvariant: spec.scaleInvariant,
     name: spec.name,
   };
-  switch (spec.optimizer) {
-    case 'sgd':
-      return new SGD(spec.params, {
-        ...common,
-        momentum: spec.momentum,
-      }) as unknown as Optimizer<BaseGroupOptions>;
-    case 'adam':
-      return new Adam(spec.params, common) as unknown as Optimizer<BaseGroupOptions>;
-    case 'adamw':
-      return new AdamW(spec.params, common) as unknown as Optimizer<BaseGroupOptions>;
-    case 'lamb':
-      return new LAMB(spec.params, common) as unknown as Optimizer<BaseGroupOptions>;
-  }
+  // momentum is an SGD option only
+  return spec.optimizer === 'sgd'
+    ? createOptimizer('sgd', spec.params, { ...common, momentum: spec.momentum })
+    : createOptimizer(spec.optimizer, spec.params, common);
 }
 
 /**

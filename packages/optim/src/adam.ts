@@ -1,11 +1,6 @@
 import { add, div, mul, sqrt, square, sub, type Tensor, tidy } from '@sibert/tensor';
-import {
-  assignFrom,
-  type BaseGroupOptions,
-  Optimizer,
-  type ParamGroup,
-  type UpdateContext,
-} from './optimizer.js';
+import { assignFrom, BaseOptimizer, type UpdateContext } from './base-optimizer.js';
+import { type BaseGroupOptions, baseDefaults, type Fail, type ParamGroup } from './options.js';
 import type { ParamList } from './params.js';
 
 export interface AdamOptions extends BaseGroupOptions {
@@ -16,7 +11,7 @@ export interface AdamOptions extends BaseGroupOptions {
 }
 
 /** Checks betas and eps (shared by Adam, AdamW and LAMB). */
-export function validateMomentOptions(options: AdamOptions, fail: (message: string) => never): void {
+export function validateMomentOptions(options: AdamOptions, fail: Fail): void {
   const betas = options.betas;
   if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => b >= 0 && b < 1)) {
     fail(`betas must be two numbers in [0, 1), got ${JSON.stringify(betas)}`);
@@ -55,16 +50,12 @@ function adamStep(
 
 type AdamInput = Partial<AdamOptions> & { lr: number };
 
-abstract class AdamFamily extends Optimizer<AdamOptions> {
-  protected override defaultOptions() {
-    return { ...super.defaultOptions(), betas: [0.9, 0.999] as [number, number], eps: 1e-8 };
+abstract class AdamFamily extends BaseOptimizer<AdamOptions> {
+  protected defaultOptions() {
+    return { ...baseDefaults(), betas: [0.9, 0.999] as [number, number], eps: 1e-8 };
   }
 
-  protected ownOptionKeys() {
-    return ['betas', 'eps'];
-  }
-
-  protected validateOptions(options: AdamOptions, fail: (message: string) => never): void {
+  protected validateOptions(options: AdamOptions, fail: Fail): void {
     validateMomentOptions(options, fail);
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CombinedOptimizer } from './combined.js';
 import { LAMB } from './lamb.js';
 import { SGD } from './sgd.js';
+import type { OptimizerStateDict } from './state-dict.js';
 import { param, setGrad, valuesOf } from './test-helpers.js';
 
 function model() {
@@ -98,7 +99,7 @@ describe('CombinedOptimizer', () => {
     expect(stepOnce(copy, resumed, 2)).toEqual(stepOnce(m, both, 2));
 
     const broken = structuredClone(saved);
-    broken.parts[1]!.groups[0]!.params.pop();
+    (broken.parts[1] as OptimizerStateDict).groups[0]!.params.pop();
     const untouched = make(model());
     await expect(untouched.loadStateDict(broken)).rejects.toThrow(/layout differs/);
     expect(untouched.optimizers[0]!.stepCount).toBe(0);

@@ -1,13 +1,8 @@
-import { RangeArgumentError, type Tensor } from '@sibert/tensor';
-import type {
-  BaseGroupOptions,
-  Optimizer,
-  OptimizerLike,
-  OptimizerStateDict,
-  StepOptions,
-  StepReport,
-} from './optimizer.js';
+import { DisposedError, RangeArgumentError, type Tensor } from '@sibert/tensor';
+import type { Optimizer, StepOptions } from './optimizer.js';
 import { assertDisjoint, type NamedParam, namedParams, type ParamList } from './params.js';
+import { combineReports, type StepReport } from './report.js';
+import { type CombinedStateDict, isCombinedStateDict, type StateDict } from './state-dict.js';
 
 export interface CombineOptions {
   /**
@@ -17,24 +12,30 @@ export interface CombineOptions {
   cover?: ParamList;
 }
 
-export interface CombinedStateDict {
-  optimizer: 'Combined';
-  parts: OptimizerStateDict[];
+/** A combination's report: every group's, as one optimizer's, plus each part's own report. */
+export interface CombinedStepReport<Parts extends readonly Optimizer[]> extends StepReport {
+  /** Each part's report, at the part's position: `const [encoder, heads] = report.parts`. */
+  parts: { [I in keyof Parts]: StepReport };
 }
 
 /**
  * Several optimizers driving disjoint parameters in one training step, e.g. SGD on the
  * scale-invariant encoder and LAMB on the heads. A parameter claimed by two optimizers is an
- * error, and so (with `cover`) is one claimed by none.
+ * error, and so (with `cover`) is one claimed by none. Given the parts as a tuple, `optimizers`
+ * and the report's `parts` keep their positions and types.
  */
-export class CombinedOptimizer implements OptimizerLike {
-  readonly optimizers: readonly Optimizer<BaseGroupOptions>[];
+export class CombinedOptimizer<const Parts extends readonly Optimizer[] = readonly Optimizer[]>
+  implements Optimizer
+{
+  readonly name = 'Combined';
+  readonly optimizers: Parts;
+  private disposed = false;
 
-  constructor(optimizers: readonly Optimizer<BaseGroupOptions>[], options: CombineOptions = {}) {
+  constructor(optimizers: Parts, options: CombineOptions = {}) {
     const op = 'CombinedOptimizer';
     if (optimizers.length === 0)
       throw new RangeArgumentError('expected at least one optimizer, got none', op);
-    this.optimizers = [...optimizers];
+    this.optimizers = optimizers;
     assertDisjoint(
       op,
       this.optimizers.flatMap((o, i) =>
@@ -54,56 +55,80 @@ export class CombinedOptimizer implements OptimizerLike {
     }
   }
 
+  /** The parts step together, so this is every part's step count. */
+  get stepCount(): number {
+    return Math.max(...this.optimizers.map((o) => o.stepCount));
+  }
+
   step(): void;
-  step(options: StepOptions & { report: true }): Promise<StepReport>;
-  step(options: StepOptions): Promise<StepReport> | undefined;
-  step(options: StepOptions = {}): Promise<StepReport> | undefined {
-    const pending = this.optimizers.map((o) => o.step(options));
-    if (!options.report) return undefined;
-    return Promise.all(pending).then((reports) => {
-      const parts = reports as StepReport[];
-      const squared = (key: 'gradNorm' | 'paramNorm') =>
-        Math.sqrt(parts.reduce((s, r) => s + r[key] ** 2, 0));
-      return {
-        step: Math.max(...parts.map((r) => r.step)),
-        gradNorm: squared('gradNorm'),
-        paramNorm: squared('paramNorm'),
-        groups: parts.flatMap((r) => r.groups),
-      };
-    });
+  step(options: StepOptions & { report: true }): Promise<CombinedStepReport<Parts>>;
+  step(options: StepOptions): Promise<CombinedStepReport<Parts>> | undefined;
+  step(options: StepOptions = {}): Promise<CombinedStepReport<Parts>> | undefined {
+    this.assertUsable('step');
+    if (!options.report) {
+      for (const o of this.optimizers) o.step(options);
+      return undefined;
+    }
+    const pending = this.optimizers.map((o) => o.step({ ...options, report: true }));
+    return Promise.all(pending).then((reports) => ({
+      ...combineReports(reports),
+      // `map` keeps the positions of the tuple but its type cannot say so
+      parts: reports as CombinedStepReport<Parts>['parts'],
+    }));
   }
 
   zeroGrad(): void {
+    this.assertUsable('zeroGrad');
     for (const o of this.optimizers) o.zeroGrad();
   }
 
   stateBytes(): number {
+    this.assertUsable('stateBytes');
     return this.optimizers.reduce((bytes, o) => bytes + o.stateBytes(), 0);
   }
 
   parameters(): NamedParam[] {
+    this.assertUsable('parameters');
     return this.optimizers.flatMap((o) => o.parameters());
   }
 
   async stateDict(): Promise<CombinedStateDict> {
-    const parts: OptimizerStateDict[] = [];
+    this.assertUsable('stateDict');
+    const parts: StateDict[] = [];
     for (const o of this.optimizers) parts.push(await o.stateDict());
     return { optimizer: 'Combined', parts };
   }
 
+  checkStateDict(dict: StateDict): void {
+    this.checkedParts(dict);
+  }
+
   /** Checks every part against its optimizer before loading any, so a bad dict changes nothing. */
-  async loadStateDict(dict: CombinedStateDict): Promise<void> {
-    if (dict.optimizer !== 'Combined' || dict.parts.length !== this.optimizers.length) {
+  async loadStateDict(dict: StateDict): Promise<void> {
+    const parts = this.checkedParts(dict);
+    for (const [i, o] of this.optimizers.entries()) await o.loadStateDict(parts[i]!);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const o of this.optimizers) o.dispose();
+  }
+
+  /** The parts of a Combined state dict, each checked against its optimizer. */
+  private checkedParts(dict: StateDict): StateDict[] {
+    this.assertUsable('loadStateDict');
+    if (!isCombinedStateDict(dict) || dict.parts.length !== this.optimizers.length) {
       throw new RangeArgumentError(
-        `expected a Combined state dict with ${this.optimizers.length} parts, got ${dict.optimizer} with ${dict.parts?.length ?? 0}`,
+        `expected a Combined state dict with ${this.optimizers.length} parts, got ${dict.optimizer} with ${isCombinedStateDict(dict) ? dict.parts.length : 0}`,
         'CombinedOptimizer.loadStateDict',
       );
     }
     for (const [i, o] of this.optimizers.entries()) o.checkStateDict(dict.parts[i]!);
-    for (const [i, o] of this.optimizers.entries()) await o.loadStateDict(dict.parts[i]!);
+    return dict.parts;
   }
 
-  dispose(): void {
-    for (const o of this.optimizers) o.dispose();
+  private assertUsable(op: string): void {
+    if (this.disposed) throw new DisposedError('the optimizer was disposed', `CombinedOptimizer.${op}`);
   }
 }

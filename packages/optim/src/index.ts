@@ -1,22 +1,19 @@
 export { Adam, type AdamOptions, AdamW } from './adam.js';
-export { CombinedOptimizer, type CombinedStateDict, type CombineOptions } from './combined.js';
+export { assignFrom, BaseOptimizer, type UpdateContext } from './base-optimizer.js';
+export type { ClipSpec } from './clipping.js';
+export { CombinedOptimizer, type CombinedStepReport, type CombineOptions } from './combined.js';
+export { createOptimizer, type OptimizerKind, type OptionsOf, type ParamsOf } from './create.js';
 export { LAMB, type LAMBOptions } from './lamb.js';
+export type { Optimizer, StepOptions } from './optimizer.js';
 export {
-  assignFrom,
   type BaseGroupOptions,
-  type ClipSpec,
-  type GroupStateDict,
-  type GroupStepReport,
-  Optimizer,
-  type OptimizerLike,
-  type OptimizerStateDict,
+  baseDefaults,
+  type Fail,
+  type OptionDefaults,
   type ParamGroup,
-  type ParamStateDict,
-  type StepOptions,
-  type StepReport,
-  type UpdateContext,
-} from './optimizer.js';
+} from './options.js';
 export type { NamedParam, ParamList } from './params.js';
+export type { GroupStepReport, StepReport } from './report.js';
 export {
   type ConstantSchedule,
   type CosineSchedule,
@@ -36,3 +33,10 @@ export {
   validateSchedule,
 } from './schedule.js';
 export { SGD, type SGDOptions } from './sgd.js';
+export type {
+  CombinedStateDict,
+  GroupStateDict,
+  OptimizerStateDict,
+  ParamStateDict,
+  StateDict,
+} from './state-dict.js';

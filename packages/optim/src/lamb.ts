@@ -1,6 +1,7 @@
 import { add, div, greater, mul, sqrt, square, sub, sum, type Tensor, tidy, where } from '@sibert/tensor';
 import { type AdamOptions, updateMoments, validateMomentOptions } from './adam.js';
-import { Optimizer, type ParamGroup, type UpdateContext } from './optimizer.js';
+import { BaseOptimizer, type UpdateContext } from './base-optimizer.js';
+import { baseDefaults, type Fail, type ParamGroup } from './options.js';
 import type { ParamList } from './params.js';
 
 export interface LAMBOptions extends AdamOptions {
@@ -19,7 +20,7 @@ export interface LAMBOptions extends AdamOptions {
  * ‖x‖/‖u‖ (1 when either norm is 0): x ← x − η·(‖x‖/‖u‖)·u; vectors (rank ≤ 1) take x ← x − η·u unless
  * `adaptVectors`. The ratio stays on the device.
  */
-export class LAMB extends Optimizer<LAMBOptions> {
+export class LAMB extends BaseOptimizer<LAMBOptions> {
   readonly name = 'LAMB';
 
   constructor(
@@ -29,20 +30,16 @@ export class LAMB extends Optimizer<LAMBOptions> {
     super(params, options);
   }
 
-  protected override defaultOptions() {
+  protected defaultOptions() {
     return {
-      ...super.defaultOptions(),
+      ...baseDefaults(),
       betas: [0.9, 0.999] as [number, number],
       eps: 1e-6,
       adaptVectors: false,
     };
   }
 
-  protected ownOptionKeys() {
-    return ['betas', 'eps', 'adaptVectors'];
-  }
-
-  protected validateOptions(options: LAMBOptions, fail: (message: string) => never): void {
+  protected validateOptions(options: LAMBOptions, fail: Fail): void {
     validateMomentOptions(options, fail);
     if (typeof options.adaptVectors !== 'boolean')
       fail(`adaptVectors must be a boolean, got ${JSON.stringify(options.adaptVectors)}`);

@@ -2,7 +2,7 @@ import { memory, resetPeakMemory, tidy } from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { Adam, AdamW } from './adam.js';
 import { LAMB } from './lamb.js';
-import type { BaseGroupOptions, Optimizer } from './optimizer.js';
+import type { Optimizer } from './optimizer.js';
 import { SGD } from './sgd.js';
 import { param, setGrad } from './test-helpers.js';
 
@@ -22,7 +22,7 @@ function params() {
   return ps;
 }
 
-const makers: [string, (ps: ReturnType<typeof params>) => Optimizer<BaseGroupOptions>, number][] = [
+const makers: [string, (ps: ReturnType<typeof params>) => Optimizer, number][] = [
   ['SGD', (ps) => new SGD(ps, { lr: 0.1, weightDecay: 0.01, clip: { type: 'relative' } }), 0],
   ['SGD + momentum', (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }), 1],
   ['Adam', (ps) => new Adam(ps, { lr: 0.1 }), 2],

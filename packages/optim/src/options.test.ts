@@ -85,3 +85,24 @@ describe('bad options are clear errors at construction', () => {
     expect(plain.parameters().map((x) => x.name)).toEqual(['param0', 'param1', 'param2']);
   });
 });
+
+describe('option names come from the defaults', () => {
+  const p = () => param([1, 2]);
+
+  it('an option the optimizer does not have is an error, naming the ones it has', () => {
+    expect(() => new Adam([p()], { lr: 0.1, momentum: 0.9 } as never)).toThrow(
+      /group 'group0': unknown option\(s\) momentum; the options are lr, weightDecay, clip, schedule, scaleInvariant, betas, eps, name/,
+    );
+    expect(() => new SGD([{ params: [p()], betas: [0.9, 0.99] } as never], { lr: 0.1 })).toThrow(
+      /unknown option\(s\) betas/,
+    );
+  });
+
+  it('a state dict keeps only the options the optimizer has', async () => {
+    const sgd = new SGD([p()], { lr: 0.1, momentum: 0.5 });
+    const saved = await sgd.stateDict();
+    saved.groups[0]!.options.retired = true;
+    await sgd.loadStateDict(saved);
+    expect(Object.keys(sgd.groupOptions()[0]!)).not.toContain('retired');
+  });
+});

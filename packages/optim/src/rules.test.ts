@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, AdamW } from './adam.js';
 import { LAMB } from './lamb.js';
-import type { OptimizerLike } from './optimizer.js';
+import type { Optimizer } from './optimizer.js';
 import { SGD } from './sgd.js';
 import { param, setGrad, valuesOf } from './test-helpers.js';
 
@@ -14,7 +14,7 @@ const GRADS = [
   [0.05, -0.6, 0.7, -0.2],
 ];
 
-function run(optimizer: (p: ReturnType<typeof param>) => OptimizerLike): number[][] {
+function run(optimizer: (p: ReturnType<typeof param>) => Optimizer): number[][] {
   const p = param(X0);
   const opt = optimizer(p);
   return GRADS.map((g) => {

@@ -1,11 +1,6 @@
 import { add, mul, sub, type Tensor, tidy } from '@sibert/tensor';
-import {
-  assignFrom,
-  type BaseGroupOptions,
-  Optimizer,
-  type ParamGroup,
-  type UpdateContext,
-} from './optimizer.js';
+import { assignFrom, BaseOptimizer, type UpdateContext } from './base-optimizer.js';
+import { type BaseGroupOptions, baseDefaults, type Fail, type ParamGroup } from './options.js';
 import type { ParamList } from './params.js';
 
 export interface SGDOptions extends BaseGroupOptions {
@@ -21,7 +16,7 @@ export interface SGDOptions extends BaseGroupOptions {
  * is the paper's x ← (1 − ηλ)x − ηg. The decay is computed as ηλx (not (1 − ηλ)·x) because 1 − ηλ
  * rounds badly in float32 when ηλ is ~1e-5.
  */
-export class SGD extends Optimizer<SGDOptions> {
+export class SGD extends BaseOptimizer<SGDOptions> {
   readonly name = 'SGD';
 
   constructor(
@@ -31,15 +26,11 @@ export class SGD extends Optimizer<SGDOptions> {
     super(params, options);
   }
 
-  protected override defaultOptions() {
-    return { ...super.defaultOptions(), momentum: 0, nesterov: false };
+  protected defaultOptions() {
+    return { ...baseDefaults(), momentum: 0, nesterov: false };
   }
 
-  protected ownOptionKeys() {
-    return ['momentum', 'nesterov'];
-  }
-
-  protected validateOptions(options: SGDOptions, fail: (message: string) => never): void {
+  protected validateOptions(options: SGDOptions, fail: Fail): void {
     if (!(options.momentum >= 0 && options.momentum < 1))
       fail(`momentum must be in [0, 1), got ${options.momentum}`);
     if (options.nesterov && options.momentum === 0) fail('nesterov needs momentum > 0');

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, AdamW } from './adam.js';
+import type { BaseOptimizer } from './base-optimizer.js';
 import { LAMB } from './lamb.js';
-import type { BaseGroupOptions, Optimizer, OptimizerStateDict } from './optimizer.js';
+import type { BaseGroupOptions } from './options.js';
 import { linearWarmupDecay } from './schedule.js';
 import { SGD } from './sgd.js';
+import type { OptimizerStateDict } from './state-dict.js';
 import { param, setGrad, valuesOf } from './test-helpers.js';
 
 const X = [
@@ -12,7 +14,7 @@ const X = [
 ];
 const gradAt = (t: number, i: number) => X[i]!.map((_, j) => Math.sin(3 * t + 2 * i + j) * (1 + t));
 
-type Make = (params: ReturnType<typeof param>[]) => Optimizer<BaseGroupOptions>;
+type Make = (params: ReturnType<typeof param>[]) => BaseOptimizer<BaseGroupOptions>;
 
 const makers: Record<string, Make> = {
   'SGD + momentum + relative clipping': (ps) =>
@@ -34,7 +36,7 @@ const makers: Record<string, Make> = {
 };
 
 function runSteps(
-  opt: Optimizer<BaseGroupOptions>,
+  opt: BaseOptimizer<BaseGroupOptions>,
   ps: ReturnType<typeof param>[],
   from: number,
   to: number,

@@ -12,7 +12,7 @@ import {
   tidy,
 } from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
-import type { ClipSpec } from './optimizer.js';
+import type { ClipSpec } from './clipping.js';
 import { SGD } from './sgd.js';
 import { param, scaleInvariantLoss, squaredNorm, valuesOf } from './test-helpers.js';
 

@@ -1,0 +1,304 @@
+import {
+  bytesPerElement,
+  DisposedError,
+  keep,
+  mul,
+  noGrad,
+  RangeArgumentError,
+  type Tensor,
+  tidy,
+  zerosLike,
+} from '@sibert/tensor';
+import { countClipping, disposeStats, type GroupStats, groupStats } from './clipping.js';
+import type { Optimizer, StepOptions } from './optimizer.js';
+import {
+  type BaseGroupOptions,
+  type Fail,
+  type OptionDefaults,
+  optionKeys,
+  type ParamGroup,
+  resolveOptions,
+} from './options.js';
+import { assertDisjoint, type NamedParam, namedParams, type ParamList } from './params.js';
+import { type PendingGroupReport, readReport, type StepReport } from './report.js';
+import { scheduleFactor } from './schedule.js';
+import {
+  checkBuffers,
+  checkHeader,
+  checkLayout,
+  type GroupState,
+  type GroupStateDict,
+  loadGroup,
+  type OptimizerStateDict,
+  type StateDict,
+  saveGroup,
+} from './state-dict.js';
+
+/** The inputs of one parameter's update, inside a `tidy` and `noGrad` scope. */
+export interface UpdateContext<O extends BaseGroupOptions> {
+  param: Tensor;
+  /** The gradient, already clipped. */
+  grad: Tensor;
+  state: Readonly<Record<string, Tensor>>;
+  options: O;
+  /** η at this step. */
+  lr: number;
+  /** 1 for the first step (bias corrections use it). */
+  stepNumber: number;
+}
+
+/**
+ * Replaces `target`'s values with `compute()`'s, in place, freeing every temporary of `compute` at
+ * once: updates are written as a few such stages so that only a few parameter-sized temporaries
+ * are alive at any time.
+ */
+export function assignFrom(target: Tensor, compute: () => Tensor): void {
+  const value = tidy(compute);
+  target.assign(value);
+  value.dispose();
+}
+
+interface Group<O extends BaseGroupOptions> extends GroupState {
+  options: O;
+}
+
+/**
+ * The shared machinery of SGD, Adam, AdamW and LAMB: parameter groups with per-group options, LR
+ * schedules, clipping, step reports, state dicts. Subclasses give the defaults, the per-parameter
+ * state and the update rule.
+ *
+ * All updates happen in place on the parameters' backend (`assign`), one parameter at a time in its
+ * own `tidy` scope, so a step needs at most a few parameter-sized temporaries at once. Norms and
+ * clip factors stay on the device; nothing is read back unless a report is asked for.
+ */
+export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optimizer {
+  abstract readonly name: string;
+  stepCount = 0;
+  protected readonly groups: Group<O>[] = [];
+  private disposed = false;
+
+  constructor(params: ParamList | readonly ParamGroup<O>[], defaults: Partial<O> & { lr: number }) {
+    // the subclass's `name` field is not set yet while this constructor runs
+    const op = this.constructor.name;
+    const inputs = isGroupList<O>(params) ? params : [{ params } as ParamGroup<O>];
+    let counter = 0;
+    inputs.forEach((input, g) => {
+      const { params: list, ...overrides } = input;
+      const name = overrides.name ?? defaults.name ?? `group${g}`;
+      const options = this.resolveOptions({ ...defaults, ...overrides, name } as Partial<O>, op);
+      const named = namedParams(op, list, counter);
+      counter += named.length;
+      if (named.length === 0) throw new RangeArgumentError(`group '${name}' has no parameters`, op);
+      this.groups.push({ params: named, options, state: [], clipCount: null });
+    });
+    assertDisjoint(
+      op,
+      this.groups.flatMap((g) => g.params.map((p) => ({ ...p, where: `group '${g.options.name}'` }))),
+    );
+    for (const group of this.groups) {
+      group.state = group.params.map((p) => this.createState(p.tensor, group.options));
+    }
+  }
+
+  /** Every option except `lr` and `name`; the option names the optimizer takes are derived from it. */
+  protected abstract defaultOptions(): OptionDefaults<O>;
+  /** Checks the optimizer's own options. */
+  protected abstract validateOptions(options: O, fail: Fail): void;
+  /** Names of the state buffers a parameter needs under `options` (none for plain SGD). */
+  protected abstract stateNames(options: O): readonly string[];
+  /**
+   * One parameter's update, inside `tidy` and `noGrad`: updates the state buffers in place (see
+   * `assignFrom`) and returns the parameter's new value, which the base class assigns.
+   */
+  protected abstract update(context: UpdateContext<O>): Tensor;
+
+  /** η of group `index` at `step` (steps taken; default the next step). */
+  lrAt(index: number, step = this.stepCount): number {
+    return lrOf(this.group(index, 'lrAt').options, step);
+  }
+
+  /** The groups' options (copies; change them with `setOptions`). */
+  groupOptions(): O[] {
+    this.assertUsable('groupOptions');
+    return this.groups.map((g) => structuredClone(g.options));
+  }
+
+  /** Changes options of group `index` (validated as at construction). */
+  setOptions(index: number, changes: Partial<O>): void {
+    const group = this.group(index, 'setOptions');
+    const options = this.resolveOptions({ ...group.options, ...changes }, 'setOptions');
+    if (this.stateNames(options).join() !== this.stateNames(group.options).join()) {
+      throw new RangeArgumentError(
+        'these changes would change the per-parameter state; build a new optimizer',
+        'setOptions',
+      );
+    }
+    group.options = options;
+  }
+
+  parameters(): NamedParam[] {
+    this.assertUsable('parameters');
+    return this.groups.flatMap((g) => g.params);
+  }
+
+  stateBytes(): number {
+    this.assertUsable('stateBytes');
+    let bytes = 0;
+    for (const group of this.groups) {
+      for (const state of group.state) {
+        for (const t of Object.values(state)) bytes += t.size * bytesPerElement(t.dtype);
+      }
+    }
+    return bytes;
+  }
+
+  zeroGrad(): void {
+    this.assertUsable('zeroGrad');
+    for (const { tensor: p } of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  step(): void;
+  step(options: StepOptions & { report: true }): Promise<StepReport>;
+  step(options: StepOptions): Promise<StepReport> | undefined;
+  step(options: StepOptions = {}): Promise<StepReport> | undefined {
+    this.assertUsable('step');
+    const stepNumber = this.stepCount + 1;
+    const pending: PendingGroupReport[] = [];
+    noGrad(() => {
+      for (const group of this.groups) {
+        const lr = lrOf(group.options, this.stepCount);
+        const stats = group.options.clip || options.report ? this.measure(group, lr) : null;
+        this.updateGroup(group, lr, stepNumber, stats?.factor ?? null);
+        if (stats && options.report) {
+          pending.push({ options: group.options, clipCount: group.clipCount, lr, stats });
+        } else if (stats) disposeStats(stats);
+      }
+    });
+    this.stepCount = stepNumber;
+    return options.report ? readReport(this.name, stepNumber, pending) : undefined;
+  }
+
+  async stateDict(): Promise<OptimizerStateDict> {
+    this.assertUsable('stateDict');
+    const groups: GroupStateDict[] = [];
+    for (const group of this.groups) groups.push(await saveGroup(group));
+    return { optimizer: this.name, step: this.stepCount, groups };
+  }
+
+  checkStateDict(dict: StateDict): void {
+    this.assertUsable('checkStateDict');
+    const op = `${this.name}.loadStateDict`;
+    checkHeader(dict, this.name, this.groups.length, op);
+    this.checkGroups(dict, op);
+  }
+
+  /**
+   * Restores a `stateDict()` snapshot taken from an optimizer of the same kind over the same
+   * parameter layout (group count, parameter names and shapes); anything else throws before any
+   * state changes. The options in the snapshot replace the current ones.
+   */
+  async loadStateDict(dict: StateDict): Promise<void> {
+    this.assertUsable('loadStateDict');
+    const op = `${this.name}.loadStateDict`;
+    checkHeader(dict, this.name, this.groups.length, op);
+    const options = this.checkGroups(dict, op);
+    for (const [g, group] of this.groups.entries()) {
+      const loaded = await loadGroup(group.params, dict.groups[g]!);
+      disposeState(group);
+      group.state = loaded.state;
+      group.clipCount = loaded.clipCount;
+      group.options = options[g]!;
+    }
+    this.stepCount = dict.step;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const group of this.groups) {
+      disposeState(group);
+      group.state = [];
+      group.clipCount = null;
+    }
+  }
+
+  /** Fills defaults and validates; throws a `RangeArgumentError` naming the bad option. */
+  private resolveOptions(input: Partial<O>, op: string): O {
+    return resolveOptions(input, this.defaultOptions(), (o, fail) => this.validateOptions(o, fail), op);
+  }
+
+  private createState(param: Tensor, options: O): Record<string, Tensor> {
+    const state: Record<string, Tensor> = {};
+    for (const key of this.stateNames(options)) state[key] = keep(zerosLike(param));
+    return state;
+  }
+
+  /** The group's norms and clip factor on the device; counts its clipping there too. */
+  private measure(group: Group<O>, lr: number): GroupStats {
+    const { clip, weightDecay } = group.options;
+    const stats = groupStats(
+      group.params.map((p) => p.tensor),
+      clip,
+      weightDecay,
+      lr,
+    );
+    if (stats.fired) group.clipCount = countClipping(group.clipCount, stats.fired);
+    return stats;
+  }
+
+  /** Updates every parameter of the group that has a gradient, its gradient multiplied by `clipFactor`. */
+  private updateGroup(group: Group<O>, lr: number, stepNumber: number, clipFactor: Tensor | null): void {
+    for (const [index, { tensor: param }] of group.params.entries()) {
+      const rawGrad = param.grad;
+      if (!rawGrad) continue;
+      tidy(() => {
+        const grad = clipFactor ? mul(rawGrad, clipFactor) : rawGrad;
+        const state = group.state[index]!;
+        param.assign(this.update({ param, grad, state, options: group.options, lr, stepNumber }));
+      });
+    }
+  }
+
+  /** Validates each saved group against ours (layout, options, state sizes); returns its options. */
+  private checkGroups(dict: OptimizerStateDict, op: string): O[] {
+    const keys = optionKeys(this.defaultOptions());
+    return this.groups.map((group, g) => {
+      const saved = dict.groups[g]!;
+      checkLayout(g, group.params, saved, op);
+      const options = this.resolveOptions(pick(saved.options, keys) as Partial<O>, op);
+      checkBuffers(group.params, saved, this.stateNames(options), op);
+      return options;
+    });
+  }
+
+  private group(index: number, op: string): Group<O> {
+    this.assertUsable(op);
+    const group = this.groups[index];
+    if (!group) throw new RangeArgumentError(`no group ${index}; there are ${this.groups.length}`, op);
+    return group;
+  }
+
+  private assertUsable(op: string): void {
+    if (this.disposed) throw new DisposedError('the optimizer was disposed', `${this.name}.${op}`);
+  }
+}
+
+function lrOf(options: BaseGroupOptions, step: number): number {
+  return options.lr * scheduleFactor(options.schedule, step);
+}
+
+function disposeState(group: GroupState): void {
+  for (const state of group.state) for (const t of Object.values(state)) t.dispose();
+  group.clipCount?.dispose();
+}
+
+function isGroupList<O extends BaseGroupOptions>(params: unknown): params is readonly ParamGroup<O>[] {
+  return Array.isArray(params) && params.length > 0 && typeof params[0] === 'object' && 'params' in params[0];
+}
+
+function pick(value: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => k in value).map((k) => [k, structuredClone(value[k])]));
+}
