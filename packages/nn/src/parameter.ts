@@ -1,4 +1,4 @@
-import { keep, Tensor } from '@sibert/tensor';
+import { escapeTidy, Tensor } from '@sibert/tensor';
 
 /** The storage a tensor holds (the engine marks `storage()` internal; a Parameter adopts it). */
 type Storage = ReturnType<Tensor['storage']>;
@@ -24,7 +24,7 @@ export class Parameter extends Tensor {
   ) {
     super(adopt(value), value.shape, value.dtype);
     value.dispose();
-    keep(this);
+    escapeTidy(this);
     this.requiresGrad = true;
   }
 }

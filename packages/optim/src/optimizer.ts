@@ -3,8 +3,8 @@ import {
   bytesPerElement,
   cast,
   div,
+  escapeTidy,
   greater,
-  keep,
   maximum,
   minimum,
   mul,
@@ -252,7 +252,7 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
 
   private createState(param: Tensor, options: O): Record<string, Tensor> {
     const state: Record<string, Tensor> = {};
-    for (const key of this.stateNames(options)) state[key] = keep(zerosLike(param));
+    for (const key of this.stateNames(options)) state[key] = escapeTidy(zerosLike(param));
     return state;
   }
 
@@ -340,8 +340,8 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
   private groupStats(group: Group<O>, lr: number): GroupStats {
     const grads = group.params.flatMap((p) => (p.tensor.grad ? [p.tensor.grad] : []));
     // kept: they outlive a caller's enclosing tidy until the report is read
-    const paramSq = keep(sumOfSquares(group.params.map((p) => p.tensor)));
-    const gradSq = keep(grads.length > 0 ? sumOfSquares(grads) : mul(paramSq, 0));
+    const paramSq = escapeTidy(sumOfSquares(group.params.map((p) => p.tensor)));
+    const gradSq = escapeTidy(grads.length > 0 ? sumOfSquares(grads) : mul(paramSq, 0));
     const clip = group.options.clip;
     // η = 0 moves nothing; its relative threshold would be infinite, so it does not clip
     if (!clip || (clip.type === 'relative' && lr === 0)) {
@@ -355,7 +355,7 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
     }
     const stats = tidy(() => {
       const keepAll = <T extends Tensor | number>(t: T): T =>
-        typeof t === 'number' ? t : (keep(t as Tensor) as T);
+        typeof t === 'number' ? t : (escapeTidy(t as Tensor) as T);
       const gradNorm = sqrt(gradSq);
       const threshold =
         clip.type === 'relative'
@@ -363,13 +363,13 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
           : clip.maxNorm;
       const factor = minimum(div(threshold, maximum(gradNorm, TINY_NORM)), 1);
       const fired = cast(greater(gradNorm, threshold), 'float32');
-      return { threshold: keepAll(threshold), factor: keep(factor), fired: keep(fired) };
+      return { threshold: keepAll(threshold), factor: escapeTidy(factor), fired: escapeTidy(fired) };
     });
     if (group.clipCount) {
       const count = group.clipCount;
       tidy(() => count.assign(add(count, stats.fired)));
     } else {
-      group.clipCount = keep(mul(stats.fired, 1));
+      group.clipCount = escapeTidy(mul(stats.fired, 1));
     }
     return { gradSq, paramSq, ...stats };
   }
@@ -390,7 +390,7 @@ export abstract class Optimizer<O extends BaseGroupOptions> implements Optimizer
       clipCount: group.options.clip ? slot(group.clipCount) : -1,
     }));
     // kept: a caller's enclosing tidy must not free them while the readback is pending
-    const packed = keep(noGrad(() => stack(scalars)));
+    const packed = escapeTidy(noGrad(() => stack(scalars)));
     let values: Float32Array;
     try {
       values = (await packed.data()) as Float32Array;
@@ -582,8 +582,8 @@ function disposeStats(stats: GroupStats): void {
 /** Host values as a tensor on the backend of `like` (state buffers live beside their parameter). */
 async function upload(values: Float32Array, shape: readonly number[], like: Tensor): Promise<Tensor> {
   const host = tensor(values, shape);
-  if (host.backend === like.backend) return keep(host);
-  const moved = keep(await host.toAsync(like.backend));
+  if (host.backend === like.backend) return escapeTidy(host);
+  const moved = escapeTidy(await host.toAsync(like.backend));
   host.dispose();
   return moved;
 }

@@ -1,4 +1,4 @@
-import { isGradEnabled, keep, noGrad, tidy } from './engine.js';
+import { escapeTidy, isGradEnabled, noGrad, tidy } from './engine.js';
 import { GradientError, ShapeError } from './errors.js';
 import { onesLike } from './ops/creation.js';
 import { add } from './ops/elementwise.js';
@@ -49,7 +49,7 @@ export function record(
     }
     return { node: null, leaf: t };
   });
-  const saved = save.map((t) => keep(viewOf(t, t.shape, op)));
+  const saved = save.map((t) => escapeTidy(viewOf(t, t.shape, op)));
   output.gradNode = { op, parents, vjp, saved, refs: 1, released: false };
   output.requiresGrad = true;
   return output;
@@ -99,7 +99,7 @@ export function backward(root: Tensor, seed?: Tensor): void {
   }
   noGrad(() => {
     const dy0 = seed ? seed.detach() : onesLike(root);
-    keep(dy0);
+    escapeTidy(dy0);
     if (!rootNode) {
       accumulate(root, dy0);
       return;
@@ -122,21 +122,21 @@ export function backward(root: Tensor, seed?: Tensor): void {
             node.op,
           );
         }
-        return result.map((g) => (g ? keep(g) : null));
+        return result.map((g) => (g ? escapeTidy(g) : null));
       });
       const handedOut = new Set<Tensor>();
       node.parents.forEach((parent, i) => {
         let g = inputGrads[i];
         if (!g) return;
         // a VJP may pass dy (or one tensor to several inputs) straight through: give each owner its own view
-        if (g === dy || handedOut.has(g)) g = keep(g.detach());
+        if (g === dy || handedOut.has(g)) g = escapeTidy(g.detach());
         handedOut.add(g);
         if (parent.leaf) {
           accumulate(parent.leaf, g);
         } else if (parent.node) {
           const before = grads.get(parent.node);
           if (before) {
-            grads.set(parent.node, keep(add(before, g)));
+            grads.set(parent.node, escapeTidy(add(before, g)));
             before.dispose();
             g.dispose();
           } else {
@@ -159,7 +159,7 @@ function accumulate(leaf: Tensor, g: Tensor): void {
     return;
   }
   if (leaf.grad && !leaf.grad.isDisposed) {
-    const sum = keep(add(leaf.grad, g));
+    const sum = escapeTidy(add(leaf.grad, g));
     leaf.grad.dispose();
     g.dispose();
     leaf.grad = sum;

@@ -5,11 +5,11 @@ export { bytesPerElement, DTYPES } from './dtype.js';
 export {
   type BackendMemory,
   disposeBackend,
+  escapeTidy,
   findBackend,
   getBackend,
   initBackend,
   isGradEnabled,
-  keep,
   type MemoryInfo,
   memory,
   noGrad,

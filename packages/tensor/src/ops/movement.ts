@@ -1,4 +1,5 @@
 import { record } from '../autograd.js';
+import { tidy } from '../engine.js';
 import { DTypeError, RangeArgumentError, ShapeError } from '../errors.js';
 import {
   broadcastShapes,
@@ -235,10 +236,12 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
     }
   }
   const a = normalizeAxis(axis, first.rank + 1, op);
-  const expanded = xs.map((t) => expandDims(t, a));
-  const y = concat(expanded, a);
-  for (const t of expanded) t.dispose();
-  return y;
+  return tidy(() =>
+    concat(
+      xs.map((t) => expandDims(t, a)),
+      a,
+    ),
+  );
 }
 
 /** Pads with `value`: paddings[i] = [before, after] for axis i. */

@@ -2,8 +2,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import {
+  escapeTidy,
   getBackend,
-  keep,
   memory,
   noGrad,
   registerBackend,
@@ -731,7 +731,7 @@ export function describeConformance(options: ConformanceOptions): void {
         let kept: Tensor | undefined;
         const result = tidy(() => {
           const a = T.ones([4]);
-          kept = keep(T.mul(a, 2));
+          kept = escapeTidy(T.mul(a, 2));
           T.add(a, 1);
           return { value: T.exp(a) };
         });
@@ -763,8 +763,8 @@ export function describeConformance(options: ConformanceOptions): void {
 
       it('100 training steps of a small MLP keep live tensors and bytes constant', async () => {
         T.manualSeed(1);
-        const w1 = keep(T.mul(T.normal([8, 16]), 0.3)).requireGrad();
-        const w2 = keep(T.mul(T.normal([16, 3]), 0.3)).requireGrad();
+        const w1 = escapeTidy(T.mul(T.normal([8, 16]), 0.3)).requireGrad();
+        const w2 = escapeTidy(T.mul(T.normal([16, 3]), 0.3)).requireGrad();
         const x = T.normal([32, 8]);
         const labels = T.cast(T.mul(T.uniform([32]), 3), 'int32');
         const params = [w1, w2];
