@@ -1,14 +1,5 @@
 import { escapeTidy, Tensor } from '@sibert/tensor';
 
-/** The storage a tensor holds (the engine marks `storage()` internal; a Parameter adopts it). */
-type Storage = ReturnType<Tensor['storage']>;
-
-function adopt(value: Tensor): Storage {
-  const storage = value.storage('Parameter');
-  storage.refs++;
-  return storage;
-}
-
 /**
  * A trainable tensor: float32, `requiresGrad` set, and named. It *is* a Tensor, so ops, optimizers
  * and `assign` take it directly. It takes over the storage of the tensor it is made from (that
@@ -22,8 +13,7 @@ export class Parameter extends Tensor {
     value: Tensor,
     readonly name = '',
   ) {
-    super(adopt(value), value.shape, value.dtype);
-    value.dispose();
+    super(Tensor.takeStorage(value, 'Parameter'), value.shape, value.dtype);
     escapeTidy(this);
     this.requiresGrad = true;
   }
