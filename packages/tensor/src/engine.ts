@@ -33,10 +33,6 @@ export function registerBackend(name: string, factory: () => Backend | Promise<B
   if (current?.name === name) current = null;
 }
 
-export function registeredBackends(): string[] {
-  return [...registry.keys()];
-}
-
 /** Initialises (once) and returns the backend registered as `name`. */
 export async function initBackend(name: string): Promise<Backend> {
   const reg = registry.get(name);
@@ -90,15 +86,6 @@ export function findBackend(name: string): Backend {
     );
   }
   return reg.instance;
-}
-
-/** Disposes a backend's device and forgets the instance (it can be initialised again). */
-export function disposeBackend(name: string): void {
-  const reg = registry.get(name);
-  if (!reg?.instance) return;
-  reg.instance.dispose();
-  if (current === reg.instance) current = null;
-  reg.instance = null;
 }
 
 function unknownBackend(name: string): BackendError {

@@ -8,7 +8,7 @@ import { formatShape, type Shape, sizeOf } from './shape.js';
 let nextTensorId = 0;
 
 /** Device storage shared by views (reshape, detach); freed when its last tensor is disposed. */
-export class Storage {
+class Storage {
   private refs = 1;
   constructor(
     readonly backend: Backend,

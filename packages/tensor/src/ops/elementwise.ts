@@ -287,7 +287,6 @@ export const less = (a: TensorLike, b: TensorLike): Tensor => compare('lt', a, b
 export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => compare('le', a, b);
 export const equal = (a: TensorLike, b: TensorLike): Tensor => compare('eq', a, b);
 export const notEqual = (a: TensorLike, b: TensorLike): Tensor => compare('ne', a, b);
-export { equal as eq, greater as gt, greaterEqual as ge, less as lt, lessEqual as le, notEqual as ne };
 
 /** cond ? a : b elementwise, all broadcast; cond is any dtype (non-zero is true). */
 export function where(cond: Tensor, aLike: TensorLike, bLike: TensorLike): Tensor {

@@ -850,7 +850,7 @@ function limitedBackend(base: Backend, name: string, missing: keyof Backend['ker
 }
 
 /** Elementwise closeness with IEEE semantics: NaN matches NaN, infinities match exactly. */
-export function expectValuesClose(
+function expectValuesClose(
   actual: TypedArray | ArrayLike<number>,
   expected: ArrayLike<number>,
   tolerance: Tolerance,
