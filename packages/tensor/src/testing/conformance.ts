@@ -745,6 +745,36 @@ export function describeConformance(options: ConformanceOptions): void {
         expect(() => tidy(() => Promise.resolve(1))).toThrow(/synchronous/);
       });
 
+      it('composite ops, fused or composed, and a throwing tidy leave no intermediates behind', () => {
+        const x = T.tensor([[-2, 0.5, 3]]);
+        const labels = ints([2]);
+        const ones = T.ones([3]);
+        const before = memory().numTensors;
+        const composite = () => [
+          T.clamp(x, -1, 1),
+          T.mul(x, 2),
+          T.variance(x, -1, { keepDims: true }),
+          T.softmax(x, 0),
+          T.layerNorm(x, { weight: ones, bias: ones }),
+          T.crossEntropy(x, labels),
+          T.dropout(x, 0.5, { seed: 1 }),
+          T.matmul(ones, ones),
+          T.siNormalize(x),
+        ];
+        for (const run of [composite, () => withoutFusedKernels(composite)]) {
+          const results = run();
+          expect(memory().numTensors).toBe(before + results.length);
+          for (const r of results) r.dispose();
+        }
+        expect(() =>
+          tidy(() => {
+            T.mul(x, 2);
+            throw new RangeError('boom');
+          }),
+        ).toThrow('boom');
+        expect(memory().numTensors).toBe(before);
+      });
+
       it('reports live tensors and bytes per backend; views share storage', () => {
         const base = memory();
         const a = T.zeros([10, 10]);
