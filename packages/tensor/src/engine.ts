@@ -6,7 +6,7 @@ import { BackendError } from './errors.js';
  * live-memory accounting. Tensors register themselves here; nothing is freed on a GC schedule.
  */
 
-/** What a `tidy` scope holds: tensors, seen through the two members it needs (engine.ts cannot import tensor.ts). */
+/** What a `tidy` scope holds: tensors, through the two members it needs (tensor.ts imports this file). */
 interface Freeable {
   dispose(): void;
   readonly isDisposed: boolean;

@@ -203,7 +203,8 @@ export function dropout(x: Tensor, p: number, options: DropoutOptions = {}): Ten
   if (!(p >= 0 && p < 1)) throw new RangeArgumentError(`p must be in [0, 1), got ${p}`, op);
   if (options.training === false || p === 0) return reshape(x, x.shape);
   return tidy(() => {
-    // The inner tidy frees the mask before the product is allocated, as peak memory counts here.
+    // The nested tidy frees the mask before the product is allocated: two x-sized temporaries at
+    // the peak, not three.
     const scaled = tidy(() => mul(bernoulli(x.shape, 1 - p, options), 1 / (1 - p)));
     return mul(x, scaled);
   });
