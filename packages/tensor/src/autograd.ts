@@ -11,6 +11,7 @@ import { type Tensor, viewOf } from './tensor.js';
  * tensors and nodes that point at them, so a graph nobody can reach frees its saved tensors,
  * and `backward()` frees the whole graph it walked.
  */
+
 /** Gradients for each input (null where none flows); `needs[i]` says whether input i wants one. */
 export type VJP = (
   dy: Tensor,
