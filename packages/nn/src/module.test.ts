@@ -1,5 +1,15 @@
 import '@sibert/backend-cpu';
-import { manualSeed, memory, normal, sum, type Tensor, tensor, tidy } from '@sibert/tensor';
+import {
+  DisposedError,
+  manualSeed,
+  memory,
+  mul,
+  normal,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+} from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { ReLU } from './activation.js';
 import { Dropout } from './dropout.js';
@@ -176,6 +186,35 @@ describe('Module', () => {
     expect(memory().numTensors).toBe(live + 1);
     p.dispose();
     expect(memory().numTensors).toBe(live);
+  });
+
+  it('dispose frees every parameter, gradient and buffer of the tree, once; forward then fails by name', () => {
+    class Scaled extends Module<[Tensor]> {
+      block = new Block();
+      scale = tensor([2]); // a buffer: a tensor field that is not a parameter
+      forward(x: Tensor): Tensor {
+        return tidy(() => mul(this.block.forward(x), this.scale));
+      }
+    }
+    const live = memory();
+    manualSeed(8);
+    const net = new Scaled();
+    const x = normal([2, 3], 0, 1, { seed: 9 });
+    const loss = tidy(() => sum(net.forward(x)));
+    loss.backward();
+    loss.dispose();
+    const block = net.block;
+    expect(block.dense.weight.grad).not.toBeNull();
+    net.dispose();
+    expect(net.parameters().every((p) => p.isDisposed && p.grad === null)).toBe(true);
+    expect(net.scale.isDisposed).toBe(true);
+    x.dispose();
+    expect(memory().numTensors).toBe(live.numTensors);
+    expect(memory().numBytes).toBe(live.numBytes);
+    net.dispose();
+    expect(memory().numTensors).toBe(live.numTensors);
+    expect(() => net.forward(x)).toThrow(DisposedError);
+    expect(() => block.dense.forward(x)).toThrow('Linear: this module was disposed and cannot run forward');
   });
 });
 

@@ -1,4 +1,4 @@
-import { formatShape, SibertError, type Tensor } from '@sibert/tensor';
+import { DisposedError, formatShape, SibertError, Tensor } from '@sibert/tensor';
 import { Parameter } from './parameter.js';
 
 /** A state dict: dotted parameter paths to tensors, in registration order. */
@@ -117,6 +117,30 @@ export abstract class Module<Args extends unknown[] = unknown[], Out = unknown> 
     for (const p of this.parameters()) {
       p.grad?.dispose();
       p.grad = null;
+    }
+  }
+
+  /**
+   * Frees the whole tree's tensors: every parameter with its gradient, and any other tensor a module
+   * holds in a field (a buffer). A parameter shared with a module outside the tree is freed too.
+   * Idempotent. Afterwards `forward` on any module of the tree throws a DisposedError.
+   */
+  dispose(): void {
+    for (const [, module] of this.namedModules()) {
+      for (const value of Object.values(module)) {
+        if (!(value instanceof Tensor)) continue;
+        value.grad?.dispose();
+        value.grad = null;
+        value.dispose();
+      }
+      // An own property shadows the subclass's forward: the error names the module, and live
+      // modules pay nothing for the check.
+      Object.defineProperty(module, 'forward', {
+        configurable: true,
+        value: () => {
+          throw new DisposedError('this module was disposed and cannot run forward', module.constructor.name);
+        },
+      });
     }
   }
 

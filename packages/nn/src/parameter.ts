@@ -1,13 +1,4 @@
-import { keep, Tensor } from '@sibert/tensor';
-
-/** The storage a tensor holds (the engine marks `storage()` internal; a Parameter adopts it). */
-type Storage = ReturnType<Tensor['storage']>;
-
-function adopt(value: Tensor): Storage {
-  const storage = value.storage('Parameter');
-  storage.refs++;
-  return storage;
-}
+import { escapeTidy, Tensor } from '@sibert/tensor';
 
 /**
  * A trainable tensor: float32, `requiresGrad` set, and named. It *is* a Tensor, so ops, optimizers
@@ -22,9 +13,8 @@ export class Parameter extends Tensor {
     value: Tensor,
     readonly name = '',
   ) {
-    super(adopt(value), value.shape, value.dtype);
-    value.dispose();
-    keep(this);
+    super(Tensor.takeStorage(value, 'Parameter'), value.shape, value.dtype);
+    escapeTidy(this);
     this.requiresGrad = true;
   }
 }

@@ -1,7 +1,7 @@
 import {
   bytesPerElement,
   DisposedError,
-  keep,
+  escapeTidy,
   mul,
   noGrad,
   RangeArgumentError,
@@ -232,7 +232,7 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
 
   private createState(param: Tensor, options: O): Record<string, Tensor> {
     const state: Record<string, Tensor> = {};
-    for (const key of this.stateNames(options)) state[key] = keep(zerosLike(param));
+    for (const key of this.stateNames(options)) state[key] = escapeTidy(zerosLike(param));
     return state;
   }
 

@@ -2,8 +2,8 @@ import {
   add,
   cast,
   div,
+  escapeTidy,
   greater,
-  keep,
   maximum,
   minimum,
   mul,
@@ -71,8 +71,8 @@ export function groupStats(
   lr: number,
 ): GroupStats {
   const grads = params.flatMap((p) => (p.grad ? [p.grad] : []));
-  const paramSq = keep(sumOfSquares(params));
-  const gradSq = keep(grads.length > 0 ? sumOfSquares(grads) : mul(paramSq, 0));
+  const paramSq = escapeTidy(sumOfSquares(params));
+  const gradSq = escapeTidy(grads.length > 0 ? sumOfSquares(grads) : mul(paramSq, 0));
   // η = 0 moves nothing; its relative threshold would be infinite, so it does not clip
   if (!clip || (clip.type === 'relative' && lr === 0)) {
     return {
@@ -87,11 +87,11 @@ export function groupStats(
     const gradNorm = sqrt(gradSq);
     const threshold =
       clip.type === 'relative'
-        ? keep(mul(sqrt(paramSq), (clip.sqrtC ?? 2) * Math.sqrt((2 * weightDecay) / lr)))
+        ? escapeTidy(mul(sqrt(paramSq), (clip.sqrtC ?? 2) * Math.sqrt((2 * weightDecay) / lr)))
         : clip.maxNorm;
     const factor = minimum(div(threshold, maximum(gradNorm, TINY_NORM)), 1);
     const fired = cast(greater(gradNorm, threshold), 'float32');
-    return { threshold, factor: keep(factor), fired: keep(fired) };
+    return { threshold, factor: escapeTidy(factor), fired: escapeTidy(fired) };
   });
   return { gradSq, paramSq, ...clipping };
 }
@@ -101,7 +101,7 @@ export function groupStats(
  * group's first clipping step), so the count needs no readback; returns the counter.
  */
 export function countClipping(counter: Tensor | null, fired: Tensor): Tensor {
-  if (!counter) return keep(mul(fired, 1));
+  if (!counter) return escapeTidy(mul(fired, 1));
   tidy(() => counter.assign(add(counter, fired)));
   return counter;
 }

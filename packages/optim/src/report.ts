@@ -1,4 +1,4 @@
-import { keep, noGrad, stack, type Tensor } from '@sibert/tensor';
+import { escapeTidy, noGrad, stack, type Tensor } from '@sibert/tensor';
 import { disposeStats, type GroupStats } from './clipping.js';
 import type { BaseGroupOptions } from './options.js';
 
@@ -64,7 +64,7 @@ export async function readReport(
     clipCount: options.clip ? slot(clipCount) : -1,
   }));
   // kept: a caller's enclosing tidy must not free them while the readback is pending
-  const packed = keep(noGrad(() => stack(scalars)));
+  const packed = escapeTidy(noGrad(() => stack(scalars)));
   let values: Float32Array;
   try {
     values = (await packed.data()) as Float32Array;

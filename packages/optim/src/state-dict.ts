@@ -1,4 +1,4 @@
-import { keep, RangeArgumentError, ShapeError, type Tensor, tensor } from '@sibert/tensor';
+import { escapeTidy, RangeArgumentError, ShapeError, type Tensor, tensor } from '@sibert/tensor';
 import type { BaseGroupOptions } from './options.js';
 import type { NamedParam } from './params.js';
 
@@ -138,8 +138,8 @@ export async function loadGroup(
 /** Host values as a tensor on the backend of `like` (state buffers live beside their parameter). */
 async function upload(values: Float32Array, shape: readonly number[], like: Tensor): Promise<Tensor> {
   const host = tensor(values, shape);
-  if (host.backend === like.backend) return keep(host);
-  const moved = keep(await host.toAsync(like.backend));
+  if (host.backend === like.backend) return escapeTidy(host);
+  const moved = escapeTidy(await host.toAsync(like.backend));
   host.dispose();
   return moved;
 }

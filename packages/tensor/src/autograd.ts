@@ -1,4 +1,4 @@
-import { isGradEnabled, keep, noGrad, tidy } from './engine.js';
+import { escapeTidy, isGradEnabled, noGrad, tidy } from './engine.js';
 import { GradientError, ShapeError } from './errors.js';
 import { onesLike } from './ops/creation.js';
 import { add } from './ops/elementwise.js';
@@ -11,6 +11,7 @@ import { type Tensor, viewOf } from './tensor.js';
  * tensors and nodes that point at them, so a graph nobody can reach frees its saved tensors,
  * and `backward()` frees the whole graph it walked.
  */
+
 /** Gradients for each input (null where none flows); `needs[i]` says whether input i wants one. */
 export type VJP = (
   dy: Tensor,
@@ -49,7 +50,7 @@ export function record(
     }
     return { node: null, leaf: t };
   });
-  const saved = save.map((t) => keep(viewOf(t, t.shape, op)));
+  const saved = save.map((t) => escapeTidy(viewOf(t, t.shape, op)));
   output.gradNode = { op, parents, vjp, saved, refs: 1, released: false };
   output.requiresGrad = true;
   return output;
@@ -70,6 +71,29 @@ function freeNode(node: GradNode): void {
 }
 
 export function backward(root: Tensor, seed?: Tensor): void {
+  assertCanBackward(root, seed);
+  const rootNode = root.gradNode;
+  noGrad(() => {
+    const dy0 = escapeTidy(seed ? seed.detach() : onesLike(root));
+    if (!rootNode) {
+      accumulate(root, dy0);
+      return;
+    }
+    const order = topologicalOrder(rootNode);
+    const grads = new Map<GradNode, Tensor>([[rootNode, dy0]]);
+    for (const node of order) {
+      const dy = grads.get(node);
+      grads.delete(node);
+      if (!dy) continue;
+      handOut(node, dy, inputGradients(node, dy), grads);
+      dy.dispose();
+    }
+    for (const g of grads.values()) g.dispose();
+    for (const node of order) freeNode(node);
+  });
+}
+
+function assertCanBackward(root: Tensor, seed: Tensor | undefined): void {
   const op = 'backward';
   root.storage(op);
   if (!root.requiresGrad) {
@@ -90,66 +114,60 @@ export function backward(root: Tensor, seed?: Tensor): void {
       op,
     );
   }
-  const rootNode = root.gradNode;
-  if (rootNode?.released) {
+  if (root.gradNode?.released) {
     throw new GradientError(
       'the graph of this tensor was already released by a previous backward(); recompute the forward pass',
       op,
     );
   }
-  noGrad(() => {
-    const dy0 = seed ? seed.detach() : onesLike(root);
-    keep(dy0);
-    if (!rootNode) {
-      accumulate(root, dy0);
-      return;
+}
+
+/** The node's VJP at `dy`: one gradient (or null) per input, outside every scope. */
+function inputGradients(node: GradNode, dy: Tensor): (Tensor | null)[] {
+  return tidy(() => {
+    const result = node.vjp(
+      dy,
+      node.saved,
+      node.parents.map((p) => p.node !== null || p.leaf !== null),
+    );
+    if (result.length !== node.parents.length) {
+      throw new GradientError(
+        `VJP returned ${result.length} gradients for ${node.parents.length} inputs`,
+        node.op,
+      );
     }
-    const order = topologicalOrder(rootNode);
-    const grads = new Map<GradNode, Tensor>([[rootNode, dy0]]);
-    for (const node of order) {
-      const dy = grads.get(node);
-      grads.delete(node);
-      if (!dy) continue;
-      const inputGrads = tidy(() => {
-        const result = node.vjp(
-          dy,
-          node.saved,
-          node.parents.map((p) => p.node !== null || p.leaf !== null),
-        );
-        if (result.length !== node.parents.length) {
-          throw new GradientError(
-            `VJP returned ${result.length} gradients for ${node.parents.length} inputs`,
-            node.op,
-          );
-        }
-        return result.map((g) => (g ? keep(g) : null));
-      });
-      const handedOut = new Set<Tensor>();
-      node.parents.forEach((parent, i) => {
-        let g = inputGrads[i];
-        if (!g) return;
-        // a VJP may pass dy (or one tensor to several inputs) straight through: give each owner its own view
-        if (g === dy || handedOut.has(g)) g = keep(g.detach());
-        handedOut.add(g);
-        if (parent.leaf) {
-          accumulate(parent.leaf, g);
-        } else if (parent.node) {
-          const before = grads.get(parent.node);
-          if (before) {
-            grads.set(parent.node, keep(add(before, g)));
-            before.dispose();
-            g.dispose();
-          } else {
-            grads.set(parent.node, g);
-          }
-        } else {
-          g.dispose();
-        }
-      });
-      dy.dispose();
+    return result.map((g) => (g ? escapeTidy(g) : null));
+  });
+}
+
+/** Gives each input's gradient to its leaf (`.grad`) or adds it to its node's pending gradient. */
+function handOut(
+  node: GradNode,
+  dy: Tensor,
+  inputGrads: readonly (Tensor | null)[],
+  grads: Map<GradNode, Tensor>,
+): void {
+  const handedOut = new Set<Tensor>();
+  node.parents.forEach((parent, i) => {
+    let g = inputGrads[i];
+    if (!g) return;
+    // a VJP may pass dy (or one tensor to several inputs) straight through: give each owner its own view
+    if (g === dy || handedOut.has(g)) g = escapeTidy(g.detach());
+    handedOut.add(g);
+    if (parent.leaf) {
+      accumulate(parent.leaf, g);
+    } else if (parent.node) {
+      const before = grads.get(parent.node);
+      if (before) {
+        grads.set(parent.node, escapeTidy(add(before, g)));
+        before.dispose();
+        g.dispose();
+      } else {
+        grads.set(parent.node, g);
+      }
+    } else {
+      g.dispose();
     }
-    for (const g of grads.values()) g.dispose();
-    for (const node of order) freeNode(node);
   });
 }
 
@@ -159,7 +177,7 @@ function accumulate(leaf: Tensor, g: Tensor): void {
     return;
   }
   if (leaf.grad && !leaf.grad.isDisposed) {
-    const sum = keep(add(leaf.grad, g));
+    const sum = escapeTidy(add(leaf.grad, g));
     leaf.grad.dispose();
     g.dispose();
     leaf.grad = sum;

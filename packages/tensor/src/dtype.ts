@@ -1,8 +1,6 @@
 export type DType = 'float32' | 'int32';
 export type TypedArray = Float32Array | Int32Array;
 
-export const DTYPES: readonly DType[] = ['float32', 'int32'];
-
 export function bytesPerElement(_dtype: DType): number {
   return 4; // both dtypes are 32-bit; float16 will change this
 }

@@ -6,7 +6,8 @@ import { BackendError } from './errors.js';
  * live-memory accounting. Tensors register themselves here; nothing is freed on a GC schedule.
  */
 
-export interface Disposable {
+/** What a `tidy` scope holds: tensors, through the two members it needs (tensor.ts imports this file). */
+interface Freeable {
   dispose(): void;
   readonly isDisposed: boolean;
 }
@@ -30,10 +31,6 @@ export function registerBackend(name: string, factory: () => Backend | Promise<B
   if (existing?.instance) existing.instance.dispose();
   registry.set(name, { factory, priority, instance: null, pending: null });
   if (current?.name === name) current = null;
-}
-
-export function registeredBackends(): string[] {
-  return [...registry.keys()];
 }
 
 /** Initialises (once) and returns the backend registered as `name`. */
@@ -91,15 +88,6 @@ export function findBackend(name: string): Backend {
   return reg.instance;
 }
 
-/** Disposes a backend's device and forgets the instance (it can be initialised again). */
-export function disposeBackend(name: string): void {
-  const reg = registry.get(name);
-  if (!reg?.instance) return;
-  reg.instance.dispose();
-  if (current === reg.instance) current = null;
-  reg.instance = null;
-}
-
 function unknownBackend(name: string): BackendError {
   return new BackendError(
     `unknown backend '${name}'; registered: ${[...registry.keys()].join(', ') || 'none'}`,
@@ -116,20 +104,21 @@ export function kernelOf<K extends KernelName>(backend: Backend, kernel: K, op: 
 
 // ---- fused kernels switch (the conformance suite compares fused with composed) -------------
 
-let fusedKernelsEnabled = true;
+let useFusedKernels = true;
 
-export function fusedKernels(): boolean {
-  return fusedKernelsEnabled;
+/** Whether fused ops may run a backend's fused kernel (false inside `withoutFusedKernels`). */
+export function fusedKernelsEnabled(): boolean {
+  return useFusedKernels;
 }
 
 /** Runs `fn` with fused kernels disabled, so ops use their composed definitions. */
 export function withoutFusedKernels<T>(fn: () => T): T {
-  const before = fusedKernelsEnabled;
-  fusedKernelsEnabled = false;
+  const before = useFusedKernels;
+  useFusedKernels = false;
   try {
     return fn();
   } finally {
-    fusedKernelsEnabled = before;
+    useFusedKernels = before;
   }
 }
 
@@ -154,48 +143,50 @@ export function noGrad<T>(fn: () => T): T {
 
 // ---- memory scopes -----------------------------------------------------------------------
 
-const scopes: Set<Disposable>[] = [];
+const scopes: Set<Freeable>[] = [];
 
 /** Called by every new tensor: the innermost `tidy` scope will own it. */
-export function trackInScope(t: Disposable): void {
+export function trackInScope(t: Freeable): void {
   scopes[scopes.length - 1]?.add(t);
 }
 
-/** Removes `t` from every open scope so it survives them; returns `t`. */
-export function keep<T extends Disposable>(t: T): T {
+/** Removes `t` from every open `tidy` scope so it survives them; returns `t`. */
+export function escapeTidy<T extends Freeable>(t: T): T {
   for (const scope of scopes) scope.delete(t);
   return t;
 }
 
 /**
  * Runs `fn` and disposes every tensor created inside it, except those it returns (a tensor,
- * or tensors inside returned arrays/objects) and those passed to `keep`. Returned tensors move
- * to the enclosing scope. `fn` must be synchronous.
+ * or tensors inside returned arrays/objects) and those passed to `escapeTidy`. Returned tensors
+ * move to the enclosing scope. When `fn` throws, every tensor it created is disposed. `fn` must
+ * be synchronous.
+ *
+ * This is the one rule for intermediates, in layers and in composite ops alike (see ops/index.ts).
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Disposable>();
+  const scope = new Set<Freeable>();
   scopes.push(scope);
-  let result: T;
+  const kept = new Set<Freeable>();
   try {
-    result = fn();
+    const result = fn();
     if (result instanceof Promise) {
       throw new TypeError('tidy(fn): fn must be synchronous (it returned a Promise)');
     }
+    collectFreeables(result, kept, 0);
+    return result;
   } finally {
     scopes.pop();
+    for (const t of scope) {
+      if (kept.has(t)) trackInScope(t);
+      else if (!t.isDisposed) t.dispose();
+    }
   }
-  const kept = new Set<Disposable>();
-  collectDisposables(result, kept, 0);
-  for (const t of scope) {
-    if (kept.has(t)) trackInScope(t);
-    else if (!t.isDisposed) t.dispose();
-  }
-  return result;
 }
 
-function collectDisposables(value: unknown, into: Set<Disposable>, depth: number): void {
+function collectFreeables(value: unknown, into: Set<Freeable>, depth: number): void {
   if (value === null || typeof value !== 'object' || depth > 8) return;
-  if (isDisposable(value)) {
+  if (isFreeable(value)) {
     into.add(value);
     return;
   }
@@ -204,11 +195,11 @@ function collectDisposables(value: unknown, into: Set<Disposable>, depth: number
     : value instanceof Map
       ? [...value.values()]
       : Object.values(value);
-  for (const item of items) collectDisposables(item, into, depth + 1);
+  for (const item of items) collectFreeables(item, into, depth + 1);
 }
 
-function isDisposable(value: object): value is Disposable {
-  return typeof (value as Disposable).dispose === 'function' && 'isDisposed' in value;
+function isFreeable(value: object): value is Freeable {
+  return typeof (value as Freeable).dispose === 'function' && 'isDisposed' in value;
 }
 
 // ---- memory accounting -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { noGrad } from './engine.js';
+import { noGrad, tidy } from './engine.js';
 import { GradientError } from './errors.js';
 import { mul } from './ops/elementwise.js';
 import { sum } from './ops/reduce.js';
@@ -51,7 +51,7 @@ export async function gradcheck(
 
   let weights: Float64Array | null = null;
   const projectedLoss = async (args: Tensor[]): Promise<number> => {
-    const y = noGrad(() => fn(...args));
+    const y = tidy(() => noGrad(() => fn(...args)));
     const values = await y.data();
     y.dispose();
     weights ??= projectionWeights(values.length);
@@ -62,11 +62,11 @@ export async function gradcheck(
 
   try {
     await projectedLoss(leaves);
-    const y = fn(...leaves);
-    const w = fromValues(Float32Array.from(weights!), y.shape, 'float32', backendOf(y));
-    const loss = sum(mul(y, w));
-    loss.backward();
-    for (const t of [y, w, loss]) t.dispose();
+    tidy(() => {
+      const y = fn(...leaves);
+      const w = fromValues(Float32Array.from(weights!), y.shape, 'float32', backendOf(y));
+      sum(mul(y, w)).backward();
+    });
 
     let count = 0;
     let maxAbsError = 0;

@@ -8,8 +8,8 @@ import { formatShape, type Shape, sizeOf } from './shape.js';
 let nextTensorId = 0;
 
 /** Device storage shared by views (reshape, detach); freed when its last tensor is disposed. */
-export class Storage {
-  refs = 1;
+class Storage {
+  private refs = 1;
   constructor(
     readonly backend: Backend,
     readonly handle: Handle,
@@ -17,6 +17,12 @@ export class Storage {
     readonly dtype: DType,
   ) {
     countBytes(backend.name, size * bytesPerElement(dtype));
+  }
+
+  /** One more tensor shares this storage; returns it. */
+  retain(): this {
+    this.refs++;
+    return this;
   }
 
   release(): void {
@@ -172,6 +178,16 @@ export class Tensor {
   }
 
   /**
+   * For subclasses that wrap an existing tensor (nn's Parameter): moves `source`'s storage over,
+   * without a copy, and disposes `source`. Pass the result to `super(storage, source.shape, source.dtype)`.
+   */
+  protected static takeStorage(source: Tensor, op: string): Storage {
+    const storage = source.storage(op).retain();
+    source.dispose();
+    return storage;
+  }
+
+  /**
    * Back-propagates from this tensor: scalars need no seed, other tensors need `seed` of the same
    * shape. Gradients accumulate into `.grad` of every leaf that requires them; the graph is released.
    */
@@ -201,9 +217,8 @@ export class Tensor {
         op,
       );
     }
-    source.refs++;
+    this.storageRef = source.retain();
     target.release();
-    this.storageRef = source;
   }
 
   /** A copy on another backend (sources that read synchronously only; else `await toAsync(name)`). */
@@ -239,9 +254,7 @@ export function fromValues(
 
 /** @internal A tensor sharing `t`'s storage under another shape of the same size. */
 export function viewOf(t: Tensor, shape: Shape, op: string): Tensor {
-  const s = t.storage(op);
-  s.refs++;
-  return new Tensor(s, [...shape], t.dtype);
+  return new Tensor(t.storage(op).retain(), [...shape], t.dtype);
 }
 
 function formatFloat(v: number): string {

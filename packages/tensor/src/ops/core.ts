@@ -41,25 +41,20 @@ export function runKernel<K extends keyof Kernels>(
 }
 
 /** A scalar tensor on `backend`. */
-export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
+function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
   const values = dtype === 'float32' ? Float32Array.of(value) : Int32Array.of(value);
   return fromValues(values, [], dtype, backend);
 }
 
 /**
  * Turns op arguments into tensors on one backend; numbers become scalars of the tensors' dtype.
- * `temps` collects the tensors created here so the caller can dispose them.
+ * Call it inside the op's `tidy`, which frees those scalars.
  */
-export function toTensors(op: string, args: readonly TensorLike[], temps: Tensor[]): Tensor[] {
+export function toTensors(op: string, args: readonly TensorLike[]): Tensor[] {
   const tensors = args.filter((a): a is Tensor => typeof a !== 'number');
   const backend = commonBackend(op, tensors);
   const dtype = tensors[0]?.dtype ?? 'float32';
-  return args.map((a) => {
-    if (typeof a !== 'number') return a;
-    const t = scalarOn(backend, a, dtype);
-    temps.push(t);
-    return t;
-  });
+  return args.map((a) => (typeof a === 'number' ? scalarOn(backend, a, dtype) : a));
 }
 
 export function assertFloat(op: string, ...tensors: Tensor[]): void {

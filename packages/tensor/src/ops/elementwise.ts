@@ -1,6 +1,7 @@
 import { record } from '../autograd.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../backend.js';
 import type { DType } from '../dtype.js';
+import { tidy } from '../engine.js';
 import { DTypeError, RangeArgumentError } from '../errors.js';
 import { broadcastShapes, formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -143,9 +144,8 @@ function binary(
   bLike: TensorLike,
   build: (a: Tensor, b: Tensor, y: Tensor) => Tensor,
 ): Tensor {
-  const temps: Tensor[] = [];
-  try {
-    const [a, b] = toTensors(op, [aLike, bLike], temps) as [Tensor, Tensor];
+  return tidy(() => {
+    const [a, b] = toTensors(op, [aLike, bLike]) as [Tensor, Tensor];
     assertSameDType(op, a, b);
     if (!INT_BINARY.has(op)) assertFloat(op, a);
     const shape = broadcastShapes(op, a.shape, b.shape);
@@ -154,9 +154,7 @@ function binary(
       fn(a.view(op), b.view(op), op, out(shape, a.dtype)),
     );
     return build(a, b, y);
-  } finally {
-    for (const t of temps) t.dispose();
-  }
+  });
 }
 
 export function add(a: TensorLike, b: TensorLike): Tensor {
@@ -266,23 +264,20 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 /** Limits x to [low, high]; the gradient flows where low ≤ x ≤ high. */
 export function clamp(x: Tensor, low: number, high: number): Tensor {
   if (!(low <= high)) throw new RangeArgumentError(`low (${low}) must be <= high (${high})`, 'clamp');
-  return minimum(maximum(x, low), high);
+  return tidy(() => minimum(maximum(x, low), high));
 }
 
 // ---- comparisons and selection ---------------------------------------------------------------
 
 function compare(op: CompareOp, aLike: TensorLike, bLike: TensorLike): Tensor {
-  const temps: Tensor[] = [];
-  try {
-    const [a, b] = toTensors(op, [aLike, bLike], temps) as [Tensor, Tensor];
+  return tidy(() => {
+    const [a, b] = toTensors(op, [aLike, bLike]) as [Tensor, Tensor];
     assertSameDType(op, a, b);
     const shape = broadcastShapes(op, a.shape, b.shape);
     return runKernel(op, commonBackend(op, [a, b]), 'compare', out(shape, 'int32'), (fn) =>
       fn(a.view(op), b.view(op), op, out(shape, 'int32')),
     );
-  } finally {
-    for (const t of temps) t.dispose();
-  }
+  });
 }
 
 /** a > b as int32 0/1 (no gradient). */
@@ -292,14 +287,12 @@ export const less = (a: TensorLike, b: TensorLike): Tensor => compare('lt', a, b
 export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => compare('le', a, b);
 export const equal = (a: TensorLike, b: TensorLike): Tensor => compare('eq', a, b);
 export const notEqual = (a: TensorLike, b: TensorLike): Tensor => compare('ne', a, b);
-export { equal as eq, greater as gt, greaterEqual as ge, less as lt, lessEqual as le, notEqual as ne };
 
 /** cond ? a : b elementwise, all broadcast; cond is any dtype (non-zero is true). */
 export function where(cond: Tensor, aLike: TensorLike, bLike: TensorLike): Tensor {
   const op = 'where';
-  const temps: Tensor[] = [];
-  try {
-    const [a, b] = toTensors(op, [aLike, bLike], temps) as [Tensor, Tensor];
+  return tidy(() => {
+    const [a, b] = toTensors(op, [aLike, bLike]) as [Tensor, Tensor];
     assertSameDType(op, a, b);
     const shape = broadcastShapes(op, cond.shape, a.shape, b.shape);
     const backend = commonBackend(op, [cond, a, b]);
@@ -316,9 +309,7 @@ export function where(cond: Tensor, aLike: TensorLike, bLike: TensorLike): Tenso
       ],
       [cond],
     );
-  } finally {
-    for (const t of temps) t.dispose();
-  }
+  });
 }
 
 /** Converts dtype (float → int truncates toward zero). Gradients flow only float → float. */

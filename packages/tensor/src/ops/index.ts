@@ -1,3 +1,9 @@
+/**
+ * The ops. Each is defined once: its forward runs a backend kernel, its VJP is written in other ops.
+ * One memory rule: an op that makes intermediate tensors (scalars from number arguments, views,
+ * composed definitions) runs its body in `tidy`, which frees them, also when the op throws. Nothing
+ * disposes by hand; a nested `tidy` frees a large temporary early where peak memory counts.
+ */
 export type { TensorLike } from './core.js';
 export { arange, full, fullLike, ones, onesLike, tensor, zeros, zerosLike } from './creation.js';
 export {
@@ -6,25 +12,19 @@ export {
   cast,
   clamp,
   div,
-  eq,
   equal,
   erf,
   exp,
   type GeluOptions,
-  ge,
   gelu,
   greater,
   greaterEqual,
-  gt,
-  le,
   less,
   lessEqual,
   log,
-  lt,
   maximum,
   minimum,
   mul,
-  ne,
   neg,
   notEqual,
   pow,
@@ -89,7 +89,6 @@ export {
   min,
   type ReduceOptions,
   sum,
-  sumTo,
   type VarianceOptions,
   variance,
 } from './reduce.js';

@@ -1,4 +1,5 @@
 import { record } from '../autograd.js';
+import { tidy } from '../engine.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -29,20 +30,15 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const transposeA = options.transposeA ?? false;
   const transposeB = options.transposeB ?? false;
   if (a.rank === 1 || b.rank === 1) {
-    const a2 = a.rank === 1 ? reshape(a, transposeA ? [a.size, 1] : [1, a.size]) : a;
-    const b2 = b.rank === 1 ? reshape(b, transposeB ? [1, b.size] : [b.size, 1]) : b;
-    try {
+    return tidy(() => {
+      const a2 = a.rank === 1 ? reshape(a, transposeA ? [a.size, 1] : [1, a.size]) : a;
+      const b2 = b.rank === 1 ? reshape(b, transposeB ? [1, b.size] : [b.size, 1]) : b;
       const y = matmul(a2, b2, options);
       const shape = [...y.shape];
       if (b.rank === 1) shape.pop();
       if (a.rank === 1) shape.splice(shape.length - (b.rank === 1 ? 1 : 2), 1);
-      const result = reshape(y, shape);
-      y.dispose();
-      return result;
-    } finally {
-      if (a2 !== a) a2.dispose();
-      if (b2 !== b) b2.dispose();
-    }
+      return reshape(y, shape);
+    });
   }
   const [m, kA] = transposeA
     ? [a.shape[a.rank - 1]!, a.shape[a.rank - 2]!]

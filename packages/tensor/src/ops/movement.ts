@@ -1,4 +1,5 @@
 import { record } from '../autograd.js';
+import { tidy } from '../engine.js';
 import { DTypeError, RangeArgumentError, ShapeError } from '../errors.js';
 import {
   broadcastShapes,
@@ -235,10 +236,12 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
     }
   }
   const a = normalizeAxis(axis, first.rank + 1, op);
-  const expanded = xs.map((t) => expandDims(t, a));
-  const y = concat(expanded, a);
-  for (const t of expanded) t.dispose();
-  return y;
+  return tidy(() =>
+    concat(
+      xs.map((t) => expandDims(t, a)),
+      a,
+    ),
+  );
 }
 
 /** Pads with `value`: paddings[i] = [before, after] for axis i. */
@@ -281,16 +284,19 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const y = runKernel(op, backend, 'gather', out(shape, x.dtype), (fn) =>
     fn(x.view(op), indices.view(op), a, out(shape, x.dtype)),
   );
-  return record(
-    op,
-    [x],
-    y,
-    (dy, [indices]) => [
-      runKernel('gatherGrad', backend, 'scatterAdd', out(x.shape, dy.dtype), (fn) =>
-        fn(dy.view('gatherGrad'), indices!.view('gatherGrad'), a, out(x.shape, dy.dtype)),
-      ),
-    ],
-    [indices],
+  return record(op, [x], y, (dy, [indices]) => [scatterAdd(dy, indices!, a, x.shape)], [indices]);
+}
+
+/**
+ * The adjoint of `gather`: zeros of `shape` with each slice of `updates` added at its index along
+ * `axis`. Only gather's VJP calls it, with indices gather has checked, inside `backward` where
+ * nothing is recorded: so it needs no VJP of its own.
+ */
+function scatterAdd(updates: Tensor, indices: Tensor, axis: number, shape: Shape): Tensor {
+  const op = 'scatterAdd';
+  const backend = commonBackend(op, [updates, indices]);
+  return runKernel(op, backend, 'scatterAdd', out(shape, updates.dtype), (fn) =>
+    fn(updates.view(op), indices.view(op), axis, out(shape, updates.dtype)),
   );
 }
 

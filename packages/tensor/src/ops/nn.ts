@@ -1,5 +1,5 @@
 import { record } from '../autograd.js';
-import { fusedKernels, noGrad } from '../engine.js';
+import { fusedKernelsEnabled, noGrad, tidy } from '../engine.js';
 import { RangeArgumentError, ShapeError } from '../errors.js';
 import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -17,19 +17,13 @@ function fusedAvailable(
   x: Tensor,
   kernel: 'softmax' | 'logSoftmax' | 'layerNormalize' | 'crossEntropy' | 'siNormalize',
 ): boolean {
-  return fusedKernels() && x.storage(kernel).backend.kernels[kernel] !== undefined;
+  return fusedKernelsEnabled() && x.storage(kernel).backend.kernels[kernel] !== undefined;
 }
 
 /** Moves `axis` last, applies `fn`, moves it back. */
 function alongLastAxis(x: Tensor, axis: number, op: string, fn: (x: Tensor) => Tensor): Tensor {
   const a = normalizeAxis(axis, x.rank, op);
-  if (a === x.rank - 1) return fn(x);
-  const moved = swapAxes(x, a, -1);
-  const y = fn(moved);
-  const back = swapAxes(y, a, -1);
-  moved.dispose();
-  y.dispose();
-  return back;
+  return tidy(() => (a === x.rank - 1 ? fn(x) : swapAxes(fn(swapAxes(x, a, -1)), a, -1)));
 }
 
 /** softmax along `axis` (last by default). */
@@ -111,32 +105,30 @@ export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
       );
     }
   }
-  const normalized = fusedAvailable(x, 'layerNormalize')
-    ? runKernel(op, commonBackend(op, [x]), 'layerNormalize', out(x.shape, 'float32'), (fn) =>
-        fn(x.view(op), eps, out(x.shape, 'float32')),
-      )
-    : noGrad(() => {
-        const centered = sub(x, mean(x, -1, { keepDims: true }));
-        return mul(centered, rsqrt(add(variance(x, -1, { keepDims: true }), eps)));
-      });
-  const xhat = record(
-    op,
-    [x],
-    normalized,
-    // dx = rstd · (dy − mean(dy) − x̂ · mean(dy · x̂))
-    (dy, [x, xhat]) => {
-      const rstd = rsqrt(add(variance(x!, -1, { keepDims: true }), eps));
-      const centeredDy = sub(dy, mean(dy, -1, { keepDims: true }));
-      return [mul(rstd, sub(centeredDy, mul(xhat!, mean(mul(dy, xhat!), -1, { keepDims: true }))))];
-    },
-    [x, normalized],
-  );
-  if (!options.weight && !options.bias) return xhat;
-  const scaled = options.weight ? mul(xhat, options.weight) : xhat;
-  const shifted = options.bias ? add(scaled, options.bias) : scaled;
-  if (scaled !== xhat) xhat.dispose();
-  if (shifted !== scaled) scaled.dispose();
-  return shifted;
+  return tidy(() => {
+    const normalized = fusedAvailable(x, 'layerNormalize')
+      ? runKernel(op, commonBackend(op, [x]), 'layerNormalize', out(x.shape, 'float32'), (fn) =>
+          fn(x.view(op), eps, out(x.shape, 'float32')),
+        )
+      : noGrad(() => {
+          const centered = sub(x, mean(x, -1, { keepDims: true }));
+          return mul(centered, rsqrt(add(variance(x, -1, { keepDims: true }), eps)));
+        });
+    const xhat = record(
+      op,
+      [x],
+      normalized,
+      // dx = rstd · (dy − mean(dy) − x̂ · mean(dy · x̂))
+      (dy, [x, xhat]) => {
+        const rstd = rsqrt(add(variance(x!, -1, { keepDims: true }), eps));
+        const centeredDy = sub(dy, mean(dy, -1, { keepDims: true }));
+        return [mul(rstd, sub(centeredDy, mul(xhat!, mean(mul(dy, xhat!), -1, { keepDims: true }))))];
+      },
+      [x, normalized],
+    );
+    const scaled = options.weight ? mul(xhat, options.weight) : xhat;
+    return options.bias ? add(scaled, options.bias) : scaled;
+  });
 }
 
 export interface CrossEntropyOptions {
@@ -169,44 +161,34 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options: CrossEntro
   const backend = commonBackend(op, [logits, labels]);
   checkIndices(op, labels, classes, ignoreIndex);
   const rows = labels.size;
-  const logits2 = reshape(logits, [rows, classes]);
-  const labels1 = reshape(labels, [rows]);
-  const valid = cast(notEqual(labels1, ignoreIndex), 'float32');
-  const perRow = fusedAvailable(logits, 'crossEntropy')
-    ? runKernel(op, backend, 'crossEntropy', out([rows], 'float32'), (fn) =>
-        fn(logits2.view(op), labels1.view(op), ignoreIndex, out([rows], 'float32')),
-      )
-    : noGrad(() => {
-        const picked = sum(mul(logSoftmax(logits2), oneHot(labels1, classes)), -1);
-        return mul(mul(picked, -1), valid);
-      });
-  // d(loss_i)/d(logits_i) = softmax(logits_i) − onehot(label_i), zero for ignored rows.
-  const losses = record(
-    op,
-    [logits2],
-    perRow,
-    (dy, [logits2, labels1, valid]) => {
-      const p = softmax(logits2!);
-      const target = oneHot(labels1!, classes);
-      return [mul(sub(p, target), reshape(mul(dy, valid!), [rows, 1]))];
-    },
-    [logits2, labels1, valid],
-  );
-  logits2.dispose();
-  labels1.dispose();
-  let result: Tensor;
-  if (reduction === 'none') result = reshape(losses, labels.shape);
-  else if (reduction === 'sum') result = sum(losses);
-  else {
-    const total = sum(losses);
-    const count = sum(valid);
-    result = div(total, count);
-    total.dispose();
-    count.dispose();
-  }
-  losses.dispose();
-  valid.dispose();
-  return result;
+  return tidy(() => {
+    const logits2 = reshape(logits, [rows, classes]);
+    const labels1 = reshape(labels, [rows]);
+    const valid = cast(notEqual(labels1, ignoreIndex), 'float32');
+    const perRow = fusedAvailable(logits, 'crossEntropy')
+      ? runKernel(op, backend, 'crossEntropy', out([rows], 'float32'), (fn) =>
+          fn(logits2.view(op), labels1.view(op), ignoreIndex, out([rows], 'float32')),
+        )
+      : noGrad(() => {
+          const picked = sum(mul(logSoftmax(logits2), oneHot(labels1, classes)), -1);
+          return mul(mul(picked, -1), valid);
+        });
+    // d(loss_i)/d(logits_i) = softmax(logits_i) − onehot(label_i), zero for ignored rows.
+    const losses = record(
+      op,
+      [logits2],
+      perRow,
+      (dy, [logits2, labels1, valid]) => {
+        const p = softmax(logits2!);
+        const target = oneHot(labels1!, classes);
+        return [mul(sub(p, target), reshape(mul(dy, valid!), [rows, 1]))];
+      },
+      [logits2, labels1, valid],
+    );
+    if (reduction === 'none') return reshape(losses, labels.shape);
+    if (reduction === 'sum') return sum(losses);
+    return div(sum(losses), sum(valid));
+  });
 }
 
 export interface DropoutOptions extends StreamOptions {
@@ -220,12 +202,12 @@ export function dropout(x: Tensor, p: number, options: DropoutOptions = {}): Ten
   assertFloat(op, x);
   if (!(p >= 0 && p < 1)) throw new RangeArgumentError(`p must be in [0, 1), got ${p}`, op);
   if (options.training === false || p === 0) return reshape(x, x.shape);
-  const mask = noGrad(() => bernoulli(x.shape, 1 - p, options));
-  const scaled = mul(mask, 1 / (1 - p));
-  mask.dispose();
-  const y = mul(x, scaled);
-  scaled.dispose();
-  return y;
+  return tidy(() => {
+    // The nested tidy frees the mask before the product is allocated: two x-sized temporaries at
+    // the peak, not three.
+    const scaled = tidy(() => mul(bernoulli(x.shape, 1 - p, options), 1 / (1 - p)));
+    return mul(x, scaled);
+  });
 }
 
 export interface SiNormalizeOptions {
@@ -248,26 +230,28 @@ export function siNormalize(x: Tensor, options: SiNormalizeOptions = {}): Tensor
   const keep = options.keep ?? null;
   if (keep) assertFloat(op, keep);
   const backend = commonBackend(op, keep ? [x, keep] : [x]);
-  const y = fusedAvailable(x, 'siNormalize')
-    ? runKernel(op, backend, 'siNormalize', out(x.shape, 'float32'), (fn) =>
-        fn(x.view(op), keep ? keep.view(op) : null, eps, out(x.shape, 'float32')),
-      )
-    : noGrad(() => {
-        const a = keep ? mul(relu(x), keep) : relu(x);
-        return div(a, add(sum(a, -1, { keepDims: true }), eps));
-      });
-  // With s = Σa + eps and y = a/s: da = (dy − Σ dy·y)/s, dx = da · [x > 0] · keep.
-  return record(
-    op,
-    [x],
-    y,
-    (dy, [x, y, keep]) => {
-      const a = keep ? mul(relu(x!), keep) : relu(x!);
-      const s = add(sum(a, -1, { keepDims: true }), eps);
-      const da = div(sub(dy, sum(mul(dy, y!), -1, { keepDims: true })), s);
-      const gate = cast(greater(x!, 0), 'float32');
-      return [mul(da, keep ? mul(gate, keep) : gate)];
-    },
-    keep ? [x, y, keep] : [x, y],
-  );
+  return tidy(() => {
+    const y = fusedAvailable(x, 'siNormalize')
+      ? runKernel(op, backend, 'siNormalize', out(x.shape, 'float32'), (fn) =>
+          fn(x.view(op), keep ? keep.view(op) : null, eps, out(x.shape, 'float32')),
+        )
+      : noGrad(() => {
+          const a = keep ? mul(relu(x), keep) : relu(x);
+          return div(a, add(sum(a, -1, { keepDims: true }), eps));
+        });
+    // With s = Σa + eps and y = a/s: da = (dy − Σ dy·y)/s, dx = da · [x > 0] · keep.
+    return record(
+      op,
+      [x],
+      y,
+      (dy, [x, y, keep]) => {
+        const a = keep ? mul(relu(x!), keep) : relu(x!);
+        const s = add(sum(a, -1, { keepDims: true }), eps);
+        const da = div(sub(dy, sum(mul(dy, y!), -1, { keepDims: true })), s);
+        const gate = cast(greater(x!, 0), 'float32');
+        return [mul(da, keep ? mul(gate, keep) : gate)];
+      },
+      keep ? [x, y, keep] : [x, y],
+    );
+  });
 }

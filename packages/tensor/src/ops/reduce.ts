@@ -1,5 +1,6 @@
 import { record } from '../autograd.js';
 import type { ReduceOp } from '../backend.js';
+import { tidy } from '../engine.js';
 import { ShapeError } from '../errors.js';
 import { formatShape, normalizeAxes, normalizeAxis, type Shape, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -28,18 +29,15 @@ function reduceKernel(
 ): Tensor {
   const reducedShape = x.shape.filter((_, i) => !axes.includes(i));
   const dtype = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
-  let y: Tensor;
-  if (axes.length === 0) {
-    y = reshape(x, x.shape);
-  } else {
-    y = runKernel(name, commonBackend(name, [x]), 'reduce', out(reducedShape, dtype), (fn) =>
-      fn(x.view(name), op, axes, out(reducedShape, dtype)),
-    );
-  }
-  if (!keepDims) return y;
-  const kept = reshape(y, keptShape(x.shape, axes));
-  y.dispose();
-  return kept;
+  return tidy(() => {
+    const y =
+      axes.length === 0
+        ? reshape(x, x.shape)
+        : runKernel(name, commonBackend(name, [x]), 'reduce', out(reducedShape, dtype), (fn) =>
+            fn(x.view(name), op, axes, out(reducedShape, dtype)),
+          );
+    return keepDims ? reshape(y, keptShape(x.shape, axes)) : y;
+  });
 }
 
 /** Sum over `axes` (all by default). */
@@ -54,10 +52,7 @@ export function mean(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tenso
   assertFloat('mean', x);
   const list = normalizeAxes(axes, x.rank, 'mean');
   const count = list.reduce((n, a) => n * x.shape[a]!, 1);
-  const total = sum(x, list, options);
-  const y = div(total, count);
-  total.dispose();
-  return y;
+  return tidy(() => div(sum(x, list, options), count));
 }
 
 export interface VarianceOptions extends ReduceOptions {
@@ -70,13 +65,10 @@ export function variance(x: Tensor, axes?: Axes, options: VarianceOptions = {}):
   assertFloat('variance', x);
   const list = normalizeAxes(axes, x.rank, 'variance');
   const count = list.reduce((n, a) => n * x.shape[a]!, 1);
-  const m = mean(x, list, { keepDims: true });
-  const centered = sub(x, m);
-  const sq = square(centered);
-  const total = sum(sq, list, options);
-  const y = div(total, options.unbiased ? count - 1 : count);
-  for (const t of [m, centered, sq, total]) t.dispose();
-  return y;
+  return tidy(() => {
+    const centered = sub(x, mean(x, list, { keepDims: true }));
+    return div(sum(square(centered), list, options), options.unbiased ? count - 1 : count);
+  });
 }
 
 function extremum(op: 'max' | 'min', x: Tensor, axes: Axes | undefined, options: ReduceOptions): Tensor {
@@ -137,11 +129,8 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   for (let i = 0; i < x.rank; i++) {
     if (i < lead || (shape[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
   }
-  const total = sum(x, axes);
-  if (sizeOf(total.shape) !== sizeOf(shape)) {
+  if (sizeOf(x.shape.filter((_, i) => !axes.includes(i))) !== sizeOf(shape)) {
     throw new ShapeError(`cannot sum ${formatShape(x.shape)} down to ${formatShape(shape)}`, 'sumTo');
   }
-  const y = reshape(total, shape);
-  total.dispose();
-  return y;
+  return tidy(() => reshape(sum(x, axes), shape));
 }

@@ -2,8 +2,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import {
+  escapeTidy,
   getBackend,
-  keep,
   memory,
   noGrad,
   registerBackend,
@@ -731,7 +731,7 @@ export function describeConformance(options: ConformanceOptions): void {
         let kept: Tensor | undefined;
         const result = tidy(() => {
           const a = T.ones([4]);
-          kept = keep(T.mul(a, 2));
+          kept = escapeTidy(T.mul(a, 2));
           T.add(a, 1);
           return { value: T.exp(a) };
         });
@@ -743,6 +743,36 @@ export function describeConformance(options: ConformanceOptions): void {
         expect(() => T.exp(result.value)).toThrow(DisposedError);
         expect(() => T.exp(result.value)).toThrow(/was disposed/);
         expect(() => tidy(() => Promise.resolve(1))).toThrow(/synchronous/);
+      });
+
+      it('composite ops, fused or composed, and a throwing tidy leave no intermediates behind', () => {
+        const x = T.tensor([[-2, 0.5, 3]]);
+        const labels = ints([2]);
+        const ones = T.ones([3]);
+        const before = memory().numTensors;
+        const composite = () => [
+          T.clamp(x, -1, 1),
+          T.mul(x, 2),
+          T.variance(x, -1, { keepDims: true }),
+          T.softmax(x, 0),
+          T.layerNorm(x, { weight: ones, bias: ones }),
+          T.crossEntropy(x, labels),
+          T.dropout(x, 0.5, { seed: 1 }),
+          T.matmul(ones, ones),
+          T.siNormalize(x),
+        ];
+        for (const run of [composite, () => withoutFusedKernels(composite)]) {
+          const results = run();
+          expect(memory().numTensors).toBe(before + results.length);
+          for (const r of results) r.dispose();
+        }
+        expect(() =>
+          tidy(() => {
+            T.mul(x, 2);
+            throw new RangeError('boom');
+          }),
+        ).toThrow('boom');
+        expect(memory().numTensors).toBe(before);
       });
 
       it('reports live tensors and bytes per backend; views share storage', () => {
@@ -763,8 +793,8 @@ export function describeConformance(options: ConformanceOptions): void {
 
       it('100 training steps of a small MLP keep live tensors and bytes constant', async () => {
         T.manualSeed(1);
-        const w1 = keep(T.mul(T.normal([8, 16]), 0.3)).requireGrad();
-        const w2 = keep(T.mul(T.normal([16, 3]), 0.3)).requireGrad();
+        const w1 = escapeTidy(T.mul(T.normal([8, 16]), 0.3)).requireGrad();
+        const w2 = escapeTidy(T.mul(T.normal([16, 3]), 0.3)).requireGrad();
         const x = T.normal([32, 8]);
         const labels = T.cast(T.mul(T.uniform([32]), 3), 'int32');
         const params = [w1, w2];
@@ -850,7 +880,7 @@ function limitedBackend(base: Backend, name: string, missing: keyof Backend['ker
 }
 
 /** Elementwise closeness with IEEE semantics: NaN matches NaN, infinities match exactly. */
-export function expectValuesClose(
+function expectValuesClose(
   actual: TypedArray | ArrayLike<number>,
   expected: ArrayLike<number>,
   tolerance: Tolerance,

@@ -1,7 +1,1 @@
-export {
-  type ConformanceOptions,
-  describeConformance,
-  expectValuesClose,
-  type Tolerance,
-} from './conformance.js';
-export * as reference from './reference.js';
+export { type ConformanceOptions, describeConformance, type Tolerance } from './conformance.js';

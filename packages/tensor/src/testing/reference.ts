@@ -95,7 +95,7 @@ export const combine = {
     v.reduce((best, x, i) => (Number.isNaN(v[best]!) ? best : Number.isNaN(x) || x < v[best]! ? i : best), 0),
 };
 
-export function transpose2(x: HostTensor): HostTensor {
+function transpose2(x: HostTensor): HostTensor {
   const rank = x.shape.length;
   const perm = x.shape.map((_, i) => i);
   [perm[rank - 1], perm[rank - 2]] = [perm[rank - 2]!, perm[rank - 1]!];
