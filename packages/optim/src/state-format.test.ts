@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { tensor } from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { CombinedOptimizer } from './combined.js';
 import { LAMB } from './lamb.js';
