@@ -1,19 +1,7 @@
 import { type ClassificationBatch, selectRows } from '@sibert/data';
-import type { ModelConfig, SequenceClassifier } from '@sibert/models';
-import { noGrad, softmax, tensor, tidy } from '@sibert/tensor';
-
-/** Encoder inputs (token types only for a model that has them) and the labels. */
-export function uploadClassificationBatch(batch: ClassificationBatch, config: ModelConfig) {
-  const shape = [batch.batchSize, batch.seqLen];
-  return {
-    inputs: {
-      inputIds: tensor(batch.inputIds, shape, 'int32'),
-      ...(config.typeVocabSize > 0 ? { tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32') } : {}),
-      attentionMask: tensor(batch.attentionMask, shape, 'int32'),
-    },
-    labels: tensor(batch.labels, [batch.batchSize], 'int32'),
-  };
-}
+import type { SequenceClassifier } from '@sibert/models';
+import { noGrad, softmax, tidy } from '@sibert/tensor';
+import { uploadClassificationBatch } from '@sibert/train';
 
 /** Class probabilities of every row, `[rows × classes]` row-major, in eval mode without gradients. */
 export async function classProbabilities(

@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from './options.js';
+import { RunFolderError } from '@sibert/train/node';
+import { UsageError } from './flags.js';
 
 const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
 
@@ -109,7 +110,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`sibert-train ${command ?? ''}: ${message}\n`);
-    return error instanceof UsageError ? 2 : 1;
+    // Bad input (flags, files, a run folder that is not what the command needs) exits 2.
+    return error instanceof UsageError || error instanceof RunFolderError ? 2 : 1;
   }
 }
 

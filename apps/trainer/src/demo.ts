@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@sibert/models';
 import { plateauVerdict } from './evaluate.js';
 import { finetuneCommand } from './finetune.js';
-import { parseDemo, UsageError } from './options.js';
+import { UsageError } from './flags.js';
+import { parseDemo } from './options.js';
 import { pretrainCommand } from './pretrain.js';
 import { formatDuration } from './progress.js';
 

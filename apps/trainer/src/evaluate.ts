@@ -12,18 +12,14 @@ import {
 } from '@sibert/data';
 import { MaskedLanguageModel, writeFileAtomic } from '@sibert/models';
 import type { BertTokenizer } from '@sibert/tokenizer';
-import { loadWithPath, readPretrainedRun } from './checkpoint.js';
+import { loadWithPath, type RunConfig, RunFolder } from '@sibert/train/node';
+import { readPretrainedRun } from './checkpoint.js';
 import { perClassTable, type SplitScores, scoreSplit } from './classify.js';
-import { loadTask } from './finetune.js';
+import { loadTask } from './finetune-data.js';
 import { readFinetunedRun } from './finetuned-run.js';
+import { dataErrorAsUsage, UsageError } from './flags.js';
 import { type MlmScore, scoreMlm } from './mlm.js';
-import {
-  dataErrorAsUsage,
-  type EvalOptions,
-  type PretrainOptions,
-  parseEval,
-  UsageError,
-} from './options.js';
+import { type EvalOptions, type PretrainOptions, parseEval } from './options.js';
 import {
   checkTextFiles,
   PretrainData,
@@ -34,7 +30,6 @@ import {
   UNIGRAM_FILE,
   withTextDefaults,
 } from './pretrain-data.js';
-import { type RunConfig, RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
 
 /** A run has left the unigram plateau once its held-out loss is this many nats below the baseline. */
@@ -185,7 +180,7 @@ async function evalMlm(options: EvalOptions, out: NodeJS.WriteStream): Promise<E
       `${formatEval(result).replace(/^held-out MLM/, `MLM on ${what}`)}\n${plateauVerdict(result).replace('held-out loss', 'loss')}\n`,
     );
   }
-  for (const p of model.parameters()) p.dispose();
+  model.dispose();
   return result;
 }
 

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { MaskedLanguageModel, SequenceClassifier, saveHuggingFace } from '@sibert/models';
-import { loadWithPath, readRun } from './checkpoint.js';
-import { parseExport, UsageError } from './options.js';
-import { RunFolder, type RunKind } from './run-folder.js';
+import { loadWithPath, RunFolder, type RunKind } from '@sibert/train/node';
+import { readRun } from './checkpoint.js';
+import { UsageError } from './flags.js';
+import { parseExport } from './options.js';
 import { useBackend } from './setup.js';
 
 /**
@@ -33,7 +34,7 @@ export async function exportCommand(
       : new MaskedLanguageModel(run.contents.config);
   loadWithPath(model, run.contents.tensors, run.path);
   const files = await saveHuggingFace(options.out, model, run.tokenizer, labelNames ? { labelNames } : {});
-  for (const p of model.parameters()) p.dispose();
+  model.dispose();
   const family = run.contents.config.family;
   out.write(
     `exported ${options.from} (step ${run.step}) to ${options.out}: ${files.join(', ')}` +

@@ -1,32 +1,22 @@
-import { basename, join, resolve } from 'node:path';
-import {
-  BatchIterator,
-  classBalance,
-  encodeExamples,
-  labelledTask,
-  MAX_TEXT_CHARS,
-  Rng,
-  readLabelledFile,
-  selectRows,
-  sotuPartyTask,
-  spamTask,
-  type TaskSplits,
-} from '@sibert/data';
+import { join } from 'node:path';
+import { BatchIterator, MAX_TEXT_CHARS, selectRows } from '@sibert/data';
 import { isHuggingFaceFolder, SequenceClassifier, saveModel } from '@sibert/models';
-import { manualSeed, tidy } from '@sibert/tensor';
-import { type EncoderSource, loadWithPath, readHuggingFaceSource, readPretrainedRun } from './checkpoint.js';
-import { perClassTable, type SplitScores, scoreSplit, uploadClassificationBatch } from './classify.js';
-import { combine, scheduleFor } from './optimizers.js';
+import { manualSeed } from '@sibert/tensor';
 import {
-  dataErrorAsUsage,
-  type FinetuneOptions,
-  type LabelledData,
-  parseFinetune,
-  UsageError,
-} from './options.js';
-import { STOP_SIGNALS, type StopSignal } from './pretrain.js';
+  type LoopResult,
+  MetricWindow,
+  trainLoop,
+  trainStep,
+  uploadClassificationBatch,
+} from '@sibert/train';
+import { loadWithPath, ProcessStopSignals, RunFolder, type StopSignal } from '@sibert/train/node';
+import { type EncoderSource, readHuggingFaceSource, readPretrainedRun } from './checkpoint.js';
+import { perClassTable, type SplitScores, scoreSplit } from './classify.js';
+import { absoluteFiles, encodeTask } from './finetune-data.js';
+import { UsageError } from './flags.js';
+import { combine, scheduleFor } from './optimizers.js';
+import { type FinetuneOptions, parseFinetune } from './options.js';
 import { Progress } from './progress.js';
-import { RunFolder } from './run-folder.js';
 import { useBackend } from './setup.js';
 
 export interface FinetuneResult {
@@ -73,41 +63,6 @@ const FINETUNE_LR: Record<FinetuneOptions['optimizer'], number> = {
 /** Steps between progress lines on a pipe (a terminal gets a live bar). */
 const FINETUNE_LOG_EVERY = 25;
 
-/** A bundled task, or the user's labelled files read and split (the class list from the training file). */
-export async function loadTask(options: FinetuneOptions): Promise<{ task: TaskSplits; longTexts: number }> {
-  if (options.task === 'spam') return { task: spamTask(), longTexts: 0 };
-  if (options.task === 'sotu-party') return { task: sotuPartyTask(), longTexts: 0 };
-  const data = options.data!;
-  const read = (file: string) =>
-    readLabelledFile(file, {
-      textField: data.textField,
-      ...(data.textPairField === null ? {} : { textPairField: data.textPairField }),
-      labelField: data.labelField,
-      encoding: data.encoding,
-    });
-  const train = await read(data.train);
-  const dev = data.dev === null ? undefined : await read(data.dev);
-  const test = data.test === null ? undefined : await read(data.test);
-  const task = labelledTask({
-    name: basename(data.train).replace(/(\.[a-z]+)?(\.gz)?$/i, ''),
-    train,
-    ...(dev ? { dev } : {}),
-    ...(test ? { test } : {}),
-    seed: options.seed,
-  });
-  return { task, longTexts: [train, dev, test].reduce((n, f) => n + (f?.longTexts ?? 0), 0) };
-}
-
-/** Own data with absolute paths, so the run's config names the files wherever it is read from. */
-function absoluteFiles(data: LabelledData): LabelledData {
-  return {
-    ...data,
-    train: resolve(data.train),
-    dev: data.dev === null ? null : resolve(data.dev),
-    test: data.test === null ? null : resolve(data.test),
-  };
-}
-
 /** `sibert-train finetune`: fine-tunes a pretraining run's encoder on a downstream task. */
 export async function finetuneCommand(
   argv: readonly string[],
@@ -139,6 +94,7 @@ export async function finetuneCommand(
   }
 }
 
+/** Resolves the options, encodes the task, builds and trains the classifier, scores it on the test split. */
 async function finetune(
   folder: RunFolder,
   parsed: ReturnType<typeof parseFinetune>,
@@ -146,62 +102,112 @@ async function finetune(
   out: NodeJS.WriteStream,
 ): Promise<FinetuneResult> {
   const say = (line: string) => out.write(`${line}\n`);
+  const options = resolvedOptions(parsed, source);
+  await useBackend(options.backend);
+  const data = await encodeTask(options, source.tokenizer, say);
+  const { task } = data;
+  const stepsPerEpoch = Math.ceil(data.trainSet.batchSize / options.batchSize);
+  const { model, optimizer } = buildClassifier(options, source, task.labelNames.length, stepsPerEpoch, say);
+  await folder.writeConfig({
+    kind: 'finetune',
+    version: 1,
+    options,
+    pretrained: { folder: options.from, step: source.step, model: source.contents.config },
+    task: { name: task.name, labelNames: task.labelNames, classBalance: data.balance },
+  });
+  // The run stands on its own: eval and predict need its tokenizer, not the pretraining run.
+  await folder.writeText('tokenizer.json', JSON.stringify(source.tokenizer.toTokenizerJson()));
+
+  const { outcome, devByEpoch } = await trainClassifier({
+    folder,
+    options,
+    data,
+    model,
+    optimizer,
+    stepsPerEpoch,
+    out,
+    say,
+  });
+  if (outcome.status === 'diverged')
+    throw new Error(
+      `the fine-tuning loss is ${outcome.divergedLoss} at step ${outcome.step + 1}; try a smaller --lr`,
+    );
+  if (outcome.status === 'interrupted') {
+    say(`${outcome.stoppedBy} at step ${outcome.step}: stopped; the unfinished run folder is removed`);
+    optimizer.dispose();
+    model.dispose();
+    return { ...emptyResult(task), stoppedBy: outcome.stoppedBy as StopSignal };
+  }
+  const test = await scoreSplit(model, data.testSet, task.labelNames, options.batchSize);
+  const majority = majorityClass(
+    data.train.map((e) => e.label),
+    task.labelNames.length,
+  );
+  const majorityBaseline = task.test.filter((e) => e.label === majority).length / task.test.length;
+  await folder.saveCheckpoint(outcome.step, (dir) => saveModel(join(dir, 'model.safetensors'), model));
+  optimizer.dispose();
+  model.dispose();
+  const result: FinetuneResult = {
+    task: task.name,
+    labelNames: task.labelNames,
+    devByEpoch,
+    test,
+    majorityBaseline,
+    majorityClass: task.labelNames[majority]!,
+    trainExamples: data.train.length,
+    longTexts: data.longTexts,
+    stoppedBy: null,
+  };
+  // The numbers in a machine-readable file: what `sibert-bench reproduce` and scripts read.
+  await folder.writeText('result.json', `${JSON.stringify(result, null, 2)}\n`);
+  await folder.writeText('summary.md', finetuneSummary(options, result));
+  say(
+    `test accuracy ${(test.accuracy * 100).toFixed(1)}% (majority class ${(majorityBaseline * 100).toFixed(1)}%), ` +
+      `macro-F1 ${test.macroF1.toFixed(3)}` +
+      (test.f1 === null ? '' : `, F1 (${task.labelNames[1]}) ${test.f1.toFixed(3)}`) +
+      `; run folder ${folder.dir}`,
+  );
+  return result;
+}
+
+/** The options with the family's optimizer and LR filled in where the flags left them out. */
+function resolvedOptions(parsed: ReturnType<typeof parseFinetune>, source: EncoderSource): FinetuneOptions {
   const base = parsed.options;
-  const checkpoint = source.contents;
-  const sibert = checkpoint.config.family === 'sibert';
   // SIBERT is fine-tuned with LAMB ("Adam is very sensitive to the scale", the paper), BERT with
   // AdamW. The LRs are for small encoders and a few hundred steps: BERT's usual 1e-4 left tiny and
   // mini models at the majority class.
-  const optimizerName = parsed.optimizer ?? (sibert ? 'lamb' : 'adamw');
-  const options: FinetuneOptions = {
+  const optimizer = parsed.optimizer ?? (source.contents.config.family === 'sibert' ? 'lamb' : 'adamw');
+  return {
     ...base,
     ...(base.data ? { data: absoluteFiles(base.data) } : {}),
-    optimizer: optimizerName,
-    lr: parsed.lr ?? FINETUNE_LR[optimizerName],
+    optimizer,
+    lr: parsed.lr ?? FINETUNE_LR[optimizer],
   };
-  const tokenizer = source.tokenizer;
-  await useBackend(options.backend);
+}
 
-  const { task, longTexts } = await loadTask(options).catch((error: Error) => {
-    throw dataErrorAsUsage(error);
-  });
-  const balance = classBalance(task);
-  // A subset is drawn at random (seeded): the splits list their examples grouped by label.
-  const train =
-    options.maxTrainExamples > 0 && options.maxTrainExamples < task.train.length
-      ? Rng.derive(options.seed, 1)
-          .shuffle([...task.train])
-          .slice(0, options.maxTrainExamples)
-      : task.train;
-  say(
-    `${task.name}: ${train.length} training, ${task.dev.length} dev, ${task.test.length} test examples; ${task.labelNames.length} classes; balance ${JSON.stringify(balance)}`,
-  );
-  if (longTexts > 0)
-    say(
-      `${longTexts} text(s) longer than ${MAX_TEXT_CHARS.toLocaleString('en-US')} characters were cut (the model reads the first ${options.maxLength} tokens)`,
-    );
-  const encode = (examples: typeof task.train) =>
-    encodeExamples(examples, tokenizer, { maxLength: options.maxLength });
-  const trainSet = encode(train);
-  const devSet = encode(task.dev);
-  const testSet = encode(task.test);
-
+/** The classifier (the source's encoder, or a random one) and one optimizer over all of it. */
+function buildClassifier(
+  options: FinetuneOptions,
+  source: EncoderSource,
+  classes: number,
+  stepsPerEpoch: number,
+  say: (line: string) => void,
+) {
   manualSeed(options.seed);
   const config = {
-    ...checkpoint.config,
+    ...source.contents.config,
     hiddenDropout: options.dropout,
     attentionDropout: options.dropout,
     classifierPooling: options.pooling,
   };
-  const model = new SequenceClassifier(config, task.labelNames.length);
+  const model = new SequenceClassifier(config, classes);
   if (options.randomEncoder)
     say('fine-tuning a randomly initialised encoder (--random-encoder): the from-scratch baseline');
   else {
-    const report = loadWithPath(model, checkpoint.tensors, source.path, { scope: 'encoder' });
+    const report = loadWithPath(model, source.contents.tensors, source.path, { scope: 'encoder' });
     if (report.initialised.length > 0 && options.pooling === 'cls')
       say(`the encoder's pooler starts fresh (${source.path} has none: MLM pretraining does not train one)`);
   }
-  const stepsPerEpoch = Math.ceil(trainSet.batchSize / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
   const optimizer = combine(model, [
     {
@@ -216,118 +222,84 @@ async function finetune(
       scaleInvariant: false,
     },
   ]);
-  await folder.writeConfig({
-    kind: 'finetune',
-    version: 1,
-    options,
-    pretrained: { folder: base.from, step: source.step, model: checkpoint.config },
-    task: { name: task.name, labelNames: task.labelNames, classBalance: balance },
-  });
-  // The run stands on its own: eval and predict need its tokenizer, not the pretraining run.
-  await folder.writeText('tokenizer.json', JSON.stringify(tokenizer.toTokenizerJson()));
+  return { model, optimizer };
+}
 
+/** The fine-tuning loop: seeded batches for the epochs, the dev split scored and logged after each. */
+async function trainClassifier(o: {
+  folder: RunFolder;
+  options: FinetuneOptions;
+  data: Awaited<ReturnType<typeof encodeTask>>;
+  model: SequenceClassifier;
+  optimizer: ReturnType<typeof combine>;
+  stepsPerEpoch: number;
+  out: NodeJS.WriteStream;
+  say: (line: string) => void;
+}): Promise<{ outcome: LoopResult; devByEpoch: SplitScores[] }> {
+  const { options, data, model } = o;
   const batches = new BatchIterator({
-    size: trainSet.batchSize,
+    size: data.trainSet.batchSize,
     batchSize: options.batchSize,
     seed: options.seed,
     epochs: options.epochs,
-  });
-  const progress = new Progress(`finetune ${task.name}`, totalSteps, 0, out);
+  })[Symbol.iterator]();
+  const progress = new Progress(`finetune ${data.task.name}`, o.stepsPerEpoch * options.epochs, 0, o.out);
   const devByEpoch: SplitScores[] = [];
-  let step = 0;
-  let windowLoss = 0;
-  let windowSteps = 0;
-  let windowTokens = 0;
-  let windowSeconds = 0;
-  let stoppedBy: StopSignal | null = null;
-  const onSignal = (signal: StopSignal) => {
-    stoppedBy = signal;
+  const epochLoss = new MetricWindow(['loss']);
+  const throughput = new MetricWindow(['tokens', 'seconds']);
+  const tokensPerSec = () => throughput.sum('tokens') / throughput.sum('seconds');
+  const onEpochEnd = async (step: number, epoch: number) => {
+    progress.done();
+    const dev = await scoreSplit(model, data.devSet, data.task.labelNames, options.batchSize);
+    devByEpoch.push(dev);
+    const record = {
+      epoch: epoch + 1,
+      step,
+      trainLoss: epochLoss.mean('loss'),
+      devAccuracy: dev.accuracy,
+      devMacroF1: dev.macroF1,
+      devF1: dev.f1,
+      tokensPerSec: tokensPerSec(),
+    };
+    await o.folder.appendMetrics(record);
+    o.say(
+      `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev macro-F1 ${dev.macroF1.toFixed(3)}`,
+    );
+    epochLoss.reset();
   };
-  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
+  const stop = new ProcessStopSignals();
   try {
-    for (const { indices, epoch, batchInEpoch } of batches) {
-      // Lets a signal's handler run between steps.
-      await new Promise<void>((r) => setImmediate(r));
-      if (stoppedBy) {
-        progress.done();
-        say(`${stoppedBy} at step ${step}: stopped; the unfinished run folder is removed`);
-        return { ...emptyResult(task), stoppedBy };
-      }
-      const started = performance.now();
-      const batch = selectRows(trainSet, indices);
-      const { loss } = tidy(() => {
-        const { inputs, labels } = uploadClassificationBatch(batch, model.config);
-        const result = model.loss(inputs, labels);
-        return { loss: result.loss };
-      });
-      loss.backward();
-      optimizer.step();
-      optimizer.zeroGrad();
-      const lossValue = await loss.itemAsync();
-      loss.dispose();
-      if (!Number.isFinite(lossValue))
-        throw new Error(`the fine-tuning loss is ${lossValue} at step ${step + 1}; try a smaller --lr`);
-      step++;
-      windowLoss += lossValue;
-      windowSteps++;
-      windowTokens += batch.attentionMask.reduce((n, m) => n + m, 0);
-      windowSeconds += (performance.now() - started) / 1000;
-      progress.tick({ step, loss: lossValue, tokensPerSec: windowTokens / windowSeconds });
-      if (step % FINETUNE_LOG_EVERY === 0)
-        progress.log({ step, loss: windowLoss / windowSteps, tokensPerSec: windowTokens / windowSeconds });
-      if (batchInEpoch === stepsPerEpoch - 1) {
-        progress.done();
-        const dev = await scoreSplit(model, devSet, task.labelNames, options.batchSize);
-        devByEpoch.push(dev);
-        const record = {
-          epoch: epoch + 1,
-          step,
-          trainLoss: windowLoss / windowSteps,
-          devAccuracy: dev.accuracy,
-          devMacroF1: dev.macroF1,
-          devF1: dev.f1,
-          tokensPerSec: windowTokens / windowSeconds,
-        };
-        await folder.appendMetrics(record);
-        say(
-          `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev macro-F1 ${dev.macroF1.toFixed(3)}`,
-        );
-        windowLoss = 0;
-        windowSteps = 0;
-      }
-    }
+    const outcome = await trainLoop({
+      steps: o.stepsPerEpoch * options.epochs,
+      nextBatch: () => {
+        const next = batches.next();
+        return next.done ? null : { ...next.value, rows: selectRows(data.trainSet, next.value.indices) };
+      },
+      trainOn: ({ rows }) =>
+        trainStep(o.optimizer, () => {
+          const { inputs, labels } = uploadClassificationBatch(rows, model.config);
+          return { loss: model.loss(inputs, labels).loss };
+        }),
+      callbacks: [
+        {
+          onStepEnd: async ({ step, batch, result, seconds, stopRequested }) => {
+            epochLoss.add({ loss: result.loss });
+            throughput.add({ tokens: batch.rows.attentionMask.reduce((n, m) => n + m, 0), seconds });
+            progress.tick({ step, loss: result.loss, tokensPerSec: tokensPerSec() });
+            if (step % FINETUNE_LOG_EVERY === 0)
+              progress.log({ step, loss: epochLoss.mean('loss'), tokensPerSec: tokensPerSec() });
+            if (batch.batchInEpoch === o.stepsPerEpoch - 1 && !stopRequested)
+              await onEpochEnd(step, batch.epoch);
+          },
+        },
+      ],
+      stop,
+    });
+    progress.done();
+    return { outcome, devByEpoch };
   } finally {
-    for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
+    stop.close();
   }
-  const test = await scoreSplit(model, testSet, task.labelNames, options.batchSize);
-  const majority = majorityClass(
-    train.map((e) => e.label),
-    task.labelNames.length,
-  );
-  const majorityBaseline = task.test.filter((e) => e.label === majority).length / task.test.length;
-  await folder.saveCheckpoint(step, (dir) => saveModel(join(dir, 'model.safetensors'), model));
-  const result: FinetuneResult = {
-    task: task.name,
-    labelNames: task.labelNames,
-    devByEpoch,
-    test,
-    majorityBaseline,
-    majorityClass: task.labelNames[majority]!,
-    trainExamples: train.length,
-    longTexts,
-    stoppedBy: null,
-  };
-  // The numbers in a machine-readable file: what `sibert-bench reproduce` and scripts read.
-  await folder.writeText('result.json', `${JSON.stringify(result, null, 2)}\n`);
-  await folder.writeText('summary.md', finetuneSummary(options, result));
-  say(
-    `test accuracy ${(test.accuracy * 100).toFixed(1)}% (majority class ${(majorityBaseline * 100).toFixed(1)}%), ` +
-      `macro-F1 ${test.macroF1.toFixed(3)}` +
-      (test.f1 === null ? '' : `, F1 (${task.labelNames[1]}) ${test.f1.toFixed(3)}`) +
-      `; run folder ${folder.dir}`,
-  );
-  for (const p of model.parameters()) p.dispose();
-  return result;
 }
 
 /** The most frequent label (the lowest on a tie): what the majority-class baseline predicts. */

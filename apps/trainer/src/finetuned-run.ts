@@ -1,6 +1,7 @@
 import { SequenceClassifier } from '@sibert/models';
 import type { BertTokenizer } from '@sibert/tokenizer';
-import { loadWithPath, readRun } from './checkpoint.js';
+import { loadWithPath } from '@sibert/train/node';
+import { readRun } from './checkpoint.js';
 import type { FinetuneOptions } from './options.js';
 
 /** A fine-tuning run loaded for `eval` and `predict`: its classifier, tokenizer and classes. */
@@ -50,7 +51,7 @@ export async function readFinetunedRun(dir: string, flag: string): Promise<Finet
       };
     },
     dispose() {
-      for (const p of model.parameters()) p.dispose();
+      model.dispose();
     },
   };
 }

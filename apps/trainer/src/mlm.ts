@@ -1,27 +1,7 @@
 import type { MlmBatch } from '@sibert/data';
-import type { MaskedLanguageModel, ModelConfig } from '@sibert/models';
-import { noGrad, tensor, tidy } from '@sibert/tensor';
-
-/** Uploads a collated batch: encoder inputs (token types only for a model that has them) and the masked targets. */
-export function uploadMlmBatch(batch: MlmBatch, config: ModelConfig) {
-  const shape = [batch.batchSize, batch.seqLen];
-  const masked = batch.maskedPositions;
-  return {
-    inputs: {
-      inputIds: tensor(batch.inputIds, shape, 'int32'),
-      ...(config.typeVocabSize > 0 ? { tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32') } : {}),
-      attentionMask: tensor(batch.attentionMask, shape, 'int32'),
-    },
-    targets: {
-      positions: tensor(masked, [masked.length], 'int32'),
-      labels: tensor(
-        Int32Array.from(masked, (p) => batch.labels[p]!),
-        [masked.length],
-        'int32',
-      ),
-    },
-  };
-}
+import type { MaskedLanguageModel } from '@sibert/models';
+import { noGrad, tidy } from '@sibert/tensor';
+import { uploadMlmBatch } from '@sibert/train';
 
 export interface MlmScore {
   /** Mean cross-entropy per masked token. */

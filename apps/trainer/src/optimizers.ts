@@ -73,7 +73,7 @@ export function buildOptimizer(spec: GroupSpec): Optimizer {
 /**
  * The pretraining optimizers. SIBERT: the encoder (one scale-invariant group) with `optimizer`
  * (SGD by default) and the heads with `headOptimizer` (LAMB, warmup + linear decay). BERT: one
- * optimizer over everything.
+ * optimizer over everything. The encoder's comes first: the logged norms are the report's first part.
  */
 export function pretrainGroups(model: MaskedLanguageModel, o: PretrainOptions): GroupSpec[] {
   const groups = paramGroups(model);

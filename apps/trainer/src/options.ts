@@ -1,18 +1,19 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { checkEncoding } from '@sibert/data';
 import { MODEL_NAMES, type ModelName } from '@sibert/models';
-
-/** Bad command-line or config input: printed as one line, exit code 2. */
-export class UsageError extends Error {}
-
-/**
- * A problem with the user's data files is bad input too. Matched by name: errors from the data
- * worker arrive as plain Errors carrying it.
- */
-export function dataErrorAsUsage(error: Error): Error {
-  return error.name === 'DataFileError' ? new UsageError(error.message) : error;
-}
+import {
+  encodingName,
+  fail,
+  integer,
+  kebab,
+  MAX_SEED,
+  nonEmpty,
+  oneOf,
+  paths,
+  type Raw,
+  readRaw,
+  real,
+  UsageError,
+} from './flags.js';
+import { DEFAULT_STEPS, GENERIC_LR, RECIPES } from './recipes.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'lamb';
@@ -149,155 +150,6 @@ const TASKS: readonly TaskName[] = ['spam', 'sotu-party'];
 const CORPORA: readonly CorpusName[] = ['moby-dick', 'sotu', 'spam'];
 const RECIPE_NAMES: readonly RecipeName[] = ['short', 'paper'];
 
-interface Recipe {
-  optimizer: OptimizerName;
-  lr: number;
-  /** The LR of model sizes that take another one than `lr`. */
-  lrBySize?: Partial<Record<string, number>>;
-  weightDecay: number;
-  clip: string;
-  schedule: ScheduleName;
-  /** SIBERT only: the heads' optimizer and LR. */
-  headOptimizer: OptimizerName;
-  headLr: number;
-}
-
-/**
- * The defaults of the optimizer options, per recipe and model family.
- *
- * `paper`: Li et al.'s settings (SIBERT: SGD η = 8e-4, λ = 1e-2, ηλ = 8e-6; BERT: AdamW 1e-4). At
- * ηλ = 8e-6 the encoder norm needs ~1/(ηλ) = 125k steps to reach its equilibrium, and from BERT's
- * init the effective LR η/‖x‖² is ~1e-6: in a few thousand steps nothing moves.
- *
- * `short` (the default): the same algorithm for budgets of a few thousand steps. SIBERT: ηλ = 2e-3,
- * an equilibrium angular update √(2ηλ) ≈ 0.06 rad a step, reached within the run; η = 40 (λ = 5e-5)
- * starts the effective LR at η/‖x₀‖² ≈ 0.07, near that equilibrium, so no phase is spent waiting for
- * weight decay to shrink the norm (by (x₀, η, λ) → (c·x₀, c²η, λ/c²) this is the paper's η = 8e-4
- * with the encoder initialised ×0.0045 and λ = 2.5); relative clipping √C = 2 caps each step at
- * twice the equilibrium update; LAMB heads at 2e-2, fast enough to learn word frequencies in the
- * first hundred steps. BERT: AdamW at 2e-3 (bert-tiny, 1200 steps: held-out 5.78 against 5.94 at 1e-3),
- * 1e-3 from mini on (see lrBySize).
- */
-const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
-  short: {
-    sibert: {
-      optimizer: 'sgd',
-      lr: 40,
-      weightDecay: 5e-5,
-      clip: 'relative:2',
-      schedule: 'paper',
-      headOptimizer: 'lamb',
-      headLr: 2e-2,
-    },
-    bert: {
-      optimizer: 'adamw',
-      lr: 2e-3,
-      // Four Post-LN layers at 2e-3 stayed on the plateau (bert-mini, 900 steps: 0.008 nats above
-      // it); 1e-3 left it. small and base are not measured: they take mini's.
-      lrBySize: { mini: 1e-3, small: 1e-3, base: 1e-3 },
-      weightDecay: 1e-2,
-      clip: 'none',
-      schedule: 'linear',
-      headOptimizer: 'lamb',
-      headLr: 2e-2,
-    },
-  },
-  paper: {
-    sibert: {
-      optimizer: 'sgd',
-      lr: 8e-4,
-      weightDecay: 1e-2,
-      clip: 'relative:2',
-      schedule: 'paper',
-      headOptimizer: 'lamb',
-      headLr: 8e-4,
-    },
-    bert: {
-      optimizer: 'adamw',
-      lr: 1e-4,
-      weightDecay: 1e-2,
-      clip: 'none',
-      schedule: 'linear',
-      headOptimizer: 'lamb',
-      headLr: 8e-4,
-    },
-  },
-};
-
-/** An optimizer's LR when it is not the recipe's own (then the recipe's LR does not apply). */
-const GENERIC_LR: Record<OptimizerName, number> = { sgd: 0.1, adam: 1e-3, adamw: 1e-3, lamb: 2e-2 };
-
-/** Default steps per model size: what fits the README's budgets on 2 CPU cores (tiny ~10 min). */
-const DEFAULT_STEPS: Record<string, number> = { tiny: 1200, mini: 900, small: 1000, base: 1000 };
-
-// ---- value parsers: each names the option, what it expects and what came ----------------------
-
-function fail(option: string, expected: string, value: unknown): never {
-  throw new UsageError(`--${option} expects ${expected}, got ${JSON.stringify(value)}`);
-}
-
-/** Seeds feed the data package's 32-bit generators. */
-const MAX_SEED = 0xffffffff;
-
-// Strict number syntax: Number() also reads '0x10', '1e3' as integers and ' ' as 0.
-const INTEGER = /^[-+]?\d+$/;
-const REAL = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
-
-function integer(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && INTEGER.test(value)
-        ? Number(value)
-        : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    fail(
-      option,
-      max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`,
-      value,
-    );
-  }
-  return n;
-}
-
-function real(option: string, value: unknown, check: (n: number) => boolean, expected: string): number {
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && REAL.test(value)
-        ? Number(value)
-        : Number.NaN;
-  if (!Number.isFinite(n) || !check(n)) fail(option, expected, value);
-  return n;
-}
-
-function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !allowed.includes(value as T))
-    fail(option, `one of ${allowed.join(', ')}`, value);
-  return value as T;
-}
-
-function nonEmpty(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') fail(option, 'a non-empty string', value);
-  return value;
-}
-
-/** A several-values option: paths from the command line (an array) or a config file (array or string). */
-function paths(option: string, value: unknown): string[] {
-  const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v === ''))
-    fail(option, 'one or more paths', value);
-  return list as string[];
-}
-
-function encodingName(value: unknown): string {
-  try {
-    return checkEncoding(nonEmpty('encoding', value));
-  } catch (error) {
-    throw new UsageError(`--encoding: ${(error as Error).message}`);
-  }
-}
-
 export function parseClip(value: unknown): ClipOption {
   if (value === 'none') return { kind: 'none' };
   const match = typeof value === 'string' ? /^(global|relative):(.+)$/.exec(value) : null;
@@ -313,98 +165,6 @@ export function formatClip(clip: ClipOption): string {
     : clip.kind === 'global'
       ? `global:${clip.maxNorm}`
       : `relative:${clip.sqrtC}`;
-}
-
-// ---- flags and config files ---------------------------------------------------------------------
-
-type Raw = Record<string, unknown>;
-
-type FlagKind = 'string' | 'boolean' | 'strings';
-
-/**
- * Reads flags (strict: unknown flags are errors) and merges them over `--config FILE` (JSON). A
- * `strings` flag takes every value up to the next flag (`--text a.txt b.txt`, what a shell glob
- * expands to) and may repeat.
- */
-function readRaw(argv: readonly string[], spec: Record<string, FlagKind>): Raw {
-  const multiple = new Set(Object.keys(spec).filter((name) => spec[name] === 'strings'));
-  const args = spreadMultipleValues(joinNegativeValues(argv), multiple);
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: Object.fromEntries(
-        Object.entries({ ...spec, config: 'string' }).map(([name, kind]) => [
-          name,
-          kind === 'strings' ? { type: 'string', multiple: true } : { type: kind },
-        ]),
-      ) as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
-  }
-  const flags = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [camel(k), v]));
-  const { config, ...rest } = flags;
-  if (config === undefined) return rest;
-  let fromFile: unknown;
-  try {
-    fromFile = JSON.parse(readFileSync(String(config), 'utf8'));
-  } catch (error) {
-    throw new UsageError(`--config ${config}: ${(error as Error).message}`);
-  }
-  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
-    throw new UsageError(`--config ${config}: expected a JSON object of options`);
-  }
-  const known = new Set(Object.keys(spec).map(camel));
-  const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new UsageError(`--config ${config}: unknown option(s) ${unknown.join(', ')}`);
-  return { ...(fromFile as Raw), ...rest };
-}
-
-/** `--steps -5` would read as two flags; `--steps=-5` lets the value check name the bad value. */
-function joinNegativeValues(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const next = argv[i + 1];
-    if (arg.startsWith('--') && !arg.includes('=') && next !== undefined && /^-\d/.test(next)) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else {
-      out.push(arg);
-    }
-  }
-  return out;
-}
-
-/** `--text a b --seed 1` → `--text a --text b --seed 1`, for the flags that take several values. */
-function spreadMultipleValues(argv: readonly string[], multiple: Set<string>): string[] {
-  const out: string[] = [];
-  let flag: string | null = null; // the several-values flag the next arguments belong to
-  let hasValue = false;
-  for (const arg of argv) {
-    if (arg.startsWith('--')) {
-      flag = multiple.has(arg.slice(2)) ? arg.slice(2) : null; // `--text=a` takes no more
-      hasValue = false;
-      out.push(arg);
-    } else if (flag && hasValue) {
-      out.push(`--${flag}`, arg);
-    } else {
-      out.push(arg);
-      hasValue = true;
-    }
-  }
-  return out;
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 const PRETRAIN_FLAGS = {

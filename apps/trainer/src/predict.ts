@@ -3,7 +3,8 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { encodeExamples, labelledFormat, readLabelledFile } from '@sibert/data';
 import { argmaxRows, classProbabilities } from './classify.js';
 import { readFinetunedRun } from './finetuned-run.js';
-import { dataErrorAsUsage, parsePredict, UsageError } from './options.js';
+import { dataErrorAsUsage, UsageError } from './flags.js';
+import { parsePredict } from './options.js';
 import { useBackend } from './setup.js';
 
 /** Examples encoded and scored at a time, so a large input never sits in memory encoded at once. */

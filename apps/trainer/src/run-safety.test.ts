@@ -6,8 +6,8 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors } from '@sibert/models';
+import { CHECKPOINT_PHASES, describeFsError } from '@sibert/train/node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHECKPOINT_PHASES, describeFsError } from './run-folder.js';
 import { losses, metrics, SMALL, startTrain, train } from './test-support.js';
 
 let root: string;

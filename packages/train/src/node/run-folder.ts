@@ -1,20 +1,17 @@
 import { unlinkSync } from 'node:fs';
-import {
-  access,
-  appendFile,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rm,
-  rmdir,
-} from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { writeFileAtomic } from '@sibert/models';
-import { UsageError } from './options.js';
+import { contains, describeFsError, exists, fsStep, isAlive, sync } from './fs-safety.js';
+
+/**
+ * A refusal to open or read a run folder (it holds another run, is locked, is not a run): the
+ * user's input, reported in one line; nothing was touched.
+ */
+export class RunFolderError extends Error {
+  override readonly name = 'RunFolderError';
+}
 
 export type RunKind = 'pretrain' | 'finetune';
 
@@ -37,59 +34,10 @@ const LOCK = '.lock';
 /** The files a checkpoint folder holds once it is complete. */
 const CHECKPOINT_FILES = ['model.safetensors'];
 
-/**
- * A file-system failure with the path and the cause in words: Node's own messages for write and
- * fsync name neither the file nor, for EROFS, the reason in plain terms.
- */
-export function describeFsError(error: unknown, path: string, action: string): Error {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  const cause: Record<string, string> = {
-    ENOSPC: 'no space left on the device',
-    EROFS: 'the file system is read-only',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EDQUOT: 'disk quota exceeded',
-    ENOENT: 'no such file or folder',
-    ENOTDIR: 'a part of the path is a file, not a folder',
-  };
-  if (code === undefined || !(code in cause))
-    return error instanceof Error ? error : new Error(String(error));
-  const wrapped = new Error(`cannot ${action} ${path}: ${cause[code]} (${code})`);
-  (wrapped as NodeJS.ErrnoException).code = code;
-  return wrapped;
-}
-
-async function fsStep<T>(path: string, action: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw describeFsError(error, path, action);
-  }
-}
-
-/** fsync of a file or a folder (a folder's, so a rename inside it survives a power loss). */
-async function sync(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 interface LockHolder {
   pid: number;
   host: string;
   started: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** One line of metrics.jsonl that could not be read. */
@@ -122,7 +70,7 @@ export class RunFolder {
   /**
    * Opens `dir` for a new run (it must be empty or absent; `overwrite` replaces a folder this
    * tool wrote, never anything else and never one of `protect`) or, with `resume`, an existing
-   * run of the same kind. Takes the folder's lock. Refusals are UsageErrors that touch nothing.
+   * run of the same kind. Takes the folder's lock. Refusals are RunFolderErrors that touch nothing.
    */
   static async open(
     dir: string,
@@ -131,20 +79,21 @@ export class RunFolder {
   ): Promise<RunFolder> {
     const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return null;
-      if (error.code === 'ENOTDIR') throw new UsageError(`--out ${dir} is a file, not a folder`);
+      if (error.code === 'ENOTDIR') throw new RunFolderError(`--out ${dir} is a file, not a folder`);
       throw describeFsError(error, dir, 'read');
     });
     for (const other of flags.protect ?? []) {
       if (await contains(dir, other))
-        throw new UsageError(
+        throw new RunFolderError(
           `--out ${dir} is (or holds) the run this command reads, ${other}; choose another --out`,
         );
     }
     if (flags.resume) {
       const config = await RunFolder.readConfig(dir).catch(() => null);
-      if (!config) throw new UsageError(`--resume: ${dir} holds no run to resume (no readable config.json)`);
+      if (!config)
+        throw new RunFolderError(`--resume: ${dir} holds no run to resume (no readable config.json)`);
       if (config.kind !== kind)
-        throw new UsageError(`--resume: ${dir} holds a ${config.kind} run, not a ${kind} run`);
+        throw new RunFolderError(`--resume: ${dir} holds a ${config.kind} run, not a ${kind} run`);
       const folder = new RunFolder(dir, false, false);
       await folder.lock();
       await folder.removeTemporaries();
@@ -158,10 +107,10 @@ export class RunFolder {
           ? 'pass --resume to continue it or --overwrite to replace it'
           : 'choose another --out or pass --overwrite to replace it';
       if (!ours)
-        throw new UsageError(
+        throw new RunFolderError(
           `--out ${dir} is not empty and was not written by sibert-train; choose another folder (--overwrite only replaces sibert-train's run folders)`,
         );
-      if (!flags.overwrite) throw new UsageError(`--out ${dir} holds another run; ${next}`);
+      if (!flags.overwrite) throw new RunFolderError(`--out ${dir} holds another run; ${next}`);
     }
     const folder = new RunFolder(dir, true, entries === null);
     await fsStep(dir, 'create', () => mkdir(dir, { recursive: true }));
@@ -184,10 +133,10 @@ export class RunFolder {
     flag: string,
   ): Promise<{ folder: RunFolder; config: RunConfig }> {
     const config = await RunFolder.readConfig(dir).catch((error: Error) => {
-      throw new UsageError(`${flag}: ${error.message}`);
+      throw new RunFolderError(`${flag}: ${error.message}`);
     });
     if (config.kind !== kind)
-      throw new UsageError(`${flag} ${dir} is a ${config.kind} run, not a ${kind} run`);
+      throw new RunFolderError(`${flag} ${dir} is a ${config.kind} run, not a ${kind} run`);
     return { folder: new RunFolder(dir, false, false), config };
   }
 
@@ -197,21 +146,21 @@ export class RunFolder {
     try {
       text = await readFile(join(dir, 'config.json'), 'utf8');
     } catch {
-      throw new UsageError(`${dir} is not a run folder (no config.json)`);
+      throw new RunFolderError(`${dir} is not a run folder (no config.json)`);
     }
     let config: RunConfig<O>;
     try {
       config = JSON.parse(text) as RunConfig<O>;
     } catch (error) {
-      throw new UsageError(`${dir}/config.json is not valid JSON (${(error as Error).message})`);
+      throw new RunFolderError(`${dir}/config.json is not valid JSON (${(error as Error).message})`);
     }
     const modelType = (config as { model_type?: unknown }).model_type;
     if (typeof modelType === 'string')
-      throw new UsageError(
+      throw new RunFolderError(
         `${dir} is a HuggingFace model folder (model_type '${modelType}'), not a sibert-train run (finetune --from reads it)`,
       );
     if (config.version !== 1 || (config.kind !== 'pretrain' && config.kind !== 'finetune')) {
-      throw new UsageError(
+      throw new RunFolderError(
         `${dir}/config.json was not written by sibert-train (kind ${JSON.stringify(config.kind)})`,
       );
     }
@@ -248,11 +197,11 @@ export class RunFolder {
         .then((t) => JSON.parse(t) as LockHolder)
         .catch(() => null);
       if (holder && holder.host !== me.host)
-        throw new UsageError(
+        throw new RunFolderError(
           `${this.dir} is locked by sibert-train on ${holder.host} (pid ${holder.pid}, since ${holder.started}); if that run is gone, delete ${path}`,
         );
       if (holder && isAlive(holder.pid))
-        throw new UsageError(
+        throw new RunFolderError(
           `${this.dir} is in use by another sibert-train (pid ${holder.pid}, since ${holder.started}); wait for it to finish or stop it`,
         );
       await rm(path, { force: true });
@@ -323,7 +272,7 @@ export class RunFolder {
       } catch (error) {
         const last = lines.slice(i + 1).every((l) => l.trim() === '');
         if (!last)
-          throw new UsageError(
+          throw new RunFolderError(
             `${path}, line ${i + 1}, is not valid JSON (${(error as Error).message}); only a torn last line is repaired`,
           );
         torn = { line: i + 1, text: line };
@@ -423,16 +372,3 @@ export const CHECKPOINT_PHASES: readonly CheckpointPhase[] = [
   'renamed',
   'latest-written',
 ];
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
-/** Whether `inner` is `outer` or lies inside it (symlinks resolved): deleting `outer` deletes it. */
-async function contains(outer: string, inner: string): Promise<boolean> {
-  const real = async (p: string) => realpath(p).catch(() => resolve(p));
-  const rel = relative(await real(outer), await real(inner));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
