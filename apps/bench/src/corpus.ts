@@ -1,6 +1,7 @@
 import {
   BatchIterator,
   type CorpusName,
+  type MlmBatch,
   MlmCollator,
   packSequences,
   pretrainingDocuments,
@@ -10,7 +11,6 @@ import {
   type UnigramScore,
 } from '@sibert/data';
 import { trainWordPiece } from '@sibert/tokenizer';
-import type { MlmBatchArrays } from './tfjs-bert.js';
 
 export interface CorpusBatchesOptions {
   corpora: CorpusName[];
@@ -29,7 +29,7 @@ export interface CorpusBatchesOptions {
  */
 export function corpusBatches(options: CorpusBatchesOptions): {
   vocabSize: number;
-  batches: MlmBatchArrays[];
+  batches: MlmBatch[];
   baseline: UnigramScore;
 } {
   const documents = [...pretrainingDocuments({ corpora: options.corpora })];
@@ -62,25 +62,18 @@ export function corpusBatches(options: CorpusBatchesOptions): {
     seed: options.seed,
     dropLast: true,
   });
-  const batches: MlmBatchArrays[] = [];
+  const batches: MlmBatch[] = [];
   while (batches.length < options.count) {
     const next = iterator.next();
     if (next.done) break;
-    const batch = collator.collate(
-      Array.from(next.value.indices, (i) => sequences[i]!),
-      next.value.step,
+    batches.push(
+      collator.collate(
+        Array.from(next.value.indices, (i) => sequences[i]!),
+        next.value.step,
+      ),
     );
-    batches.push({
-      batchSize: batch.batchSize,
-      seqLen: batch.seqLen,
-      inputIds: batch.inputIds,
-      tokenTypeIds: batch.tokenTypeIds,
-      attentionMask: batch.attentionMask,
-      positions: batch.maskedPositions,
-      labels: Int32Array.from(batch.maskedPositions, (p) => batch.labels[p]!),
-    });
   }
   const unigram = UnigramModel.fit(sequences, { vocabSize: tokenizer.vocabSize, excludeIds: ids.all });
-  const baseline = unigram.score(batches.flatMap((b) => Array.from(b.labels)));
+  const baseline = unigram.score(batches.flatMap((b) => Array.from(b.maskedPositions, (p) => b.labels[p]!)));
   return { vocabSize: tokenizer.vocabSize, batches, baseline };
 }

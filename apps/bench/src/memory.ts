@@ -1,8 +1,9 @@
 import { type MaskedLanguageModel, paramGroups } from '@sibert/models';
 import { CombinedOptimizer, createOptimizer, type Optimizer } from '@sibert/optim';
-import { getBackend, manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
+import { getBackend, manualSeed, memory, resetPeakMemory } from '@sibert/tensor';
+import { trainStep, uploadMlmBatch } from '@sibert/train';
 import { selectOurBackend, syncOurs } from './backends.js';
-import { benchModel, syntheticBatch, uploadBatch } from './mlm-batch.js';
+import { benchModel, syntheticBatch } from './mlm-batch.js';
 import { type Column, markdownTable, mebibytes, type Row, type SuiteOutput } from './report.js';
 import { Progress } from './timing.js';
 
@@ -67,25 +68,22 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
       manualSeed(0);
       const model = benchModel(name, vocab);
       const optimizer = buildOptimizer(model, choice);
-      const step = (measure: (() => void) | null) => {
-        const { loss, accuracy } = tidy(() => {
-          const { inputs, targets } = uploadBatch(batch, model.config);
-          return model.forward(inputs, targets);
-        });
-        loss.backward();
-        measure?.();
-        optimizer.step();
-        optimizer.zeroGrad();
-        loss.dispose();
-        accuracy.dispose();
-      };
+      const step = (afterBackward?: () => void) =>
+        trainStep(
+          optimizer,
+          () => {
+            const { inputs, targets } = uploadMlmBatch(batch, model.config);
+            return { loss: model.forward(inputs, targets).loss };
+          },
+          afterBackward ? { afterBackward } : {},
+        );
       let gradBytes = 0;
-      step(null); // the first step allocates the optimizer's state
+      await step(); // the first step allocates the optimizer's state
       // Each step runs to completion before the next (WebGPU records work and returns at once;
       // the pool is read when nothing is in flight).
       await syncOurs();
       resetPeakMemory();
-      step(() => {
+      await step(() => {
         gradBytes = bytesOf(model.parameters().flatMap((p) => (p.grad ? [p.grad] : [])));
       });
       await syncOurs();
@@ -99,7 +97,7 @@ export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> 
         pooledBytes: pooledBytes(),
       });
       optimizer.dispose();
-      for (const p of model.parameters()) p.dispose();
+      model.dispose();
     }
   }
   progress.done();

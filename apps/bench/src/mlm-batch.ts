@@ -1,6 +1,5 @@
-import { MaskedLanguageModel, type ModelConfig, presetConfig } from '@sibert/models';
-import { tensor } from '@sibert/tensor';
-import type { MlmBatchArrays } from './tfjs-bert.js';
+import type { MlmBatch } from '@sibert/data';
+import { MaskedLanguageModel, presetConfig } from '@sibert/models';
 
 /** Token id of [MASK] in the synthetic batches (ids below 5 are the special tokens). */
 const MASK_ID = 4;
@@ -10,7 +9,7 @@ const MASK_ID = 4;
  * ~7th position masked (about 15%) with its original id as the label. Speed and memory do not
  * depend on the text, so the step and memory suites need no corpus.
  */
-export function syntheticBatch(batchSize: number, seqLen: number, vocabSize: number): MlmBatchArrays {
+export function syntheticBatch(batchSize: number, seqLen: number, vocabSize: number): MlmBatch {
   const n = batchSize * seqLen;
   const inputIds = new Int32Array(n);
   let state = 12345;
@@ -18,33 +17,20 @@ export function syntheticBatch(batchSize: number, seqLen: number, vocabSize: num
     state = (state * 1103515245 + 12345) >>> 0;
     inputIds[i] = 5 + (state % (vocabSize - 5));
   }
-  const positions = Int32Array.from({ length: n }, (_, i) => i).filter((i) => i % 7 === 3);
-  const labels = Int32Array.from(positions, (p) => inputIds[p]!);
-  for (const p of positions) inputIds[p] = MASK_ID;
+  const maskedPositions = Int32Array.from({ length: n }, (_, i) => i).filter((i) => i % 7 === 3);
+  const labels = new Int32Array(n).fill(-100);
+  for (const p of maskedPositions) {
+    labels[p] = inputIds[p]!;
+    inputIds[p] = MASK_ID;
+  }
   return {
     batchSize,
     seqLen,
     inputIds,
     tokenTypeIds: new Int32Array(n),
     attentionMask: new Int32Array(n).fill(1),
-    positions,
     labels,
-  };
-}
-
-/** Uploads a batch to the current backend of our engine (token types only for a model that has them). */
-export function uploadBatch(batch: MlmBatchArrays, config: ModelConfig) {
-  const shape = [batch.batchSize, batch.seqLen];
-  return {
-    inputs: {
-      inputIds: tensor(batch.inputIds, shape, 'int32'),
-      ...(config.typeVocabSize > 0 ? { tokenTypeIds: tensor(batch.tokenTypeIds, shape, 'int32') } : {}),
-      attentionMask: tensor(batch.attentionMask, shape, 'int32'),
-    },
-    targets: {
-      positions: tensor(batch.positions, [batch.positions.length], 'int32'),
-      labels: tensor(batch.labels, [batch.labels.length], 'int32'),
-    },
+    maskedPositions,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { UnigramScore } from '@sibert/data';
+import type { MlmBatch, UnigramScore } from '@sibert/data';
 import { MaskedLanguageModel, paramGroups, presetConfig, scaleEncoder } from '@sibert/models';
 import {
   CombinedOptimizer,
@@ -7,13 +7,12 @@ import {
   type Optimizer,
   piecewiseSchedule,
 } from '@sibert/optim';
-import { manualSeed, mul, tidy } from '@sibert/tensor';
+import { manualSeed } from '@sibert/tensor';
+import { trainStep, uploadMlmBatch } from '@sibert/train';
 import { selectOurBackend } from './backends.js';
 import { corpusBatches } from './corpus.js';
-import { uploadBatch } from './mlm-batch.js';
 import { type Column, fixed, markdownTable, type Row, type SuiteOutput } from './report.js';
 import { lineChart } from './svg.js';
-import type { MlmBatchArrays } from './tfjs-bert.js';
 import { Progress } from './timing.js';
 
 /** The settings of one training recipe in the comparison, for a run of `steps` steps. */
@@ -108,7 +107,7 @@ export async function trainRun(
   vocabSize: number,
   initScale: number,
   lossScale: number,
-  batches: readonly MlmBatchArrays[],
+  batches: readonly MlmBatch[],
 ): Promise<RunResult> {
   manualSeed(0);
   const model = new MaskedLanguageModel(
@@ -120,29 +119,23 @@ export async function trainRun(
   let diverged = false;
   try {
     for (const batch of batches) {
-      const { loss, accuracy } = tidy(() => {
-        const { inputs, targets } = uploadBatch(batch, model.config);
-        return model.forward(inputs, targets);
-      });
-      const value = await loss.itemAsync();
-      losses.push(value);
-      if (!Number.isFinite(value)) {
+      const { loss, updated } = await trainStep(
+        optimizer,
+        () => {
+          const { inputs, targets } = uploadMlmBatch(batch, model.config);
+          return { loss: model.forward(inputs, targets).loss };
+        },
+        { lossScale, skipNonFinite: true },
+      );
+      losses.push(loss);
+      if (!updated) {
         diverged = true;
-        loss.dispose();
-        accuracy.dispose();
         break;
       }
-      const scaled = mul(loss, lossScale);
-      scaled.backward();
-      optimizer.step();
-      optimizer.zeroGrad();
-      scaled.dispose();
-      loss.dispose();
-      accuracy.dispose();
     }
   } finally {
-    optimizer.zeroGrad();
-    for (const p of model.parameters()) p.dispose();
+    optimizer.dispose();
+    model.dispose();
   }
   return { losses, diverged };
 }

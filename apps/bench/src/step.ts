@@ -1,6 +1,8 @@
+import type { MlmBatch } from '@sibert/data';
 import { type MaskedLanguageModel, presetConfig } from '@sibert/models';
 import { createOptimizer, type SGD } from '@sibert/optim';
-import { manualSeed, memory, resetPeakMemory, tidy } from '@sibert/tensor';
+import { manualSeed, memory, resetPeakMemory } from '@sibert/tensor';
+import { trainStep, uploadMlmBatch } from '@sibert/train';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type BackendChoice,
@@ -12,7 +14,7 @@ import {
   useOurBackend,
   useTfjs,
 } from './backends.js';
-import { benchModel, syntheticBatch, uploadBatch } from './mlm-batch.js';
+import { benchModel, syntheticBatch } from './mlm-batch.js';
 import { type Column, markdownTable, mebibytes, type Row, type SuiteOutput } from './report.js';
 import { TfjsBertMlm } from './tfjs-bert.js';
 import { alternate, type Contender, Progress } from './timing.js';
@@ -28,18 +30,12 @@ export interface StepOptions {
 const LR = 1e-3;
 
 /** One training step of our model: upload, forward, backward, SGD update, loss read back. */
-async function ourStep(model: MaskedLanguageModel, optimizer: SGD, batch: ReturnType<typeof syntheticBatch>) {
-  const { loss, accuracy } = tidy(() => {
-    const { inputs, targets } = uploadBatch(batch, model.config);
-    return model.forward(inputs, targets);
+async function ourStep(model: MaskedLanguageModel, optimizer: SGD, batch: MlmBatch): Promise<number> {
+  const { loss } = await trainStep(optimizer, () => {
+    const { inputs, targets } = uploadMlmBatch(batch, model.config);
+    return { loss: model.forward(inputs, targets).loss };
   });
-  loss.backward();
-  optimizer.step();
-  optimizer.zeroGrad();
-  const value = await loss.itemAsync();
-  loss.dispose();
-  accuracy.dispose();
-  return value;
+  return loss;
 }
 
 export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
@@ -63,7 +59,7 @@ export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
     if (tfjsImpls.includes('tfjs-wasm')) notes.push(await tfjsWasmDescription());
   }
   notes.push(
-    `batch ${batchSize} × seq ${seqLen}, vocab ${VOCAB}, ${batch.positions.length} masked positions; plain SGD (lr ${LR}) over every parameter on every side, no dropout; a step = upload, forward, backward, update, loss read back`,
+    `batch ${batchSize} × seq ${seqLen}, vocab ${VOCAB}, ${batch.maskedPositions.length} masked positions; plain SGD (lr ${LR}) over every parameter on every side, no dropout; a step = upload, forward, backward, update, loss read back`,
     `medians of ${timing.runs} timed steps after ${timing.warmup} warm-up step(s), the implementations alternating; peakBytes: the most live tensor bytes during one further step (ours: memory().peakBytes; tfjs: tf.profile().peakBytes), parameters included`,
   );
 
@@ -108,7 +104,8 @@ export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
       peaks.set(impl, info.peakBytes);
       tfModel.dispose();
     }
-    for (const p of model.parameters()) p.dispose();
+    optimizer.dispose();
+    model.dispose();
     for (const [impl, ms] of medians) {
       rows.push({
         model: options.model,

@@ -1,3 +1,4 @@
+import type { MlmBatch } from '@sibert/data';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The BERT shape parameters the TensorFlow.js model needs (as in @sibert/models' ModelConfig). */
@@ -32,19 +33,6 @@ interface Layer {
   intermediate: Dense;
   ffOutput: Dense;
   outputNorm: Norm;
-}
-
-/** A batch in the shape both sides train on. */
-export interface MlmBatchArrays {
-  batchSize: number;
-  seqLen: number;
-  inputIds: Int32Array;
-  tokenTypeIds: Int32Array;
-  /** 1 for real tokens, 0 for padding. */
-  attentionMask: Int32Array;
-  /** Flat positions (row · seq + column) of the masked tokens and their labels. */
-  positions: Int32Array;
-  labels: Int32Array;
 }
 
 /**
@@ -142,7 +130,7 @@ export class TfjsBertMlm {
   }
 
   /** The mean MLM cross-entropy over the masked positions. */
-  loss(batch: MlmBatchArrays): tf.Scalar {
+  loss(batch: MlmBatch): tf.Scalar {
     const c = this.config;
     const { batchSize: B, seqLen: S } = batch;
     const H = c.numHeads;
@@ -173,7 +161,7 @@ export class TfjsBertMlm {
       const ff = this.dense(TfjsBertMlm.gelu(this.dense(h, l.intermediate)) as tf.Tensor2D, l.ffOutput);
       x = this.layerNorm(tf.add(h, ff), l.outputNorm) as tf.Tensor2D;
     }
-    const rows = tf.gather(x, tf.tensor1d(batch.positions, 'int32')) as tf.Tensor2D;
+    const rows = tf.gather(x, tf.tensor1d(batch.maskedPositions, 'int32')) as tf.Tensor2D;
     const transformed = this.layerNorm(
       TfjsBertMlm.gelu(this.dense(rows, this.headTransform)),
       this.headNorm,
@@ -182,11 +170,12 @@ export class TfjsBertMlm {
       tf.matMul(transformed, this.wordEmbeddings as tf.Tensor2D, false, true),
       this.headBias,
     );
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), c.vocabSize), logits);
+    const labels = Int32Array.from(batch.maskedPositions, (p) => batch.labels[p]!);
+    return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), c.vocabSize), logits);
   }
 
   /** One SGD step (forward, backward, update); resolves to the loss before the update. */
-  async step(batch: MlmBatchArrays): Promise<number> {
+  async step(batch: MlmBatch): Promise<number> {
     const cost = this.optimizer.minimize(() => this.loss(batch), true);
     const value = (await cost!.data())[0]!;
     cost!.dispose();
