@@ -24,5 +24,14 @@ export * from './errors.js';
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './gradcheck.js';
 export * from './ops/index.js';
 export { bernoulliThreshold, fillRandom, philox4x32, splitU64 } from './rng.js';
-export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
+export {
+  broadcastShapes,
+  broadcastStrides,
+  coalesce,
+  formatShape,
+  type Shape,
+  type StridedLayout,
+  sizeOf,
+  stridesOf,
+} from './shape.js';
 export { Tensor } from './tensor.js';
