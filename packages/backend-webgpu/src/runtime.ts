@@ -1,4 +1,5 @@
 import { BufferPool } from './buffer-pool.js';
+import { gpuError, gpuIndexError } from './errors.js';
 
 // WebGPU's numeric flags, spelled out so the backend never needs them installed as globals.
 const BUFFER_MAP_READ = 0x1;
@@ -72,7 +73,8 @@ export class GpuRuntime {
   private liveBytes = 0;
   /** Two words written by kernels that find an index out of range: the failing check's id and the index. */
   readonly indexErrorBuffer: GPUBuffer;
-  private readonly indexChecks = new Map<number, string>();
+  /** The op and bound of every index check dispatched since the last look, by id. */
+  private readonly indexChecks = new Map<number, { op: string; bound: number }>();
   private nextIndexCheck = 1;
 
   constructor(
@@ -98,9 +100,9 @@ export class GpuRuntime {
 
   /** Throws when the device can no longer run `op`. */
   assertUsable(op: string): void {
-    if (this.destroyed) throw new Error(`webgpu: ${op}: the backend was disposed`);
+    if (this.destroyed) throw gpuError(op, `the backend was disposed`);
     if (this.lostInfo) {
-      throw new Error(`webgpu: ${op}: device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
+      throw gpuError(op, `device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
     }
   }
 
@@ -109,14 +111,16 @@ export class GpuRuntime {
     this.assertUsable(op);
     const bytes = elements * 4;
     if (bytes > this.limits.maxStorageBufferBindingSize) {
-      throw new Error(
-        `webgpu: ${op}: a tensor of ${elements} elements (${bytes} bytes) exceeds the device's ` +
+      throw gpuError(
+        op,
+        `a tensor of ${elements} elements (${bytes} bytes) exceeds the device's ` +
           `maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize} bytes`,
       );
     }
     if (BufferPool.sizeClass(bytes) > this.limits.maxBufferSize) {
-      throw new Error(
-        `webgpu: ${op}: a buffer of ${bytes} bytes exceeds the device's maxBufferSize of ${this.limits.maxBufferSize} bytes`,
+      throw gpuError(
+        op,
+        `a buffer of ${bytes} bytes exceeds the device's maxBufferSize of ${this.limits.maxBufferSize} bytes`,
       );
     }
     let buffer = this.storagePool.takeFree(bytes);
@@ -130,7 +134,7 @@ export class GpuRuntime {
   }
 
   release(op: string, storage: GpuStorage): void {
-    if (storage.released) throw new Error(`webgpu: ${op}: the storage was already freed`);
+    if (storage.released) throw gpuError(op, `the storage was already freed`);
     storage.released = true;
     if (this.destroyed) return;
     this.liveBytes -= storage.buffer.size;
@@ -152,11 +156,12 @@ export class GpuRuntime {
   /**
    * Registers a device-side index check for a kernel about to be dispatched: the kernel reports
    * an out-of-range index into `indexErrorBuffer` under the returned id, and the next read or
-   * sync throws `webgpu: <op>: index … is out of range [0, bound)`.
+   * sync throws a RangeArgumentError `webgpu: <op>: index … is out of range [0, bound)` (the
+   * timing the backend contract prescribes: no host sync mid-forward).
    */
   indexCheck(op: string, bound: number): number {
     const id = this.nextIndexCheck++;
-    this.indexChecks.set(id, `${op}: index {index} is out of range [0, ${bound})`);
+    this.indexChecks.set(id, { op, bound });
     return id;
   }
 
@@ -165,14 +170,16 @@ export class GpuRuntime {
     const grid = this.grid(spec.op, spec.workgroups);
     if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
     if (spec.params.length > PARAM_WORDS) {
-      throw new Error(
-        `webgpu: ${spec.op}: needs ${spec.params.length} parameter words, at most ${PARAM_WORDS} fit (rank too high)`,
+      throw gpuError(
+        spec.op,
+        `needs ${spec.params.length} parameter words, at most ${PARAM_WORDS} fit (rank too high)`,
       );
     }
     for (const buffer of [...spec.inputs, ...spec.outputs]) {
       if (buffer.size > this.limits.maxStorageBufferBindingSize) {
-        throw new Error(
-          `webgpu: ${spec.op}: a binding of ${buffer.size} bytes exceeds maxStorageBufferBindingSize ` +
+        throw gpuError(
+          spec.op,
+          `a binding of ${buffer.size} bytes exceeds maxStorageBufferBindingSize ` +
             `(${this.limits.maxStorageBufferBindingSize} bytes)`,
         );
       }
@@ -228,7 +235,7 @@ export class GpuRuntime {
 
   async read(op: string, storage: GpuStorage, elements: number): Promise<ArrayBuffer> {
     this.assertUsable(op);
-    if (storage.released) throw new Error(`webgpu: ${op}: the storage was already freed`);
+    if (storage.released) throw gpuError(op, `the storage was already freed`);
     this.flush();
     const bytes = elements * 4;
     const encoder = this.device.createCommandEncoder();
@@ -268,7 +275,7 @@ export class GpuRuntime {
       await staging.mapAsync(MAP_MODE_READ, 0, bytes);
     } catch (error) {
       this.assertUsable(op);
-      throw new Error(`webgpu: ${op}: mapping the readback buffer failed: ${(error as Error).message}`);
+      throw gpuError(op, `mapping the readback buffer failed: ${(error as Error).message}`);
     }
   }
 
@@ -289,13 +296,12 @@ export class GpuRuntime {
     const [failedId, index] = new Int32Array(check.staging.getMappedRange(0, 8).slice(0));
     check.staging.unmap();
     this.readbackPool.release(check.staging);
-    const message = failedId ? this.indexChecks.get(failedId) : undefined;
+    const failed = failedId ? this.indexChecks.get(failedId) : undefined;
     for (const id of this.indexChecks.keys()) if (id <= check.lastId) this.indexChecks.delete(id);
     if (failedId) {
       this.device.queue.writeBuffer(this.indexErrorBuffer, 0, new Uint32Array(2));
-      throw new Error(
-        `webgpu: ${(message ?? 'an index check: index {index} is out of range').replace('{index}', String(index))}`,
-      );
+      const range = failed ? ` [0, ${failed.bound})` : '';
+      throw gpuIndexError(failed?.op ?? 'an index check', `index ${index} is out of range${range}`);
     }
   }
 
@@ -333,11 +339,11 @@ export class GpuRuntime {
     this.pendingChecks.push(
       scope.then(
         (error) => {
-          if (error && !this.firstError) this.firstError = new Error(`webgpu: ${op}: ${error.message}`);
+          if (error && !this.firstError) this.firstError = gpuError(op, error.message);
         },
         (error: unknown) => {
           if (!this.firstError && !this.destroyed) {
-            this.firstError = new Error(`webgpu: ${op}: ${(error as Error).message}`);
+            this.firstError = gpuError(op, (error as Error).message);
           }
         },
       ),
@@ -349,8 +355,9 @@ export class GpuRuntime {
     if (typeof workgroups !== 'number') {
       for (const count of workgroups) {
         if (count > max) {
-          throw new Error(
-            `webgpu: ${op}: needs ${count} workgroups in one dimension, maxComputeWorkgroupsPerDimension is ${max}`,
+          throw gpuError(
+            op,
+            `needs ${count} workgroups in one dimension, maxComputeWorkgroupsPerDimension is ${max}`,
           );
         }
       }
@@ -359,8 +366,9 @@ export class GpuRuntime {
     if (workgroups <= max) return [workgroups, 1, 1];
     const rows = Math.ceil(workgroups / max);
     if (rows > max) {
-      throw new Error(
-        `webgpu: ${op}: needs ${workgroups} workgroups, more than maxComputeWorkgroupsPerDimension² (${max}²)`,
+      throw gpuError(
+        op,
+        `needs ${workgroups} workgroups, more than maxComputeWorkgroupsPerDimension² (${max}²)`,
       );
     }
     return [Math.ceil(workgroups / rows), rows, 1];

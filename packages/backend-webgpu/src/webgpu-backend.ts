@@ -1,4 +1,5 @@
 import type { Backend, DType, Handle, Kernels, TypedArray } from '@sibert/tensor';
+import { gpuError } from './errors.js';
 import {
   binary,
   broadcastTo,
@@ -80,8 +81,9 @@ function defaultGpu(): Promise<GPU> {
       const dawnPackage = 'webgpu';
       dawn = await import(/* @vite-ignore */ dawnPackage);
     } catch (error) {
-      throw new Error(
-        `webgpu: create: no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
+      throw gpuError(
+        'create',
+        `no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
       );
     }
     return dawn.create([]);
@@ -140,8 +142,9 @@ export class WebGpuBackend implements Backend {
     if (options.forceFallbackAdapter) adapterOptions.forceFallbackAdapter = true;
     const adapter = await gpu.requestAdapter(adapterOptions);
     if (!adapter) {
-      throw new Error(
-        `webgpu: create: no WebGPU adapter (options ${JSON.stringify(adapterOptions)}); on Linux without a GPU run tools/setup-webgpu.sh`,
+      throw gpuError(
+        'create',
+        `no WebGPU adapter (options ${JSON.stringify(adapterOptions)}); on Linux without a GPU run tools/setup-webgpu.sh`,
       );
     }
     const requiredLimits: Record<string, number> = {};
@@ -165,9 +168,7 @@ export class WebGpuBackend implements Backend {
   write(values: TypedArray, dtype: DType): Handle {
     const expected = dtype === 'float32' ? Float32Array : Int32Array;
     if (!(values instanceof expected)) {
-      throw new Error(
-        `webgpu: write: expected a ${expected.name} for ${dtype}, got ${values.constructor.name}`,
-      );
+      throw gpuError('write', `expected a ${expected.name} for ${dtype}, got ${values.constructor.name}`);
     }
     return this.runtime.upload('write', values);
   }
@@ -208,7 +209,7 @@ export class WebGpuBackend implements Backend {
 
   private storage(op: string, handle: Handle): GpuStorage {
     if (!(handle instanceof GpuStorage)) {
-      throw new Error(`webgpu: ${op}: expected a handle of the webgpu backend, got ${String(handle)}`);
+      throw gpuError(op, `expected a handle of the webgpu backend, got ${String(handle)}`);
     }
     return handle;
   }

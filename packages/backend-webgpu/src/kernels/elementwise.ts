@@ -1,5 +1,16 @@
-import type { BinaryOp, CompareOp, DType, OutSpec, UnaryOp, View } from '@sibert/tensor';
-import { broadcastStrides, coalesce, rowMajorStrides, sizeOf } from '../layout.js';
+import {
+  type BinaryOp,
+  broadcastStrides,
+  type CompareOp,
+  coalesce,
+  type DType,
+  type OutSpec,
+  sizeOf,
+  stridesOf,
+  type UnaryOp,
+  type View,
+} from '@sibert/tensor';
+import { gpuError } from '../errors.js';
 import type { GpuRuntime, GpuStorage } from '../runtime.js';
 import {
   ELEMENT_WORKGROUP,
@@ -184,7 +195,7 @@ ${body}  }
 }
 
 function contiguousOut(storage: GpuStorage, out: OutSpec): StridedOperand {
-  return { buffer: storage.buffer, type: wgslType(out.dtype), base: 0, strides: rowMajorStrides(out.shape) };
+  return { buffer: storage.buffer, type: wgslType(out.dtype), base: 0, strides: stridesOf(out.shape) };
 }
 
 function broadcastInput(op: string, view: View, outShape: readonly number[]): StridedOperand {
@@ -226,7 +237,7 @@ export function unary(rt: GpuRuntime, x: View, op: UnaryOp, out: OutSpec): GpuSt
   const name = `unary(${op})`;
   const expression = x.dtype === 'float32' ? FLOAT_UNARY[op] : INT_UNARY[op];
   if (expression === undefined) {
-    throw new Error(`webgpu: ${name}: x must be float32, got ${x.dtype}`);
+    throw gpuError(name, `x must be float32, got ${x.dtype}`);
   }
   const result = allocateOut(rt, name, out);
   runMap(rt, {
@@ -261,7 +272,7 @@ export function binary(rt: GpuRuntime, a: View, b: View, op: BinaryOp, out: OutS
   const name = `binary(${op})`;
   const expression = out.dtype === 'float32' ? FLOAT_BINARY[op] : INT_BINARY[op];
   if (expression === undefined) {
-    throw new Error(`webgpu: ${name}: operands must be float32, got ${out.dtype}`);
+    throw gpuError(name, `operands must be float32, got ${out.dtype}`);
   }
   const result = allocateOut(rt, name, out);
   runMap(rt, {
@@ -279,7 +290,7 @@ const COMPARISONS: Record<CompareOp, string> = { gt: '>', ge: '>=', lt: '<', le:
 export function compare(rt: GpuRuntime, a: View, b: View, op: CompareOp, out: OutSpec): GpuStorage {
   const name = `compare(${op})`;
   if (a.dtype !== b.dtype) {
-    throw new Error(`webgpu: ${name}: operands must share a dtype, got ${a.dtype} and ${b.dtype}`);
+    throw gpuError(name, `operands must share a dtype, got ${a.dtype} and ${b.dtype}`);
   }
   requireDType(name, 'out', out.dtype, ['int32']);
   const result = allocateOut(rt, name, out);
@@ -372,7 +383,7 @@ function copy(
 export function transpose(rt: GpuRuntime, x: View, perm: readonly number[], out: OutSpec): GpuStorage {
   const name = 'transpose';
   const result = allocateOut(rt, name, out);
-  const strides = rowMajorStrides(x.shape);
+  const strides = stridesOf(x.shape);
   copy(
     rt,
     name,
@@ -398,7 +409,7 @@ export function broadcastTo(rt: GpuRuntime, x: View, out: OutSpec): GpuStorage {
 export function slice(rt: GpuRuntime, x: View, begin: readonly number[], out: OutSpec): GpuStorage {
   const name = 'slice';
   const result = allocateOut(rt, name, out);
-  const strides = rowMajorStrides(x.shape);
+  const strides = stridesOf(x.shape);
   const base = begin.reduce((sum, start, axis) => sum + start * strides[axis]!, 0);
   copy(
     rt,
@@ -413,7 +424,7 @@ export function slice(rt: GpuRuntime, x: View, begin: readonly number[], out: Ou
 export function concat(rt: GpuRuntime, xs: readonly View[], axis: number, out: OutSpec): GpuStorage {
   const name = 'concat';
   const result = allocateOut(rt, name, out);
-  const outStrides = rowMajorStrides(out.shape);
+  const outStrides = stridesOf(out.shape);
   let offset = 0;
   for (const x of xs) {
     copy(
@@ -424,7 +435,7 @@ export function concat(rt: GpuRuntime, xs: readonly View[], axis: number, out: O
         buffer: storageOf(name, x).buffer,
         type: wgslType(x.dtype),
         base: 0,
-        strides: rowMajorStrides(x.shape),
+        strides: stridesOf(x.shape),
       },
       {
         buffer: result.buffer,
@@ -458,7 +469,7 @@ export function pad(
       buffer: storageOf(name, x).buffer,
       type: wgslType(x.dtype),
       base: 0,
-      strides: rowMajorStrides(x.shape),
+      strides: stridesOf(x.shape),
     },
     { ...target, base },
   );
