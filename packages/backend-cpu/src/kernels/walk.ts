@@ -1,74 +1,15 @@
-/** Shape and stride arithmetic shared by the kernel families (row-major, element strides). */
+import { coalesce, type Shape, type StridedLayout } from '@sibert/tensor';
 
-export function sizeOf(shape: readonly number[]): number {
-  let size = 1;
-  for (const d of shape) size *= d;
-  return size;
-}
+/** A strided walk for the CPU loops: `coalesce`d, with at least one axis (a scalar walks [1]). */
+export type Walk = StridedLayout;
 
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let stride = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = stride;
-    stride *= shape[d]!;
+export function planWalk(shape: Shape, operandStrides: readonly (readonly number[])[]): Walk {
+  const walk = coalesce(shape, operandStrides);
+  if (walk.shape.length === 0) {
+    walk.shape.push(1);
+    for (const s of walk.strides) s.push(0);
   }
-  return strides;
-}
-
-/** Strides that read `inShape` (right-aligned, NumPy rules) as if it had `outShape`: 0 on broadcast axes. */
-export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const inStrides = contiguousStrides(inShape);
-  const offset = outShape.length - inShape.length;
-  const strides = new Array<number>(outShape.length).fill(0);
-  for (let d = 0; d < inShape.length; d++) {
-    strides[d + offset] = inShape[d] === 1 ? 0 : inStrides[d]!;
-  }
-  return strides;
-}
-
-/**
- * An iteration plan over `shape` for several operands at once: size-1 axes dropped and adjacent
- * axes merged wherever every operand walks them as one, so the common cases (same shape, scalar or
- * row broadcast, contiguous copies) become one or two long inner loops.
- */
-export interface Walk {
-  /** Merged extents, outermost first; at least one axis (a scalar walks [1]). */
-  readonly shape: number[];
-  /** strides[operand][axis], matching `shape`. */
-  readonly strides: number[][];
-}
-
-export function planWalk(shape: readonly number[], operandStrides: readonly (readonly number[])[]): Walk {
-  const mergedShape: number[] = [];
-  const merged: number[][] = operandStrides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const extent = shape[d]!;
-    if (extent === 1) continue;
-    const last = mergedShape.length - 1;
-    let canMerge = last >= 0;
-    if (canMerge) {
-      for (let k = 0; k < operandStrides.length; k++) {
-        // The previous (outer) axis continues this one iff outerStride == extent · innerStride.
-        if (merged[k]![last]! !== extent * operandStrides[k]![d]!) {
-          canMerge = false;
-          break;
-        }
-      }
-    }
-    if (canMerge) {
-      mergedShape[last] = mergedShape[last]! * extent;
-      for (let k = 0; k < operandStrides.length; k++) merged[k]![last] = operandStrides[k]![d]!;
-    } else {
-      mergedShape.push(extent);
-      for (let k = 0; k < operandStrides.length; k++) merged[k]!.push(operandStrides[k]![d]!);
-    }
-  }
-  if (mergedShape.length === 0) {
-    mergedShape.push(1);
-    for (const s of merged) s.push(0);
-  }
-  return { shape: mergedShape, strides: merged };
+  return walk;
 }
 
 /**
