@@ -99,7 +99,8 @@ export class CpuBackend implements Backend {
   /** Threads in use (after any fallback). */
   readonly threads: number;
   readonly kernels: Kernels;
-  readonly #rt: CpuRuntime;
+  // A TypeScript-private field, not #rt: tests derive backends from an instance with Object.create.
+  private readonly rt: CpuRuntime;
 
   constructor(options: CpuBackendOptions = {}) {
     const threads = options.threads ?? availableThreads();
@@ -108,25 +109,29 @@ export class CpuBackend implements Backend {
     }
     const kind = options.matmul ?? 'wasm-simd';
     // The JavaScript matmul runs on one thread, and so does everything else then.
-    this.#rt = new CpuRuntime(kind === 'js' ? 1 : threads);
-    const matmul = createMatmul(this.#rt, kind);
+    this.rt = new CpuRuntime(kind === 'js' ? 1 : threads);
+    const matmul = createMatmul(this.rt, kind);
     this.matmulKind = matmul.kind;
     this.threads = matmul.threads;
-    this.kernels = createKernels(this.#rt, matmul.matmul);
+    this.kernels = createKernels(this.rt, matmul.matmul);
   }
 
   write(values: TypedArray, dtype: DType): Handle {
-    const copy = this.#rt.allocateUninitialized(dtype, values.length);
+    const copy = this.rt.allocateUninitialized(dtype, values.length);
     copy.set(values);
     return copy;
   }
 
-  read(handle: Handle, size: number, dtype: DType): Promise<TypedArray> {
-    return Promise.resolve(this.readSync(handle, size, dtype));
+  async read(handle: Handle, size: number, dtype: DType): Promise<TypedArray> {
+    return this.readSync(handle, size, dtype);
   }
 
-  /** Returns a plain copy the caller owns (never a view into the backend's storage). */
+  /**
+   * Returns a plain copy the caller owns (never a view into the backend's storage). Throws the
+   * first out-of-range index a kernel met since the last read, as the backend contract says.
+   */
   readSync(handle: Handle, size: number, dtype: DType): TypedArray {
+    this.rt.throwPendingIndexError();
     const copy = dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
     copy.set((handle as TypedArray).subarray(0, size));
     return copy;
@@ -134,24 +139,25 @@ export class CpuBackend implements Backend {
 
   /** Freed arrays are kept for reuse (see `kernels/storage.ts`), within a budget. */
   free(handle: Handle): void {
-    this.#rt.recycle(handle as TypedArray);
+    this.rt.recycle(handle as TypedArray);
   }
 
-  sync(): Promise<void> {
-    return Promise.resolve();
+  /** Kernels run synchronously: nothing to wait for but a pending index error to report. */
+  async sync(): Promise<void> {
+    this.rt.throwPendingIndexError();
   }
 
   /** Stops this backend's worker threads and drops the arrays it kept for reuse. */
   dispose(): void {
-    this.#rt.dispose();
+    this.rt.dispose();
   }
 
   describe(): Record<string, unknown> {
     return {
       threads: this.threads,
       matmul: this.matmulKind,
-      storage: this.#rt.wasm?.storesTensors ? 'wasm-shared-memory' : 'typed-arrays',
-      pooledBytes: this.#rt.pooledBytes(),
+      storage: this.rt.wasm?.storesTensors ? 'wasm-shared-memory' : 'typed-arrays',
+      pooledBytes: this.rt.pooledBytes(),
     };
   }
 }

@@ -112,6 +112,11 @@ export function crossEntropy(
   for (let r = 0; r < dst.length; r++) {
     const target = label[r]!;
     if (target === ignoreIndex) continue;
+    if (target < 0 || target >= n) {
+      // Loss 0, reported at the next read (the backend contract's index validation).
+      rt.reportBadIndex('crossEntropy', target, n);
+      continue;
+    }
     const base = r * n;
     let logSum: number;
     if (wasm) {

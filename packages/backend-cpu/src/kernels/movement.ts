@@ -112,19 +112,38 @@ function splitAround(shape: readonly number[], axis: number): [number, number, n
   return [outer, shape[axis]!, inner];
 }
 
+/**
+ * Reports the first of `index` outside [0, bound) to `rt` (the backend contract's timing: at the
+ * next read); returns whether all are inside. One pass over the indices, not over the data.
+ */
+function checkIndices(rt: CpuRuntime, op: string, index: Int32Array, bound: number): boolean {
+  for (let j = 0; j < index.length; j++) {
+    const v = index[j]!;
+    if (v < 0 || v >= bound) {
+      rt.reportBadIndex(op, v, bound);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Out-of-range indices read zeros (and are reported, see `checkIndices`). */
 export function gather(rt: CpuRuntime, x: View, indices: View, axis: number, out: OutSpec): TypedArray {
   const src = x.handle as TypedArray;
   const index = indices.handle as Int32Array;
   const dst = rt.allocateUninitialized(out.dtype, sizeOf(out.shape));
-  if (dst.length === 0) return dst;
   const [outer, extent, inner] = splitAround(x.shape, axis);
+  const valid = checkIndices(rt, 'gather', index, extent);
+  if (dst.length === 0) return dst;
   const count = index.length;
   let d = 0;
   for (let o = 0; o < outer; o++) {
     const base = o * extent * inner;
     for (let j = 0; j < count; j++) {
       const s = base + index[j]! * inner;
-      if (inner >= BULK_COPY_MIN) {
+      if (!valid && (index[j]! < 0 || index[j]! >= extent)) {
+        dst.fill(0, d, d + inner);
+      } else if (inner >= BULK_COPY_MIN) {
         dst.set(src.subarray(s, s + inner), d);
       } else {
         for (let i = 0; i < inner; i++) dst[d + i] = src[s + i]!;
@@ -135,6 +154,7 @@ export function gather(rt: CpuRuntime, x: View, indices: View, axis: number, out
   return dst;
 }
 
+/** Updates at out-of-range indices are dropped (and reported, see `checkIndices`). */
 export function scatterAdd(
   rt: CpuRuntime,
   updates: View,
@@ -145,15 +165,18 @@ export function scatterAdd(
   const src = updates.handle as TypedArray;
   const index = indices.handle as Int32Array;
   const dst = rt.allocate(out.dtype, sizeOf(out.shape));
-  if (dst.length === 0 || src.length === 0) return dst;
   const [outer, extent, inner] = splitAround(out.shape, axis);
+  const valid = checkIndices(rt, 'scatterAdd', index, extent);
+  if (dst.length === 0 || src.length === 0) return dst;
   const count = index.length;
   let s = 0;
   for (let o = 0; o < outer; o++) {
     const base = o * extent * inner;
     for (let j = 0; j < count; j++) {
       const d = base + index[j]! * inner;
-      for (let i = 0; i < inner; i++) dst[d + i]! += src[s + i]!;
+      if (valid || (index[j]! >= 0 && index[j]! < extent)) {
+        for (let i = 0; i < inner; i++) dst[d + i]! += src[s + i]!;
+      }
       s += inner;
     }
   }

@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from '@sibert/tensor';
+import { type DType, RangeArgumentError, type TypedArray } from '@sibert/tensor';
 import { GEMM_TASKS } from './gemm.js';
 import { WasmHeap } from './heap.js';
 import { PARALLEL_TASKS } from './parallel.js';
@@ -58,6 +58,7 @@ export class CpuRuntime {
   /** Large WASM kernels split over it; present whenever `wasm` is (with 1 thread it never wakes one). */
   readonly pool: ThreadPool | undefined;
   readonly #plain = new PlainArrays();
+  #indexError: RangeArgumentError | null = null;
 
   /** `threads`: threads large kernels may use, the calling thread included. */
   constructor(threads: number) {
@@ -95,6 +96,21 @@ export class CpuRuntime {
   /** Bytes of storage waiting for reuse (the engine's `memory()` counts live tensors only). */
   pooledBytes(): number {
     return this.#plain.idleBytes + (this.wasm?.heap.idleBytes ?? 0);
+  }
+
+  /**
+   * Records an out-of-range index a kernel met (the first one, until reported): the backend
+   * contract has the next read or sync report it, so kernels never stop mid-forward for it.
+   */
+  reportBadIndex(op: string, index: number, bound: number): void {
+    this.#indexError ??= new RangeArgumentError(`index ${index} is out of range [0, ${bound})`, op);
+  }
+
+  /** Throws the recorded index error, if any, and clears it. */
+  throwPendingIndexError(): void {
+    const error = this.#indexError;
+    this.#indexError = null;
+    if (error) throw error;
   }
 
   /**
