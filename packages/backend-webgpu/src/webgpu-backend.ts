@@ -64,7 +64,7 @@ const REQUESTED_LIMITS = [
 
 /**
  * Dawn's `GPU` object for this process, created once and never released (the counterpart of a
- * page's `navigator.gpu`). Dawn for Node aborts the process (a lock on freed memory in its event
+ * page's `navigator.gpu`): the backend's one deliberate process-wide object. Dawn for Node aborts the process (a lock on freed memory in its event
  * loop) when a GPU object is garbage-collected after opening devices, disposed or not, so no
  * backend may own one. Node still exits when its work is done: Dawn holds the event loop open
  * only while GPU work is pending.
