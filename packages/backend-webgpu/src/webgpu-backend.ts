@@ -1,20 +1,9 @@
 import type { Backend, DType, Handle, Kernels, TypedArray } from '@sibert/tensor';
 import { gpuError } from './errors.js';
-import {
-  binary,
-  broadcastTo,
-  cast,
-  compare,
-  concat,
-  fill,
-  pad,
-  slice,
-  transpose,
-  unary,
-  where,
-} from './kernels/elementwise.js';
+import { binary, cast, compare, fill, unary, where } from './kernels/elementwise.js';
 import { gather, oneHot, scatterAdd } from './kernels/indexing.js';
 import { type MatmulTiling, matmul, REGISTER_TILING, WORKGROUP_TILING } from './kernels/matmul.js';
+import { broadcastTo, concat, pad, slice, transpose } from './kernels/movement.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
 import {
