@@ -1,5 +1,6 @@
 import { BufferPool } from './buffer-pool.js';
-import { gpuError, gpuIndexError } from './errors.js';
+import { gpuError } from './errors.js';
+import { IndexChecks } from './index-checks.js';
 
 // WebGPU's numeric flags, spelled out so the backend never needs them installed as globals.
 const BUFFER_MAP_READ = 0x1;
@@ -71,11 +72,7 @@ export class GpuRuntime {
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
   private liveBytes = 0;
-  /** Two words written by kernels that find an index out of range: the failing check's id and the index. */
-  readonly indexErrorBuffer: GPUBuffer;
-  /** The op and bound of every index check dispatched since the last look, by id. */
-  private readonly indexChecks = new Map<number, { op: string; bound: number }>();
-  private nextIndexCheck = 1;
+  private readonly indexChecks: IndexChecks;
 
   constructor(
     readonly device: GPUDevice,
@@ -92,7 +89,7 @@ export class GpuRuntime {
       size: this.paramStaging.byteLength,
       usage: BUFFER_UNIFORM | BUFFER_COPY_DST,
     });
-    this.indexErrorBuffer = device.createBuffer({ size: 16, usage: storageUsage });
+    this.indexChecks = new IndexChecks(device, storageUsage);
     device.lost.then((info) => {
       if (!this.destroyed) this.lostInfo = info;
     });
@@ -160,9 +157,12 @@ export class GpuRuntime {
    * timing the backend contract prescribes: no host sync mid-forward).
    */
   indexCheck(op: string, bound: number): number {
-    const id = this.nextIndexCheck++;
-    this.indexChecks.set(id, { op, bound });
-    return id;
+    return this.indexChecks.register(op, bound);
+  }
+
+  /** The buffer checking kernels report into (bind it as an output). */
+  get indexErrorBuffer(): GPUBuffer {
+    return this.indexChecks.buffer;
   }
 
   dispatch(spec: DispatchSpec): void {
@@ -258,7 +258,7 @@ export class GpuRuntime {
   async sync(): Promise<void> {
     this.assertUsable('sync');
     this.flush();
-    if (this.indexChecks.size > 0) {
+    if (this.indexChecks.pending) {
       const encoder = this.device.createCommandEncoder();
       const indexCheck = this.recordIndexCheck(encoder);
       this.device.queue.submit([encoder.finish()]);
@@ -281,10 +281,10 @@ export class GpuRuntime {
 
   /** Copies the index-error words out when checks ran since the last look; returns what to await. */
   private recordIndexCheck(encoder: GPUCommandEncoder): { staging: GPUBuffer; lastId: number } | null {
-    if (this.indexChecks.size === 0) return null;
+    if (!this.indexChecks.pending) return null;
     const staging = this.readbackPool.acquire(8);
-    encoder.copyBufferToBuffer(this.indexErrorBuffer, 0, staging, 0, 8);
-    return { staging, lastId: this.nextIndexCheck - 1 };
+    encoder.copyBufferToBuffer(this.indexChecks.buffer, 0, staging, 0, 8);
+    return { staging, lastId: this.indexChecks.lastId };
   }
 
   private async finishIndexCheck(
@@ -293,16 +293,10 @@ export class GpuRuntime {
   ): Promise<void> {
     if (!check) return;
     await this.mapForReading(op, check.staging, 8);
-    const [failedId, index] = new Int32Array(check.staging.getMappedRange(0, 8).slice(0));
+    const words = new Int32Array(check.staging.getMappedRange(0, 8).slice(0));
     check.staging.unmap();
     this.readbackPool.release(check.staging);
-    const failed = failedId ? this.indexChecks.get(failedId) : undefined;
-    for (const id of this.indexChecks.keys()) if (id <= check.lastId) this.indexChecks.delete(id);
-    if (failedId) {
-      this.device.queue.writeBuffer(this.indexErrorBuffer, 0, new Uint32Array(2));
-      const range = failed ? ` [0, ${failed.bound})` : '';
-      throw gpuIndexError(failed?.op ?? 'an index check', `index ${index} is out of range${range}`);
-    }
+    this.indexChecks.settle(words, check.lastId);
   }
 
   /** Bytes held by live tensors and by the pool. */
@@ -318,7 +312,7 @@ export class GpuRuntime {
     this.storagePool.destroy();
     this.readbackPool.destroy();
     this.uniformBuffer.destroy();
-    this.indexErrorBuffer.destroy();
+    this.indexChecks.buffer.destroy();
     this.pipelines.clear();
     this.layouts.clear();
     this.device.destroy();
