@@ -61,6 +61,7 @@ export class GpuRuntime {
   private readonly storagePool: BufferPool;
   private readonly readbackPool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly shaderSources = new Map<string, string>();
   private readonly layouts = new Map<string, Layout>();
   private readonly uniformBuffer: GPUBuffer;
   private readonly paramStaging = new Uint32Array(PARAM_WORDS * DISPATCHES_PER_BATCH);
@@ -163,6 +164,16 @@ export class GpuRuntime {
   /** The buffer checking kernels report into (bind it as an output). */
   get indexErrorBuffer(): GPUBuffer {
     return this.indexChecks.buffer;
+  }
+
+  /** The WGSL source a kernel keys by `key`, built once (and the same string, so pipeline lookups stay cheap). */
+  shaderSource(key: string, build: () => string): string {
+    let source = this.shaderSources.get(key);
+    if (source === undefined) {
+      source = build();
+      this.shaderSources.set(key, source);
+    }
+    return source;
   }
 
   dispatch(spec: DispatchSpec): void {
@@ -314,6 +325,7 @@ export class GpuRuntime {
     this.uniformBuffer.destroy();
     this.indexChecks.buffer.destroy();
     this.pipelines.clear();
+    this.shaderSources.clear();
     this.layouts.clear();
     this.device.destroy();
   }

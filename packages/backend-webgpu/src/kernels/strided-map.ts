@@ -31,8 +31,6 @@ interface MapSpec {
   readonly extras?: readonly number[];
 }
 
-const mapShaders = new Map<string, string>();
-
 /**
  * Elements (or vec4s) each thread handles, WORKGROUP apart. Fewer, fuller workgroups: on lavapipe
  * the cost of starting a workgroup rivals a 256-element map (1M-element scale: 8.4 ms at one
@@ -72,12 +70,10 @@ export function runMap(rt: GpuRuntime, spec: MapSpec): void {
   const types = spec.inputs.map((input) => input.type).join(',');
   const kinds = vector ? vector.operands.map((operand) => (operand.splat ? 's' : 'v')).join('') : 'scalar';
   // The source depends only on this key; reusing one string object keeps the pipeline lookup cheap.
-  const key = `${rank}|${types}|${spec.out.type}|${kinds}|${expression}`;
-  let shader = mapShaders.get(key);
-  if (shader === undefined) {
-    shader = mapShader(spec, rank, shapeSlot, operandSlots, expression, vector);
-    mapShaders.set(key, shader);
-  }
+  const key = `map|${rank}|${types}|${spec.out.type}|${kinds}|${expression}`;
+  const shader = rt.shaderSource(key, () =>
+    mapShader(spec, rank, shapeSlot, operandSlots, expression, vector),
+  );
   rt.dispatch({
     op: spec.op,
     shader,
