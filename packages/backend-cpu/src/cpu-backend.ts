@@ -8,6 +8,7 @@ import {
   type OutSpec,
   type RandomDistribution,
   type RandomStream,
+  RangeArgumentError,
   sizeOf,
   type TypedArray,
 } from '@sibert/tensor';
@@ -105,7 +106,7 @@ export class CpuBackend implements Backend {
   constructor(options: CpuBackendOptions = {}) {
     const threads = options.threads ?? availableThreads();
     if (!Number.isInteger(threads) || threads < 1) {
-      throw new RangeError(`CpuBackend: threads must be a positive integer, got ${threads}`);
+      throw new RangeArgumentError(`threads must be a positive integer, got ${threads}`, 'CpuBackend');
     }
     const kind = options.matmul ?? 'wasm-simd';
     // The JavaScript matmul runs on one thread, and so does everything else then.

@@ -1,3 +1,4 @@
+import { BackendError } from '@sibert/tensor';
 import type { WasmHeap } from './heap.js';
 import type { KernelModule, Panel, WasmApi, WasmMemory, WasmModule } from './wasm-module.js';
 
@@ -174,9 +175,11 @@ export class ThreadPool {
 
   /** Runs tasks 0 … count−1 of `task` (one of the pool's) with parameters `job`; returns when all are done. */
   run<P extends string>(task: Task<P>, job: JobParams<P>, count: number, parallel: boolean): void {
-    if (count > MAX_TASKS) throw new RangeError(`a job has at most ${MAX_TASKS} tasks, got ${count}`);
+    if (count > MAX_TASKS)
+      throw new BackendError(`a job has at most ${MAX_TASKS} tasks, got ${count}`, 'cpu');
     const kind = this.#tasks.indexOf(task as Task);
-    if (kind < 0) throw new Error(`ThreadPool.run: task ${task.run.name} is not one of this pool's tasks`);
+    if (kind < 0)
+      throw new BackendError(`task ${task.run.name} is not one of this pool's tasks`, 'ThreadPool.run');
     const wake = parallel && this.threads > 1 && this.#ensureWorkers();
     const ctl = this.#ctl;
     const f32 = this.#heap.f32;
@@ -201,7 +204,7 @@ export class ThreadPool {
     }
     if (failure !== undefined) throw failure;
     if (Atomics.load(ctl, FAILED) !== 0) {
-      throw new Error(
+      throw new BackendError(
         'a CPU kernel failed on a worker thread; rerun with `new CpuBackend({ threads: 1 })` to see why',
       );
     }
