@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { openTestBackend } from '@sibert/backend-webgpu';
+import { openTestBackend } from '@sibert/backend-webgpu/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeMarkdownSection } from './report.js';
 

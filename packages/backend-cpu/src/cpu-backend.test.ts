@@ -31,6 +31,22 @@ describe('CpuBackend', () => {
     expect(['wasm-simd', 'js']).toContain(backend.matmulKind);
   });
 
+  it('reports an out-of-range index at the next read or sync, dropping the update meanwhile', async () => {
+    const updates = {
+      handle: backend.write(Float32Array.of(1, 2, 3), 'float32'),
+      shape: [3],
+      dtype: 'float32' as const,
+    };
+    const indices = {
+      handle: backend.write(Int32Array.of(0, 4, 0), 'int32'),
+      shape: [3],
+      dtype: 'int32' as const,
+    };
+    const sums = backend.kernels.scatterAdd(updates, indices, 0, { shape: [2], dtype: 'float32' });
+    await expect(backend.sync()).rejects.toThrow(/scatterAdd: index 4 is out of range \[0, 2\)/);
+    expect(Array.from(backend.readSync(sums, 2, 'float32'))).toEqual([4, 0]);
+  });
+
   describe('random', () => {
     const distributions: RandomDistribution[] = [
       { kind: 'uniform', low: -2, high: 3 },

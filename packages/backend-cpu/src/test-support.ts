@@ -1,7 +1,7 @@
 /** Helpers for this package's tests: seeded inputs and naive float64 references by coordinates. */
 import type { DType, TypedArray, View } from '@sibert/tensor';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { wasmRuntime } from './kernels/runtime.js';
+import { CpuRuntime } from './kernels/runtime.js';
 
 /** mulberry32: a tiny seeded generator, so failures reproduce. */
 export function seeded(seed: number): () => number {
@@ -38,6 +38,9 @@ export interface ArrayView extends View {
   readonly handle: TypedArray;
 }
 
+/** The runtime kernel tests run on (one thread: tests of the thread pool make their own). */
+export const rt = new CpuRuntime(1);
+
 let viewsInHeap = false;
 
 /**
@@ -45,15 +48,14 @@ let viewsInHeap = false;
  * plain arrays (the default) take the JavaScript path. Test files run their cases both ways.
  */
 export function storeViewsInHeap(on: boolean): void {
-  if (on && !wasmRuntime()?.storesTensors)
-    throw new Error('this runtime cannot store tensors in the WASM heap');
+  if (on && !rt.wasm?.storesTensors) throw new Error('this runtime cannot store tensors in the WASM heap');
   viewsInHeap = on;
 }
 
 export function view(handle: TypedArray, shape: readonly number[]): ArrayView {
   const dtype = handle instanceof Int32Array ? 'int32' : 'float32';
   if (viewsInHeap) {
-    const copy = wasmRuntime()!.heap.allocate(dtype, handle.length)!;
+    const copy = rt.wasm!.heap.allocate(dtype, handle.length)!;
     copy.set(handle);
     handle = copy;
   }

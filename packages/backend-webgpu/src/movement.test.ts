@@ -1,5 +1,5 @@
+import { sizeOf, stridesOf } from '@sibert/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rowMajorStrides, sizeOf } from './layout.js';
 import { coordinates, download, sampleValues, upload } from './test-support.js';
 import { openTestBackend } from './testing.js';
 
@@ -7,7 +7,7 @@ const backend = await openTestBackend();
 afterAll(() => backend?.dispose());
 
 function linear(coords: readonly number[], shape: readonly number[]): number {
-  const strides = rowMajorStrides(shape);
+  const strides = stridesOf(shape);
   return coords.reduce((sum, c, axis) => sum + c * strides[axis]!, 0);
 }
 

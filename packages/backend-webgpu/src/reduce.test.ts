@@ -1,6 +1,5 @@
-import type { ReduceOp } from '@sibert/tensor';
+import { type ReduceOp, sizeOf } from '@sibert/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sizeOf } from './layout.js';
 import { coordinates, download, expectClose, sampleValues, upload } from './test-support.js';
 import { openTestBackend } from './testing.js';
 import { TOLERANCE } from './tolerances.js';

@@ -1,4 +1,6 @@
 import { BufferPool } from './buffer-pool.js';
+import { gpuError } from './errors.js';
+import { IndexChecks } from './index-checks.js';
 
 // WebGPU's numeric flags, spelled out so the backend never needs them installed as globals.
 const BUFFER_MAP_READ = 0x1;
@@ -59,6 +61,7 @@ export class GpuRuntime {
   private readonly storagePool: BufferPool;
   private readonly readbackPool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly shaderSources = new Map<string, string>();
   private readonly layouts = new Map<string, Layout>();
   private readonly uniformBuffer: GPUBuffer;
   private readonly paramStaging = new Uint32Array(PARAM_WORDS * DISPATCHES_PER_BATCH);
@@ -70,10 +73,7 @@ export class GpuRuntime {
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
   private liveBytes = 0;
-  /** Two words written by kernels that find an index out of range: the failing check's id and the index. */
-  readonly indexErrorBuffer: GPUBuffer;
-  private readonly indexChecks = new Map<number, string>();
-  private nextIndexCheck = 1;
+  private readonly indexChecks: IndexChecks;
 
   constructor(
     readonly device: GPUDevice,
@@ -90,7 +90,7 @@ export class GpuRuntime {
       size: this.paramStaging.byteLength,
       usage: BUFFER_UNIFORM | BUFFER_COPY_DST,
     });
-    this.indexErrorBuffer = device.createBuffer({ size: 16, usage: storageUsage });
+    this.indexChecks = new IndexChecks(device, storageUsage);
     device.lost.then((info) => {
       if (!this.destroyed) this.lostInfo = info;
     });
@@ -98,9 +98,9 @@ export class GpuRuntime {
 
   /** Throws when the device can no longer run `op`. */
   assertUsable(op: string): void {
-    if (this.destroyed) throw new Error(`webgpu: ${op}: the backend was disposed`);
+    if (this.destroyed) throw gpuError(op, `the backend was disposed`);
     if (this.lostInfo) {
-      throw new Error(`webgpu: ${op}: device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
+      throw gpuError(op, `device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
     }
   }
 
@@ -109,14 +109,16 @@ export class GpuRuntime {
     this.assertUsable(op);
     const bytes = elements * 4;
     if (bytes > this.limits.maxStorageBufferBindingSize) {
-      throw new Error(
-        `webgpu: ${op}: a tensor of ${elements} elements (${bytes} bytes) exceeds the device's ` +
+      throw gpuError(
+        op,
+        `a tensor of ${elements} elements (${bytes} bytes) exceeds the device's ` +
           `maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize} bytes`,
       );
     }
     if (BufferPool.sizeClass(bytes) > this.limits.maxBufferSize) {
-      throw new Error(
-        `webgpu: ${op}: a buffer of ${bytes} bytes exceeds the device's maxBufferSize of ${this.limits.maxBufferSize} bytes`,
+      throw gpuError(
+        op,
+        `a buffer of ${bytes} bytes exceeds the device's maxBufferSize of ${this.limits.maxBufferSize} bytes`,
       );
     }
     let buffer = this.storagePool.takeFree(bytes);
@@ -130,7 +132,7 @@ export class GpuRuntime {
   }
 
   release(op: string, storage: GpuStorage): void {
-    if (storage.released) throw new Error(`webgpu: ${op}: the storage was already freed`);
+    if (storage.released) throw gpuError(op, `the storage was already freed`);
     storage.released = true;
     if (this.destroyed) return;
     this.liveBytes -= storage.buffer.size;
@@ -152,12 +154,26 @@ export class GpuRuntime {
   /**
    * Registers a device-side index check for a kernel about to be dispatched: the kernel reports
    * an out-of-range index into `indexErrorBuffer` under the returned id, and the next read or
-   * sync throws `webgpu: <op>: index … is out of range [0, bound)`.
+   * sync throws a RangeArgumentError `webgpu: <op>: index … is out of range [0, bound)` (the
+   * timing the backend contract prescribes: no host sync mid-forward).
    */
   indexCheck(op: string, bound: number): number {
-    const id = this.nextIndexCheck++;
-    this.indexChecks.set(id, `${op}: index {index} is out of range [0, ${bound})`);
-    return id;
+    return this.indexChecks.register(op, bound);
+  }
+
+  /** The buffer checking kernels report into (bind it as an output). */
+  get indexErrorBuffer(): GPUBuffer {
+    return this.indexChecks.buffer;
+  }
+
+  /** The WGSL source a kernel keys by `key`, built once (and the same string, so pipeline lookups stay cheap). */
+  shaderSource(key: string, build: () => string): string {
+    let source = this.shaderSources.get(key);
+    if (source === undefined) {
+      source = build();
+      this.shaderSources.set(key, source);
+    }
+    return source;
   }
 
   dispatch(spec: DispatchSpec): void {
@@ -165,14 +181,16 @@ export class GpuRuntime {
     const grid = this.grid(spec.op, spec.workgroups);
     if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
     if (spec.params.length > PARAM_WORDS) {
-      throw new Error(
-        `webgpu: ${spec.op}: needs ${spec.params.length} parameter words, at most ${PARAM_WORDS} fit (rank too high)`,
+      throw gpuError(
+        spec.op,
+        `needs ${spec.params.length} parameter words, at most ${PARAM_WORDS} fit (rank too high)`,
       );
     }
     for (const buffer of [...spec.inputs, ...spec.outputs]) {
       if (buffer.size > this.limits.maxStorageBufferBindingSize) {
-        throw new Error(
-          `webgpu: ${spec.op}: a binding of ${buffer.size} bytes exceeds maxStorageBufferBindingSize ` +
+        throw gpuError(
+          spec.op,
+          `a binding of ${buffer.size} bytes exceeds maxStorageBufferBindingSize ` +
             `(${this.limits.maxStorageBufferBindingSize} bytes)`,
         );
       }
@@ -228,7 +246,7 @@ export class GpuRuntime {
 
   async read(op: string, storage: GpuStorage, elements: number): Promise<ArrayBuffer> {
     this.assertUsable(op);
-    if (storage.released) throw new Error(`webgpu: ${op}: the storage was already freed`);
+    if (storage.released) throw gpuError(op, `the storage was already freed`);
     this.flush();
     const bytes = elements * 4;
     const encoder = this.device.createCommandEncoder();
@@ -251,7 +269,7 @@ export class GpuRuntime {
   async sync(): Promise<void> {
     this.assertUsable('sync');
     this.flush();
-    if (this.indexChecks.size > 0) {
+    if (this.indexChecks.pending) {
       const encoder = this.device.createCommandEncoder();
       const indexCheck = this.recordIndexCheck(encoder);
       this.device.queue.submit([encoder.finish()]);
@@ -268,16 +286,16 @@ export class GpuRuntime {
       await staging.mapAsync(MAP_MODE_READ, 0, bytes);
     } catch (error) {
       this.assertUsable(op);
-      throw new Error(`webgpu: ${op}: mapping the readback buffer failed: ${(error as Error).message}`);
+      throw gpuError(op, `mapping the readback buffer failed: ${(error as Error).message}`);
     }
   }
 
   /** Copies the index-error words out when checks ran since the last look; returns what to await. */
   private recordIndexCheck(encoder: GPUCommandEncoder): { staging: GPUBuffer; lastId: number } | null {
-    if (this.indexChecks.size === 0) return null;
+    if (!this.indexChecks.pending) return null;
     const staging = this.readbackPool.acquire(8);
-    encoder.copyBufferToBuffer(this.indexErrorBuffer, 0, staging, 0, 8);
-    return { staging, lastId: this.nextIndexCheck - 1 };
+    encoder.copyBufferToBuffer(this.indexChecks.buffer, 0, staging, 0, 8);
+    return { staging, lastId: this.indexChecks.lastId };
   }
 
   private async finishIndexCheck(
@@ -286,17 +304,10 @@ export class GpuRuntime {
   ): Promise<void> {
     if (!check) return;
     await this.mapForReading(op, check.staging, 8);
-    const [failedId, index] = new Int32Array(check.staging.getMappedRange(0, 8).slice(0));
+    const words = new Int32Array(check.staging.getMappedRange(0, 8).slice(0));
     check.staging.unmap();
     this.readbackPool.release(check.staging);
-    const message = failedId ? this.indexChecks.get(failedId) : undefined;
-    for (const id of this.indexChecks.keys()) if (id <= check.lastId) this.indexChecks.delete(id);
-    if (failedId) {
-      this.device.queue.writeBuffer(this.indexErrorBuffer, 0, new Uint32Array(2));
-      throw new Error(
-        `webgpu: ${(message ?? 'an index check: index {index} is out of range').replace('{index}', String(index))}`,
-      );
-    }
+    this.indexChecks.settle(words, check.lastId);
   }
 
   /** Bytes held by live tensors and by the pool. */
@@ -312,8 +323,9 @@ export class GpuRuntime {
     this.storagePool.destroy();
     this.readbackPool.destroy();
     this.uniformBuffer.destroy();
-    this.indexErrorBuffer.destroy();
+    this.indexChecks.buffer.destroy();
     this.pipelines.clear();
+    this.shaderSources.clear();
     this.layouts.clear();
     this.device.destroy();
   }
@@ -333,11 +345,11 @@ export class GpuRuntime {
     this.pendingChecks.push(
       scope.then(
         (error) => {
-          if (error && !this.firstError) this.firstError = new Error(`webgpu: ${op}: ${error.message}`);
+          if (error && !this.firstError) this.firstError = gpuError(op, error.message);
         },
         (error: unknown) => {
           if (!this.firstError && !this.destroyed) {
-            this.firstError = new Error(`webgpu: ${op}: ${(error as Error).message}`);
+            this.firstError = gpuError(op, (error as Error).message);
           }
         },
       ),
@@ -349,8 +361,9 @@ export class GpuRuntime {
     if (typeof workgroups !== 'number') {
       for (const count of workgroups) {
         if (count > max) {
-          throw new Error(
-            `webgpu: ${op}: needs ${count} workgroups in one dimension, maxComputeWorkgroupsPerDimension is ${max}`,
+          throw gpuError(
+            op,
+            `needs ${count} workgroups in one dimension, maxComputeWorkgroupsPerDimension is ${max}`,
           );
         }
       }
@@ -359,8 +372,9 @@ export class GpuRuntime {
     if (workgroups <= max) return [workgroups, 1, 1];
     const rows = Math.ceil(workgroups / max);
     if (rows > max) {
-      throw new Error(
-        `webgpu: ${op}: needs ${workgroups} workgroups, more than maxComputeWorkgroupsPerDimension² (${max}²)`,
+      throw gpuError(
+        op,
+        `needs ${workgroups} workgroups, more than maxComputeWorkgroupsPerDimension² (${max}²)`,
       );
     }
     return [Math.ceil(workgroups / rows), rows, 1];

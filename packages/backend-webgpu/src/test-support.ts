@@ -1,6 +1,5 @@
-import type { DType, Handle, TypedArray, View } from '@sibert/tensor';
+import { type DType, type Handle, sizeOf, stridesOf, type TypedArray, type View } from '@sibert/tensor';
 import { afterAll, expect } from 'vitest';
-import { rowMajorStrides, sizeOf } from './layout.js';
 import { openTestBackend } from './testing.js';
 import { type Tolerance, withinTolerance } from './tolerances.js';
 import type { WebGpuBackend, WebGpuBackendOptions } from './webgpu-backend.js';
@@ -85,7 +84,7 @@ export function coordinates(index: number, shape: readonly number[]): number[] {
 
 /** Linear index of `coords` in `shape`, broadcasting (size-1 axes read index 0; missing leading axes dropped). */
 export function broadcastIndex(coords: readonly number[], shape: readonly number[]): number {
-  const strides = rowMajorStrides(shape);
+  const strides = stridesOf(shape);
   const shift = coords.length - shape.length;
   let index = 0;
   for (let axis = 0; axis < shape.length; axis++) {

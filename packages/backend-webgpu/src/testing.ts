@@ -1,20 +1,18 @@
-import { WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.js';
+/**
+ * `@sibert/backend-webgpu/testing`: helpers for test files that run on WebGPU (this package's and
+ * other packages'), kept out of the main entry.
+ */
+import { BackendError } from '@sibert/tensor';
+import { probeWebGpu, WEBGPU_SETUP_SCRIPT } from './probe.js';
+import type { WebGpuBackend, WebGpuBackendOptions } from './webgpu-backend.js';
 
-/** The script that installs a software WebGPU adapter (lavapipe) on Linux. */
-export const WEBGPU_SETUP_SCRIPT = 'tools/setup-webgpu.sh';
-
-export type WebGpuProbe =
-  | { readonly available: true; readonly backend: WebGpuBackend }
-  | { readonly available: false; readonly reason: string };
-
-/** Tries to open a WebGPU backend; never throws. */
-export async function probeWebGpu(options?: WebGpuBackendOptions): Promise<WebGpuProbe> {
-  try {
-    return { available: true, backend: await WebGpuBackend.create(options) };
-  } catch (error) {
-    return { available: false, reason: (error as Error).message };
-  }
-}
+export {
+  BINARY_TOLERANCE,
+  TOLERANCE,
+  type Tolerance,
+  UNARY_TOLERANCE,
+  withinTolerance,
+} from './tolerances.js';
 
 /** The one line printed when WebGPU tests are skipped. */
 export function skipNotice(reason: string): string {
@@ -29,7 +27,7 @@ export async function openTestBackend(options?: WebGpuBackendOptions): Promise<W
   const probe = await probeWebGpu(options);
   if (probe.available) return probe.backend;
   if (typeof process !== 'undefined' && process.env.CI === 'true') {
-    throw new Error(`WebGPU is required in CI (CI=true) but unavailable: ${probe.reason}`);
+    throw new BackendError(`WebGPU is required in CI (CI=true) but unavailable: ${probe.reason}`);
   }
   return null;
 }

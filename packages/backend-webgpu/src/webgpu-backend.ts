@@ -1,19 +1,9 @@
 import type { Backend, DType, Handle, Kernels, TypedArray } from '@sibert/tensor';
-import {
-  binary,
-  broadcastTo,
-  cast,
-  compare,
-  concat,
-  fill,
-  pad,
-  slice,
-  transpose,
-  unary,
-  where,
-} from './kernels/elementwise.js';
+import { gpuError } from './errors.js';
+import { binary, cast, compare, fill, unary, where } from './kernels/elementwise.js';
 import { gather, oneHot, scatterAdd } from './kernels/indexing.js';
 import { type MatmulTiling, matmul, REGISTER_TILING, WORKGROUP_TILING } from './kernels/matmul.js';
+import { broadcastTo, concat, pad, slice, transpose } from './kernels/movement.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
 import {
@@ -63,7 +53,7 @@ const REQUESTED_LIMITS = [
 
 /**
  * Dawn's `GPU` object for this process, created once and never released (the counterpart of a
- * page's `navigator.gpu`). Dawn for Node aborts the process (a lock on freed memory in its event
+ * page's `navigator.gpu`): the backend's one deliberate process-wide object. Dawn for Node aborts the process (a lock on freed memory in its event
  * loop) when a GPU object is garbage-collected after opening devices, disposed or not, so no
  * backend may own one. Node still exits when its work is done: Dawn holds the event loop open
  * only while GPU work is pending.
@@ -80,8 +70,9 @@ function defaultGpu(): Promise<GPU> {
       const dawnPackage = 'webgpu';
       dawn = await import(/* @vite-ignore */ dawnPackage);
     } catch (error) {
-      throw new Error(
-        `webgpu: create: no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
+      throw gpuError(
+        'create',
+        `no navigator.gpu and the npm package 'webgpu' (Dawn for Node) failed to load: ${(error as Error).message}`,
       );
     }
     return dawn.create([]);
@@ -140,8 +131,9 @@ export class WebGpuBackend implements Backend {
     if (options.forceFallbackAdapter) adapterOptions.forceFallbackAdapter = true;
     const adapter = await gpu.requestAdapter(adapterOptions);
     if (!adapter) {
-      throw new Error(
-        `webgpu: create: no WebGPU adapter (options ${JSON.stringify(adapterOptions)}); on Linux without a GPU run tools/setup-webgpu.sh`,
+      throw gpuError(
+        'create',
+        `no WebGPU adapter (options ${JSON.stringify(adapterOptions)}); on Linux without a GPU run tools/setup-webgpu.sh`,
       );
     }
     const requiredLimits: Record<string, number> = {};
@@ -165,9 +157,7 @@ export class WebGpuBackend implements Backend {
   write(values: TypedArray, dtype: DType): Handle {
     const expected = dtype === 'float32' ? Float32Array : Int32Array;
     if (!(values instanceof expected)) {
-      throw new Error(
-        `webgpu: write: expected a ${expected.name} for ${dtype}, got ${values.constructor.name}`,
-      );
+      throw gpuError('write', `expected a ${expected.name} for ${dtype}, got ${values.constructor.name}`);
     }
     return this.runtime.upload('write', values);
   }
@@ -208,7 +198,7 @@ export class WebGpuBackend implements Backend {
 
   private storage(op: string, handle: Handle): GpuStorage {
     if (!(handle instanceof GpuStorage)) {
-      throw new Error(`webgpu: ${op}: expected a handle of the webgpu backend, got ${String(handle)}`);
+      throw gpuError(op, `expected a handle of the webgpu backend, got ${String(handle)}`);
     }
     return handle;
   }

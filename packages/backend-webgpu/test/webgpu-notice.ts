@@ -1,4 +1,5 @@
-import { probeWebGpu, skipNotice } from '../src/testing.js';
+import { probeWebGpu } from '../src/probe.js';
+import { skipNotice } from '../src/testing.js';
 
 /**
  * Vitest global setup: probes WebGPU once per run so a missing adapter is announced by one loud

@@ -9,6 +9,15 @@ import type { DType, TypedArray } from './dtype.js';
  *   (kernels are pure: they return a fresh handle for `out`);
  * - the engine has already validated shapes, dtypes and attributes and computed `out`;
  * - a size-0 output still returns a (possibly empty) handle.
+ *
+ * Index validation is the kernels' own, with one timing on every backend. `gather` and
+ * `scatterAdd` check their indices against the axis extent, `crossEntropy` its labels against the
+ * class count (`ignoreIndex` allowed). A kernel never reads or writes out of bounds: an
+ * out-of-range gather index yields zeros, a scatterAdd update at one is dropped, a crossEntropy row
+ * with one has loss 0. The first out-of-range index is reported by the backend's next `read`,
+ * `readSync` or `sync`, which throws (or rejects with) a `RangeArgumentError` whose message contains
+ * `<kernel>: index <i> is out of range [0, <bound>)`; the report clears it. Checking there, not
+ * at the op, keeps indices on the device mid-forward (no host copy on CPU, no host sync on a GPU).
  */
 export type Handle = unknown;
 
@@ -96,7 +105,7 @@ export interface Kernels {
   /** paddings[i] = [before, after] (non-negative); new cells hold `value`. */
   pad(x: View, paddings: readonly (readonly [number, number])[], value: number, out: OutSpec): Handle;
   /**
-   * Gathers along `axis` with int32 `indices` (engine-validated in range):
+   * Gathers along `axis` with int32 `indices` (validated by the kernel, see the contract above):
    * out.shape = x.shape[:axis] ++ indices.shape ++ x.shape[axis+1:].
    */
   gather(x: View, indices: View, axis: number, out: OutSpec): Handle;
@@ -122,7 +131,7 @@ export interface Kernels {
   layerNormalize?(x: View, eps: number, out: OutSpec): Handle;
   /**
    * Per-row cross-entropy: logits [N, C], labels int32 [N]; out [N] float32,
-   * 0 where labels == ignoreIndex (out-of-range labels were rejected by the engine).
+   * 0 where labels == ignoreIndex (out-of-range labels: 0, reported as the contract above says).
    */
   crossEntropy?(logits: View, labels: View, ignoreIndex: number, out: OutSpec): Handle;
   /**
@@ -166,13 +175,13 @@ export interface Backend {
   readonly kernels: Partial<Kernels>;
   /** Uploads values into new storage. */
   write(values: TypedArray, dtype: DType): Handle;
-  /** Reads `size` elements back. */
+  /** Reads `size` elements back (rejecting with a pending index error first, see the contract). */
   read(handle: Handle, size: number, dtype: DType): Promise<TypedArray>;
-  /** Synchronous read, only where the device allows it (CPU). */
+  /** Synchronous read, only where the device allows it (CPU); throws a pending index error. */
   readSync?(handle: Handle, size: number, dtype: DType): TypedArray;
   /** Returns storage to the backend (it may pool it). */
   free(handle: Handle): void;
-  /** Resolves when all submitted work has finished. */
+  /** Resolves when all submitted work has finished (rejects with a pending index error). */
   sync(): Promise<void>;
   /** Releases the device; the backend is unusable afterwards. */
   dispose(): void;

@@ -18,5 +18,15 @@ export * from './errors.js';
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './gradcheck.js';
 export * from './ops/index.js';
 export { bernoulliThreshold, fillRandom, splitU64 } from './rng.js';
-export { broadcastShapes, formatShape, type Shape, shapesEqual, sizeOf } from './shape.js';
+export {
+  broadcastShapes,
+  broadcastStrides,
+  coalesce,
+  formatShape,
+  type Shape,
+  type StridedLayout,
+  shapesEqual,
+  sizeOf,
+  stridesOf,
+} from './shape.js';
 export { Tensor } from './tensor.js';

@@ -8,6 +8,7 @@ export function sizeOf(shape: Shape): number {
   return size;
 }
 
+/** Row-major (contiguous) element strides of `shape`. */
 export function stridesOf(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let stride = 1;
@@ -16,6 +17,55 @@ export function stridesOf(shape: Shape): number[] {
     stride *= shape[i]!;
   }
   return strides;
+}
+
+// --- the layout kit backends share: strided iteration over contiguous row-major tensors --------
+
+/**
+ * Strides that read `inShape` (right-aligned, NumPy rules) at every coordinate of `outShape`:
+ * broadcast axes (size 1, or missing in front) get stride 0.
+ */
+export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
+  const own = stridesOf(inShape);
+  const shift = outShape.length - inShape.length;
+  const strides = new Array<number>(outShape.length).fill(0);
+  for (let axis = 0; axis < inShape.length; axis++) {
+    strides[axis + shift] = inShape[axis] === 1 ? 0 : own[axis]!;
+  }
+  return strides;
+}
+
+/** A shape walked by several operands at once: `strides[operand][axis]`, as long as `shape`. */
+export interface StridedLayout {
+  readonly shape: number[];
+  readonly strides: number[][];
+}
+
+/**
+ * Drops size-1 axes and merges neighbouring axes that every operand walks as one (outer stride =
+ * extent · inner stride), so the common cases (same shape, scalar or row broadcast, contiguous
+ * copies) become one or two long axes. The linear order of elements is unchanged; a walk of one
+ * element comes back with no axes.
+ */
+export function coalesce(shape: Shape, strides: readonly (readonly number[])[]): StridedLayout {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let axis = 0; axis < shape.length; axis++) {
+    const extent = shape[axis]!;
+    if (extent === 1) continue;
+    const last = outShape.length - 1;
+    let mergeable = last >= 0;
+    for (let k = 0; mergeable && k < strides.length; k++) {
+      mergeable = outStrides[k]![last] === extent * strides[k]![axis]!;
+    }
+    if (mergeable) outShape[last] = outShape[last]! * extent;
+    else outShape.push(extent);
+    for (let k = 0; k < strides.length; k++) {
+      if (mergeable) outStrides[k]![last] = strides[k]![axis]!;
+      else outStrides[k]!.push(strides[k]![axis]!);
+    }
+  }
+  return { shape: outShape, strides: outStrides };
 }
 
 export function formatShape(shape: Shape): string {

@@ -8,6 +8,7 @@ import {
   expectClose,
   inBothStorages,
   randomView,
+  rt,
   seeded,
   sizeOfShape,
   view,
@@ -44,7 +45,7 @@ inBothStorages(() => {
         values[0] = 0.5;
         values[1] = -1e-4; // the small-argument branch of erf keeps relative precision
         if (positiveOnly) values[1] = 1e-4;
-        const out = unary(x, op, { shape: x.shape, dtype: 'float32' });
+        const out = unary(rt, x, op, { shape: x.shape, dtype: 'float32' });
         expect(out).toBeInstanceOf(Float32Array);
         expectClose(out, Array.from(values, UNARY_REFERENCES[op]), 2e-6, 1e-7);
       });
@@ -52,19 +53,19 @@ inBothStorages(() => {
 
     it('propagates NaN through relu and keeps the sign of tails in gelu', () => {
       const x = view(Float32Array.of(Number.NaN, -30, 30, -6), [4]);
-      expectClose(unary(x, 'relu', { shape: [4], dtype: 'float32' }), [Number.NaN, 0, 30, 0]);
-      const gelu = unary(x, 'gelu', { shape: [4], dtype: 'float32' });
+      expectClose(unary(rt, x, 'relu', { shape: [4], dtype: 'float32' }), [Number.NaN, 0, 30, 0]);
+      const gelu = unary(rt, x, 'gelu', { shape: [4], dtype: 'float32' });
       expect(gelu[1]).toBeLessThanOrEqual(0);
       expect(gelu[2]).toBe(30);
       // −6·Φ(−6), Φ(−6) = 9.8658764503769e-10: the tail that 1 + erf(x/√2) would cancel away.
       expect(gelu[3]! / (-6 * 9.8658764503769e-10)).toBeCloseTo(1, 5);
-      expectClose(unary(x, 'erf', { shape: [4], dtype: 'float32' }), [Number.NaN, -1, 1, -1]);
+      expectClose(unary(rt, x, 'erf', { shape: [4], dtype: 'float32' }), [Number.NaN, -1, 1, -1]);
     });
 
     for (const op of ['neg', 'abs', 'sign', 'square'] as const) {
       it(`${op} on int32 stays int32 and wraps like C`, () => {
         const x = view(Int32Array.of(-7, 0, 5, 46341, -2147483648), [5]);
-        const out = unary(x, op, { shape: [5], dtype: 'int32' });
+        const out = unary(rt, x, op, { shape: [5], dtype: 'int32' });
         expect(out).toBeInstanceOf(Int32Array);
         const expected = Array.from(x.handle as Int32Array, (v) =>
           op === 'square' ? Math.imul(v, v) : UNARY_REFERENCES[op](v) | 0,
@@ -75,7 +76,7 @@ inBothStorages(() => {
 
     it('handles size 0', () => {
       expect(
-        unary(view(new Float32Array(0), [0, 3]), 'exp', { shape: [0, 3], dtype: 'float32' }).length,
+        unary(rt, view(new Float32Array(0), [0, 3]), 'exp', { shape: [0, 3], dtype: 'float32' }).length,
       ).toBe(0);
     });
   });
@@ -155,7 +156,7 @@ inBothStorages(() => {
           const bValues =
             op === 'pow' ? (b.handle as Float32Array).map(Math.round) : (b.handle as Float32Array);
           const expected = binaryReference(a.handle, aShape, bValues, bShape, BINARY_REFERENCES[op]);
-          const out = binary(a, view(bValues, bShape), op, { shape: expected.shape, dtype: 'float32' });
+          const out = binary(rt, a, view(bValues, bShape), op, { shape: expected.shape, dtype: 'float32' });
           expectClose(out, Float32Array.from(expected.values), 1e-6, 1e-6);
         }
       });
@@ -164,8 +165,8 @@ inBothStorages(() => {
     it('propagates NaN through maximum and minimum from either side', () => {
       const a = view(Float32Array.of(Number.NaN, 1, 2), [3]);
       const b = view(Float32Array.of(0, Number.NaN, 3), [3]);
-      expectClose(binary(a, b, 'maximum', { shape: [3], dtype: 'float32' }), [Number.NaN, Number.NaN, 3]);
-      expectClose(binary(a, b, 'minimum', { shape: [3], dtype: 'float32' }), [Number.NaN, Number.NaN, 2]);
+      expectClose(binary(rt, a, b, 'maximum', { shape: [3], dtype: 'float32' }), [Number.NaN, Number.NaN, 3]);
+      expectClose(binary(rt, a, b, 'minimum', { shape: [3], dtype: 'float32' }), [Number.NaN, Number.NaN, 2]);
     });
 
     for (const op of ['add', 'sub', 'mul', 'maximum', 'minimum'] as const) {
@@ -177,7 +178,7 @@ inBothStorages(() => {
         (b.handle as Int32Array)[0] = 65537;
         const f = op === 'mul' ? Math.imul : (x: number, y: number) => BINARY_REFERENCES[op](x, y) | 0;
         const expected = binaryReference(a.handle, a.shape as number[], b.handle, b.shape as number[], f);
-        const out = binary(a, b, op, { shape: expected.shape, dtype: 'int32' });
+        const out = binary(rt, a, b, op, { shape: expected.shape, dtype: 'int32' });
         expect(out).toBeInstanceOf(Int32Array);
         expect(Array.from(out)).toEqual(expected.values);
       });
@@ -204,7 +205,7 @@ inBothStorages(() => {
           const expected = binaryReference(a.handle, [3, 1, 5], b.handle, [4, 1], (x, y) =>
             references[op](x, y) ? 1 : 0,
           );
-          const out = compare(a, b, op, { shape: expected.shape, dtype: 'int32' });
+          const out = compare(rt, a, b, op, { shape: expected.shape, dtype: 'int32' });
           expect(out).toBeInstanceOf(Int32Array);
           expect(Array.from(out)).toEqual(expected.values);
         }
@@ -231,14 +232,14 @@ inBothStorages(() => {
             : b.handle[broadcastIndex(c, [1, 5])]!,
         );
       }
-      expectClose(where(cond, a, b, { shape, dtype: 'float32' }), expected, 0, 0);
+      expectClose(where(rt, cond, a, b, { shape, dtype: 'float32' }), expected, 0, 0);
     });
 
     it('accepts a float condition and int32 branches', () => {
       const cond = view(Float32Array.of(0, 2.5, -0, Number.NaN), [4]);
       const a = view(Int32Array.of(1, 2, 3, 4), [4]);
       const b = view(Int32Array.of(-1), []);
-      const out = where(cond, a, b, { shape: [4], dtype: 'int32' });
+      const out = where(rt, cond, a, b, { shape: [4], dtype: 'int32' });
       expect(Array.from(out)).toEqual([-1, 2, -1, 4]);
     });
   });
@@ -246,19 +247,19 @@ inBothStorages(() => {
   describe('cast and fill', () => {
     it('casts float32 → int32 by truncation toward zero and back exactly', () => {
       const x = view(Float32Array.of(1.9, -1.9, 0, Number.NaN, 3e9, 7), [6]);
-      const asInt = cast(x, { shape: [6], dtype: 'int32' });
+      const asInt = cast(rt, x, { shape: [6], dtype: 'int32' });
       expect(asInt).toBeInstanceOf(Int32Array);
       expect(Array.from(asInt)).toEqual([1, -1, 0, 0, 3e9 | 0, 7]);
-      const back = cast(view(Int32Array.of(-5, 16777217), [2]), { shape: [2], dtype: 'float32' });
+      const back = cast(rt, view(Int32Array.of(-5, 16777217), [2]), { shape: [2], dtype: 'float32' });
       expect(Array.from(back)).toEqual([-5, 16777216]);
-      const same = cast(x, { shape: [6], dtype: 'float32' });
+      const same = cast(rt, x, { shape: [6], dtype: 'float32' });
       expect(same).not.toBe(x.handle);
     });
 
     it('fills either dtype, including size 0', () => {
-      expect(Array.from(fill(2.5, { shape: [2, 2], dtype: 'float32' }))).toEqual([2.5, 2.5, 2.5, 2.5]);
-      expect(Array.from(fill(-3, { shape: [3], dtype: 'int32' }))).toEqual([-3, -3, -3]);
-      expect(fill(1, { shape: [0, 4], dtype: 'float32' }).length).toBe(0);
+      expect(Array.from(fill(rt, 2.5, { shape: [2, 2], dtype: 'float32' }))).toEqual([2.5, 2.5, 2.5, 2.5]);
+      expect(Array.from(fill(rt, -3, { shape: [3], dtype: 'int32' }))).toEqual([-3, -3, -3]);
+      expect(fill(rt, 1, { shape: [0, 4], dtype: 'float32' }).length).toBe(0);
     });
   });
 });

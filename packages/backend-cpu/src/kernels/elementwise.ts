@@ -1,49 +1,58 @@
-import type { BinaryOp, CompareOp, OutSpec, TypedArray, UnaryOp, View } from '@sibert/tensor';
-import { broadcastStrides, contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
+import {
+  type BinaryOp,
+  broadcastStrides,
+  type CompareOp,
+  type OutSpec,
+  sizeOf,
+  stridesOf,
+  type TypedArray,
+  type UnaryOp,
+  type View,
+} from '@sibert/tensor';
+import { BINARY_ROWS, type BinaryRow, COMPARE_ROWS, mulIntRow } from './binary-rows.js';
 import { erf, gelu, geluTanh } from './math.js';
 import { runElementwise } from './parallel.js';
-import { heapKernels } from './runtime.js';
-import { allocate, allocateUninitialized, recycle } from './storage.js';
-import type { ThreadPool } from './threads.js';
+import type { CpuRuntime } from './runtime.js';
+import { forEachRow, planWalk } from './walk.js';
 import { WASM_BINARY, WASM_UNARY } from './wasm-elementwise.js';
 
 // Float32 work on arrays in the heap runs in the WASM SIMD kernels (`wasm-elementwise.ts`), a
 // whole contiguous call split over `pool` when it is large; everything else runs the JavaScript
 // loops here, which are the reference.
 
-export function fill(value: number, out: OutSpec): TypedArray {
+export function fill(rt: CpuRuntime, value: number, out: OutSpec): TypedArray {
   return value === 0
-    ? allocate(out.dtype, sizeOf(out.shape))
-    : allocateUninitialized(out.dtype, sizeOf(out.shape)).fill(value);
+    ? rt.allocate(out.dtype, sizeOf(out.shape))
+    : rt.allocateUninitialized(out.dtype, sizeOf(out.shape)).fill(value);
 }
 
-export function cast(x: View, out: OutSpec, pool?: ThreadPool): TypedArray {
+export function cast(rt: CpuRuntime, x: View, out: OutSpec): TypedArray {
   if (x.dtype === 'int32' && out.dtype === 'float32') {
     const src = x.handle as TypedArray;
-    const dst = allocateUninitialized(out.dtype, src.length);
-    const kernels = heapKernels(src, dst);
+    const dst = rt.allocateUninitialized(out.dtype, src.length);
+    const kernels = rt.heapKernels(src, dst);
     if (kernels) {
-      runElementwise(kernels, pool, 'cast_i32_f32', dst.byteOffset, [src.byteOffset], [true], src.length);
+      runElementwise(kernels, rt.pool, 'cast_i32_f32', dst.byteOffset, [src.byteOffset], [true], src.length);
       return dst;
     }
-    recycle(dst);
+    rt.recycle(dst);
   }
   const src = x.handle as TypedArray;
   // `set` converts per element: float → int32 truncates toward zero (NaN → 0).
-  const dst = allocateUninitialized(out.dtype, src.length);
+  const dst = rt.allocateUninitialized(out.dtype, src.length);
   dst.set(src);
   return dst;
 }
 
 /** One loop per op (a switch outside the loop, never inside it). */
-export function unary(x: View, op: UnaryOp, out: OutSpec, pool?: ThreadPool): TypedArray {
+export function unary(rt: CpuRuntime, x: View, op: UnaryOp, out: OutSpec): TypedArray {
   const src = x.handle as TypedArray;
   const n = src.length;
-  const dst = allocateUninitialized(out.dtype, n);
+  const dst = rt.allocateUninitialized(out.dtype, n);
   const isInt = out.dtype === 'int32';
-  const kernels = !isInt && op in WASM_UNARY ? heapKernels(src, dst) : null;
+  const kernels = !isInt && op in WASM_UNARY ? rt.heapKernels(src, dst) : null;
   if (kernels) {
-    runElementwise(kernels, pool, op, dst.byteOffset, [src.byteOffset], [true], n);
+    runElementwise(kernels, rt.pool, op, dst.byteOffset, [src.byteOffset], [true], n);
     return dst;
   }
   switch (op) {
@@ -107,255 +116,6 @@ export function unary(x: View, op: UnaryOp, out: OutSpec, pool?: ThreadPool): Ty
   return dst;
 }
 
-/** Writes `n` results to out[o…] reading a[ia + i·sa] and b[ib + i·sb]. */
-type BinaryRow = (
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-) => void;
-
-function addRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  if (sa === 1 && sb === 1) {
-    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! + b[ib + i]!;
-    return;
-  }
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! + b[ib]!;
-}
-
-function subRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  if (sa === 1 && sb === 1) {
-    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! - b[ib + i]!;
-    return;
-  }
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! - b[ib]!;
-}
-
-function mulRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  if (sa === 1 && sb === 1) {
-    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! * b[ib + i]!;
-    return;
-  }
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! * b[ib]!;
-}
-
-/** int32 products wrap like C (a plain double product loses bits beyond 2⁵³). */
-function mulIntRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = Math.imul(a[ia]!, b[ib]!);
-}
-
-function divRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  if (sa === 1 && sb === 1) {
-    for (let i = 0; i < n; i++) out[o + i] = a[ia + i]! / b[ib + i]!;
-    return;
-  }
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! / b[ib]!;
-}
-
-function powRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! ** b[ib]!;
-}
-
-/** NaN in either operand propagates (as torch.maximum). */
-function maximumRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) {
-    const x = a[ia]!;
-    const y = b[ib]!;
-    out[o + i] = x > y || Number.isNaN(x) ? x : y;
-  }
-}
-
-function minimumRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) {
-    const x = a[ia]!;
-    const y = b[ib]!;
-    out[o + i] = x < y || Number.isNaN(x) ? x : y;
-  }
-}
-
-function gtRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! > b[ib]! ? 1 : 0;
-}
-function geRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! >= b[ib]! ? 1 : 0;
-}
-function ltRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! < b[ib]! ? 1 : 0;
-}
-function leRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! <= b[ib]! ? 1 : 0;
-}
-function eqRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! === b[ib]! ? 1 : 0;
-}
-function neRow(
-  out: TypedArray,
-  o: number,
-  a: TypedArray,
-  ia: number,
-  sa: number,
-  b: TypedArray,
-  ib: number,
-  sb: number,
-  n: number,
-): void {
-  for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! !== b[ib]! ? 1 : 0;
-}
-
-const BINARY_ROWS: Record<BinaryOp, BinaryRow> = {
-  add: addRow,
-  sub: subRow,
-  mul: mulRow,
-  div: divRow,
-  pow: powRow,
-  maximum: maximumRow,
-  minimum: minimumRow,
-};
-
-const COMPARE_ROWS: Record<CompareOp, BinaryRow> = {
-  gt: gtRow,
-  ge: geRow,
-  lt: ltRow,
-  le: leRow,
-  eq: eqRow,
-  ne: neRow,
-};
-
 /** Kernel-name suffix of a row's broadcast pattern: each operand contiguous (v) or one value (s). */
 function pattern(...strides: number[]): string | undefined {
   let suffix = '';
@@ -371,20 +131,20 @@ function pattern(...strides: number[]): string | undefined {
  * when every array lives in the heap.
  */
 function broadcastBinary(
+  rt: CpuRuntime,
   a: View,
   b: View,
   row: BinaryRow,
   out: OutSpec,
   wasmOp?: string,
-  pool?: ThreadPool,
 ): TypedArray {
   const size = sizeOf(out.shape);
-  const dst = allocateUninitialized(out.dtype, size);
+  const dst = rt.allocateUninitialized(out.dtype, size);
   if (size === 0) return dst;
   const av = a.handle as TypedArray;
   const bv = b.handle as TypedArray;
   const walk = planWalk(out.shape, [
-    contiguousStrides(out.shape),
+    stridesOf(out.shape),
     broadcastStrides(a.shape, out.shape),
     broadcastStrides(b.shape, out.shape),
   ]);
@@ -392,12 +152,12 @@ function broadcastBinary(
   const sa = walk.strides[1]![last]!;
   const sb = walk.strides[2]![last]!;
   const suffix = pattern(sa, sb);
-  const kernels = wasmOp && suffix && suffix !== 'ss' ? heapKernels(dst, av, bv) : null;
+  const kernels = wasmOp && suffix && suffix !== 'ss' ? rt.heapKernels(dst, av, bv) : null;
   if (kernels) {
     const name = `${wasmOp}_${suffix}`;
     const [d0, a0, b0] = [dst.byteOffset, av.byteOffset, bv.byteOffset];
     if (walk.shape.length === 1) {
-      runElementwise(kernels, pool, name, d0, [a0, b0], [sa === 1, sb === 1], size);
+      runElementwise(kernels, rt.pool, name, d0, [a0, b0], [sa === 1, sb === 1], size);
       return dst;
     }
     const kernel = kernels.elementwise[name]!;
@@ -412,26 +172,26 @@ function broadcastBinary(
   return dst;
 }
 
-export function binary(a: View, b: View, op: BinaryOp, out: OutSpec, pool?: ThreadPool): TypedArray {
+export function binary(rt: CpuRuntime, a: View, b: View, op: BinaryOp, out: OutSpec): TypedArray {
   const isFloat = out.dtype === 'float32';
   const row = op === 'mul' && !isFloat ? mulIntRow : BINARY_ROWS[op];
-  return broadcastBinary(a, b, row, out, isFloat && op in WASM_BINARY ? op : undefined, pool);
+  return broadcastBinary(rt, a, b, row, out, isFloat && op in WASM_BINARY ? op : undefined);
 }
 
-export function compare(a: View, b: View, op: CompareOp, out: OutSpec, pool?: ThreadPool): TypedArray {
+export function compare(rt: CpuRuntime, a: View, b: View, op: CompareOp, out: OutSpec): TypedArray {
   const isFloat = a.dtype === 'float32' && b.dtype === 'float32';
-  return broadcastBinary(a, b, COMPARE_ROWS[op], out, isFloat ? op : undefined, pool);
+  return broadcastBinary(rt, a, b, COMPARE_ROWS[op], out, isFloat ? op : undefined);
 }
 
-export function where(cond: View, a: View, b: View, out: OutSpec, pool?: ThreadPool): TypedArray {
+export function where(rt: CpuRuntime, cond: View, a: View, b: View, out: OutSpec): TypedArray {
   const size = sizeOf(out.shape);
-  const dst = allocateUninitialized(out.dtype, size);
+  const dst = rt.allocateUninitialized(out.dtype, size);
   if (size === 0) return dst;
   const cv = cond.handle as TypedArray;
   const av = a.handle as TypedArray;
   const bv = b.handle as TypedArray;
   const walk = planWalk(out.shape, [
-    contiguousStrides(out.shape),
+    stridesOf(out.shape),
     broadcastStrides(cond.shape, out.shape),
     broadcastStrides(a.shape, out.shape),
     broadcastStrides(b.shape, out.shape),
@@ -442,12 +202,12 @@ export function where(cond: View, a: View, b: View, out: OutSpec, pool?: ThreadP
   const sb = walk.strides[3]![last]!;
   const suffix = pattern(sc, sa, sb);
   // The kernels test int32 conditions by their bits (a float −0 is false, which bits would not say).
-  const kernels = suffix !== undefined && cond.dtype === 'int32' ? heapKernels(dst, cv, av, bv) : null;
+  const kernels = suffix !== undefined && cond.dtype === 'int32' ? rt.heapKernels(dst, cv, av, bv) : null;
   if (kernels) {
     const name = `where_${suffix}`;
     const bases = [dst.byteOffset, cv.byteOffset, av.byteOffset, bv.byteOffset];
     if (walk.shape.length === 1) {
-      runElementwise(kernels, pool, name, bases[0]!, bases.slice(1), [sc === 1, sa === 1, sb === 1], size);
+      runElementwise(kernels, rt.pool, name, bases[0]!, bases.slice(1), [sc === 1, sa === 1, sb === 1], size);
       return dst;
     }
     const kernel = kernels.elementwise[name]!;

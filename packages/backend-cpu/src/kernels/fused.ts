@@ -1,9 +1,6 @@
-import type { OutSpec, TypedArray, View } from '@sibert/tensor';
-import { broadcastStrides, sizeOf } from './layout.js';
+import { broadcastStrides, type OutSpec, sizeOf, type TypedArray, type View } from '@sibert/tensor';
 import { runRows } from './parallel.js';
-import { heapKernels } from './runtime.js';
-import { allocate, allocateUninitialized } from './storage.js';
-import type { ThreadPool } from './threads.js';
+import type { CpuRuntime } from './runtime.js';
 
 // Each kernel runs its rows through the WASM row kernels (`wasm-rows.ts`) when its arrays live in
 // the heap, else through the JavaScript loops below (the reference).
@@ -14,13 +11,13 @@ function rowsOf(shape: readonly number[]): [number, number] {
   return [n === 0 ? 0 : sizeOf(shape) / n, n];
 }
 
-export function softmax(x: View, out: OutSpec, pool?: ThreadPool): Float32Array {
+export function softmax(rt: CpuRuntime, x: View, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
+  const dst = rt.allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
-  const kernels = heapKernels(src, dst);
+  const kernels = rt.heapKernels(src, dst);
   if (kernels) {
-    runRows(kernels, pool, 'softmax_rows', dst.byteOffset, src.byteOffset, rows, n);
+    runRows(kernels, rt.pool, 'softmax_rows', dst.byteOffset, src.byteOffset, rows, n);
     return dst;
   }
   for (let r = 0; r < rows; r++) {
@@ -42,11 +39,11 @@ export function softmax(x: View, out: OutSpec, pool?: ThreadPool): Float32Array 
   return dst;
 }
 
-export function logSoftmax(x: View, out: OutSpec): Float32Array {
+export function logSoftmax(rt: CpuRuntime, x: View, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
+  const dst = rt.allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
-  const wasm = heapKernels(src, dst)?.rows;
+  const wasm = rt.heapKernels(src, dst)?.rows;
   if (wasm) {
     for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
       const max = wasm.max_row(p, n);
@@ -74,13 +71,13 @@ function logSumExp(src: Float32Array, base: number, n: number): number {
   return max + Math.log(sum);
 }
 
-export function layerNormalize(x: View, eps: number, out: OutSpec, pool?: ThreadPool): Float32Array {
+export function layerNormalize(rt: CpuRuntime, x: View, eps: number, out: OutSpec): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
+  const dst = rt.allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
-  const kernels = heapKernels(src, dst);
+  const kernels = rt.heapKernels(src, dst);
   if (kernels) {
-    runRows(kernels, pool, 'layer_norm_rows', dst.byteOffset, src.byteOffset, rows, n, eps);
+    runRows(kernels, rt.pool, 'layer_norm_rows', dst.byteOffset, src.byteOffset, rows, n, eps);
     return dst;
   }
   for (let r = 0; r < rows; r++) {
@@ -100,15 +97,26 @@ export function layerNormalize(x: View, eps: number, out: OutSpec, pool?: Thread
   return dst;
 }
 
-export function crossEntropy(logits: View, labels: View, ignoreIndex: number, out: OutSpec): Float32Array {
+export function crossEntropy(
+  rt: CpuRuntime,
+  logits: View,
+  labels: View,
+  ignoreIndex: number,
+  out: OutSpec,
+): Float32Array {
   const src = logits.handle as Float32Array;
   const label = labels.handle as Int32Array;
-  const dst = allocate('float32', sizeOf(out.shape)) as Float32Array;
+  const dst = rt.allocate('float32', sizeOf(out.shape)) as Float32Array;
   const n = logits.shape[1]!;
-  const wasm = heapKernels(src)?.rows;
+  const wasm = rt.heapKernels(src)?.rows;
   for (let r = 0; r < dst.length; r++) {
     const target = label[r]!;
     if (target === ignoreIndex) continue;
+    if (target < 0 || target >= n) {
+      // Loss 0, reported at the next read (the backend contract's index validation).
+      rt.reportBadIndex('crossEntropy', target, n);
+      continue;
+    }
     const base = r * n;
     let logSum: number;
     if (wasm) {
@@ -123,11 +131,17 @@ export function crossEntropy(logits: View, labels: View, ignoreIndex: number, ou
   return dst;
 }
 
-export function siNormalize(x: View, keep: View | null, eps: number, out: OutSpec): Float32Array {
+export function siNormalize(
+  rt: CpuRuntime,
+  x: View,
+  keep: View | null,
+  eps: number,
+  out: OutSpec,
+): Float32Array {
   const src = x.handle as Float32Array;
-  const dst = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
+  const dst = rt.allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   const [rows, n] = rowsOf(x.shape);
-  const wasm = heapKernels(src, dst)?.rows;
+  const wasm = rt.heapKernels(src, dst)?.rows;
   if (keep === null) {
     if (wasm) {
       for (let r = 0, p = src.byteOffset, o = dst.byteOffset; r < rows; r++, p += 4 * n, o += 4 * n) {
@@ -154,7 +168,7 @@ export function siNormalize(x: View, keep: View | null, eps: number, out: OutSpe
   const rank = x.shape.length;
   const keepInner = rank === 0 ? 0 : keepStrides[rank - 1]!;
   // The WASM rows take a float32 mask that runs along the row.
-  const keepRows = keepInner === 1 && mask instanceof Float32Array && heapKernels(mask) ? wasm : undefined;
+  const keepRows = keepInner === 1 && mask instanceof Float32Array && rt.heapKernels(mask) ? wasm : undefined;
   for (let r = 0; r < rows; r++) {
     // keep's offset for this row: decompose r over x's leading axes.
     let rest = r;

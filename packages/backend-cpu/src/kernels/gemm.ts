@@ -1,4 +1,4 @@
-import type { ThreadPool } from './threads.js';
+import type { JobParams, Task, TaskKernels, ThreadPool } from './threads.js';
 
 /**
  * The WASM SIMD matmul, split into tasks for the thread pool. Operands and output live in the
@@ -8,13 +8,7 @@ import type { ThreadPool } from './threads.js';
  * no two tasks touch the same memory and the result does not depend on the thread count.
  * Transposes and broadcast batches are strides and a per-batch table; nothing is materialised.
  *
- * Job parameters (Int32 slots of the control block; the task functions use the literals):
- *  8 m   9 n   10 k   11 batches
- * 12 aBase 13 aRowStride 14 aColStride 15 aMatrices   16 bBase 17 bRowStride 18 bColStride 19 bMatrices
- * 20 cBase 21 packedA 22 packedB 23 batchTable (int32 index: A and B matrix of each batch)
- * 24 nc (columns per C block) 25 rowTiles (tiles per C block) 26 packTiles (tiles per pack task)
- * 27 scratch (MR × nc floats per thread) 28 mTiles 29 nTiles
- * Element offsets are float indices into the heap.
+ * Both jobs take the parameters of `GemmJob` (element offsets are float indices into the heap).
  */
 
 export const MR = 4;
@@ -26,34 +20,67 @@ const MAX_NC = 512;
 /** Below this many multiply-adds a matmul is not worth waking the workers. */
 const PARALLEL_MIN_MACS = 1 << 18;
 
+/** The parameters of both GEMM jobs. */
+const GEMM_PARAMS = [
+  'm',
+  'n',
+  'k',
+  'batches',
+  'aBase',
+  'aRowStride',
+  'aColStride',
+  'aMatrices',
+  'bBase',
+  'bRowStride',
+  'bColStride',
+  'bMatrices',
+  'cBase',
+  /** Where the packed A and B tiles go. */
+  'packedA',
+  'packedB',
+  /** Heap int32 index of the batch table: [A matrix, B matrix] per batch. */
+  'batchTable',
+  /** Columns per C block. */
+  'nc',
+  /** Row tiles per C block. */
+  'rowTiles',
+  /** Tiles per pack task. */
+  'packTiles',
+  /** MR × nc floats per thread, for partial tiles. */
+  'scratch',
+  'mTiles',
+  'nTiles',
+] as const;
+type GemmJob = JobParams<(typeof GEMM_PARAMS)[number]>;
+
 /** Task: pack `packTiles` tiles: the first tasks take A's tiles (all matrices), the rest B's. */
-export function gemmPack(
-  job: Int32Array,
+function packOperandTiles(
+  job: GemmJob,
   f32: Float32Array,
   _i32: Int32Array,
-  _wasm: unknown,
+  _wasm: TaskKernels,
   index: number,
 ): void {
-  const m = job[8]!;
-  const n = job[9]!;
-  const k = job[10]!;
-  const packTiles = job[26]!;
-  const mTiles = job[28]!;
-  const nTiles = job[29]!;
-  const aTiles = job[15]! * mTiles;
+  const m = job.m;
+  const n = job.n;
+  const k = job.k;
+  const packTiles = job.packTiles;
+  const mTiles = job.mTiles;
+  const nTiles = job.nTiles;
+  const aTiles = job.aMatrices * mTiles;
   const aTasks = Math.ceil(aTiles / packTiles);
   if (index < aTasks) {
     // A tile g = (matrix, t): rows t·4 …, packed [k][4] at packedA + g·k·4.
     const first = index * packTiles;
     const end = Math.min(first + packTiles, aTiles);
-    const ars = job[13]!;
-    const acs = job[14]!;
+    const ars = job.aRowStride;
+    const acs = job.aColStride;
     for (let g = first; g < end; g++) {
       const matrix = Math.floor(g / mTiles);
       const row0 = (g - matrix * mTiles) * 4;
       const height = Math.min(4, m - row0);
-      let s = job[12]! + matrix * m * k + row0 * ars;
-      let d = job[21]! + g * k * 4;
+      let s = job.aBase + matrix * m * k + row0 * ars;
+      let d = job.packedA + g * k * 4;
       if (height === 4) {
         for (let p = 0; p < k; p++, s += acs, d += 4) {
           f32[d] = f32[s]!;
@@ -71,15 +98,15 @@ export function gemmPack(
   }
   // B tile g = (matrix, u): columns u·8 …, packed [k][8] at packedB + g·k·8.
   const first = (index - aTasks) * packTiles;
-  const end = Math.min(first + packTiles, job[19]! * nTiles);
-  const brs = job[17]!;
-  const bcs = job[18]!;
+  const end = Math.min(first + packTiles, job.bMatrices * nTiles);
+  const brs = job.bRowStride;
+  const bcs = job.bColStride;
   for (let g = first; g < end; g++) {
     const matrix = Math.floor(g / nTiles);
     const col0 = (g - matrix * nTiles) * 8;
     const width = Math.min(8, n - col0);
-    let s = job[16]! + matrix * k * n + col0 * bcs;
-    let d = job[22]! + g * k * 8;
+    let s = job.bBase + matrix * k * n + col0 * bcs;
+    let d = job.packedB + g * k * 8;
     if (width === 8) {
       for (let p = 0; p < k; p++, s += brs, d += 8) {
         f32[d] = f32[s]!;
@@ -100,41 +127,41 @@ export function gemmPack(
 }
 
 /** Task: one C block = (batch, column block, run of row tiles), written by the WASM panel. */
-export function gemmMultiply(
-  job: Int32Array,
+function multiplyBlock(
+  job: GemmJob,
   f32: Float32Array,
   i32: Int32Array,
-  wasm: { panel: (...args: number[]) => void },
+  wasm: TaskKernels,
   index: number,
   thread: number,
 ): void {
-  const m = job[8]!;
-  const n = job[9]!;
-  const k = job[10]!;
-  const nc = job[24]!;
-  const rowTiles = job[25]!;
-  const mTiles = job[28]!;
-  const nTiles = job[29]!;
+  const m = job.m;
+  const n = job.n;
+  const k = job.k;
+  const nc = job.nc;
+  const rowTiles = job.rowTiles;
+  const mTiles = job.mTiles;
+  const nTiles = job.nTiles;
   const rowBlocks = Math.ceil(mTiles / rowTiles);
   const colBlocks = Math.ceil(n / nc);
   const rowBlock = index % rowBlocks;
   const rest = (index - rowBlock) / rowBlocks;
   const colBlock = rest % colBlocks;
   const batch = (rest - colBlock) / colBlocks;
-  const aMatrix = i32[job[23]! + 2 * batch]!;
-  const bMatrix = i32[job[23]! + 2 * batch + 1]!;
+  const aMatrix = i32[job.batchTable + 2 * batch]!;
+  const bMatrix = i32[job.batchTable + 2 * batch + 1]!;
   const col0 = colBlock * nc;
   const width = Math.min(nc, n - col0);
   const tiles = Math.ceil(width / 8);
   const fullTiles = Math.floor(width / 8);
   const bStride = k * 8 * 4;
-  const bBlock = 4 * (job[22]! + (bMatrix * nTiles + col0 / 8) * k * 8);
-  const scratch = job[27]! + thread * 4 * nc;
+  const bBlock = 4 * (job.packedB + (bMatrix * nTiles + col0 / 8) * k * 8);
+  const scratch = job.scratch + thread * 4 * nc;
   const fullRowTiles = Math.floor(m / 4);
   const tEnd = Math.min(mTiles, (rowBlock + 1) * rowTiles);
   for (let t = rowBlock * rowTiles; t < tEnd; t++) {
-    const aTile = 4 * (job[21]! + (aMatrix * mTiles + t) * k * 4);
-    const c = job[20]! + batch * m * n + t * 4 * n + col0;
+    const aTile = 4 * (job.packedA + (aMatrix * mTiles + t) * k * 4);
+    const c = job.cBase + batch * m * n + t * 4 * n + col0;
     if (t < fullRowTiles) {
       if (fullTiles > 0) wasm.panel(fullTiles, k, aTile, bBlock, 4 * c, 4 * n, bStride);
       if (fullTiles < tiles) {
@@ -155,7 +182,9 @@ export function gemmMultiply(
   }
 }
 
-export const GEMM_TASKS = [gemmPack, gemmMultiply];
+export const gemmPack: Task<(typeof GEMM_PARAMS)[number]> = { params: GEMM_PARAMS, run: packOperandTiles };
+export const gemmMultiply: Task<(typeof GEMM_PARAMS)[number]> = { params: GEMM_PARAMS, run: multiplyBlock };
+export const GEMM_TASKS: readonly Task[] = [gemmPack, gemmMultiply];
 
 export interface GemmOperands {
   m: number;
@@ -203,33 +232,32 @@ export function gemm(pool: ThreadPool, op: GemmOperands, scratchAt: number): voi
   const blocks = op.batches * Math.ceil(n / nc);
   let rowTiles = 16;
   while (rowTiles > 1 && blocks * Math.ceil(mTiles / rowTiles) < 4 * threads) rowTiles >>= 1;
-  const p = pool.params; // slot 8 is p[0]
-  p.set([
+  const job: GemmJob = {
     m,
     n,
     k,
-    op.batches,
-    op.a,
-    op.aRowStride,
-    op.aColStride,
-    op.aMatrices,
-    op.b,
-    op.bRowStride,
-    op.bColStride,
-    op.bMatrices,
-    op.c,
+    batches: op.batches,
+    aBase: op.a,
+    aRowStride: op.aRowStride,
+    aColStride: op.aColStride,
+    aMatrices: op.aMatrices,
+    bBase: op.b,
+    bRowStride: op.bRowStride,
+    bColStride: op.bColStride,
+    bMatrices: op.bMatrices,
+    cBase: op.c,
     packedA,
     packedB,
-    op.batchTable,
+    batchTable: op.batchTable,
     nc,
     rowTiles,
-    PACK_TILES,
-    edges,
+    packTiles: PACK_TILES,
+    scratch: edges,
     mTiles,
     nTiles,
-  ]);
+  };
   const packTasks =
     Math.ceil((op.aMatrices * mTiles) / PACK_TILES) + Math.ceil((op.bMatrices * nTiles) / PACK_TILES);
-  pool.run(gemmPack, packTasks, parallel);
-  pool.run(gemmMultiply, blocks * Math.ceil(mTiles / rowTiles), parallel);
+  pool.run(gemmPack, job, packTasks, parallel);
+  pool.run(gemmMultiply, job, blocks * Math.ceil(mTiles / rowTiles), parallel);
 }

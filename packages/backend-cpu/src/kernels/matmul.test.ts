@@ -9,6 +9,7 @@ import {
   sizeOfShape,
 } from '../test-support.js';
 import { createMatmul, type MatmulKind } from './matmul.js';
+import { CpuRuntime } from './runtime.js';
 
 /** Naive float64 batched matmul reading the transposes by index. */
 function matmulReference(
@@ -113,7 +114,7 @@ const IMPLEMENTATIONS: [MatmulKind, number][] = [
 
 for (const [kind, threads] of IMPLEMENTATIONS) {
   describe(`matmul (${kind}, ${threads} thread${threads > 1 ? 's' : ''})`, () => {
-    const implementation = createMatmul(kind, threads);
+    const implementation = createMatmul(new CpuRuntime(kind === 'js' ? 1 : threads), kind);
     const matmul = implementation.matmul;
     it('uses the requested implementation', () => {
       expect(implementation.kind).toBe(kind);
@@ -164,8 +165,8 @@ for (const [kind, threads] of IMPLEMENTATIONS) {
 }
 
 describe('matmul on several threads', () => {
-  const one = createMatmul('wasm-simd', 1).matmul;
-  const two = createMatmul('wasm-simd', 2).matmul;
+  const one = createMatmul(new CpuRuntime(1), 'wasm-simd').matmul;
+  const two = createMatmul(new CpuRuntime(2), 'wasm-simd').matmul;
   const random = seeded(5);
   // Large enough to be split (broadcast batches, odd edges, every transpose); the split must not
   // change a single bit, since each block of C is computed by one thread in a fixed order.

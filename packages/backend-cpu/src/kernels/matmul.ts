@@ -1,8 +1,6 @@
-import type { Kernels, OutSpec, View } from '@sibert/tensor';
+import { broadcastStrides, type Kernels, type OutSpec, sizeOf, type View } from '@sibert/tensor';
 import { type GemmOperands, gemm, gemmScratchFloats } from './gemm.js';
-import { broadcastStrides, sizeOf } from './layout.js';
-import { threadPool, type WasmRuntime, wasmRuntime } from './runtime.js';
-import { allocate, allocateUninitialized, recycle } from './storage.js';
+import type { CpuRuntime, WasmRuntime } from './runtime.js';
 import type { ThreadPool } from './threads.js';
 
 /**
@@ -36,20 +34,19 @@ export interface MatmulImplementation {
   readonly matmul: Kernels['matmul'];
 }
 
-/** The matmul kernel of a kind, on up to `threads` threads. */
-export function createMatmul(kind: MatmulKind, threads: number): MatmulImplementation {
-  const rt = kind === 'wasm-simd' ? wasmRuntime() : null;
-  if (!rt)
+/** The matmul kernel of a kind on `rt` (and its thread pool, for 'wasm-simd'). */
+export function createMatmul(rt: CpuRuntime, kind: MatmulKind): MatmulImplementation {
+  const { wasm, pool } = rt;
+  if (kind === 'js' || !wasm || !pool)
     return {
       kind: 'js',
       threads: 1,
-      matmul: (a, b, tA, tB, out) => matmulWith(gemmTiled, a, b, tA, tB, out),
+      matmul: (a, b, tA, tB, out) => matmulWith(rt, gemmTiled, a, b, tA, tB, out),
     };
-  const pool = threadPool(rt, threads);
   return {
     kind: 'wasm-simd',
     threads: pool.threads,
-    matmul: (a, b, tA, tB, out) => matmulWasm(rt, pool, a, b, tA, tB, out),
+    matmul: (a, b, tA, tB, out) => matmulWasm(rt, wasm, pool, a, b, tA, tB, out),
   };
 }
 
@@ -95,6 +92,7 @@ function batched(a: View, b: View, transposeA: boolean, out: OutSpec): Batched {
 
 /** Batched matmul, every batch through a single-matrix `gemm`. */
 export function matmulWith(
+  rt: CpuRuntime,
   gemm: Gemm,
   a: View,
   b: View,
@@ -103,7 +101,7 @@ export function matmulWith(
   out: OutSpec,
 ): Float32Array {
   const { m, n, k, batches, aIndex, bIndex } = batched(a, b, transposeA, out);
-  const c = allocate('float32', sizeOf(out.shape)) as Float32Array;
+  const c = rt.allocate('float32', sizeOf(out.shape)) as Float32Array;
   if (c.length === 0 || k === 0) return c;
   // A stored [M, K] (or [K, M] when transposed); B stored [K, N] (or [N, K]).
   for (let batch = 0; batch < batches; batch++) {
@@ -132,7 +130,8 @@ export function matmulWith(
  * copied in first, the result copied out.
  */
 function matmulWasm(
-  rt: WasmRuntime,
+  rt: CpuRuntime,
+  wasm: WasmRuntime,
   pool: ThreadPool,
   a: View,
   b: View,
@@ -144,10 +143,10 @@ function matmulWasm(
   const { m, n, k, batches } = shape;
   const av = a.handle as Float32Array;
   const bv = b.handle as Float32Array;
-  const c = allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
+  const c = rt.allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
   if (c.length === 0) return c;
   if (k === 0) return c.fill(0);
-  const { heap } = rt;
+  const { heap } = wasm;
   const operands: GemmOperands = {
     m,
     n,
@@ -171,8 +170,8 @@ function matmulWasm(
   const scratch = heap.allocate('float32', tableFloats + staged[0]! + staged[1]! + staged[2]! + gemmFloats);
   if (!scratch) {
     // The heap cannot grow that far: multiply in JavaScript instead.
-    recycle(c);
-    return matmulWith(gemmTiled, a, b, transposeA, transposeB, out);
+    rt.recycle(c);
+    return matmulWith(rt, gemmTiled, a, b, transposeA, transposeB, out);
   }
   try {
     const f32 = heap.f32; // after the allocation, which may have grown the memory

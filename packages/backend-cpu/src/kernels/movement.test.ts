@@ -6,6 +6,7 @@ import {
   inBothStorages,
   indexOf,
   randomView,
+  rt,
   seeded,
   sizeOfShape,
   view,
@@ -63,7 +64,7 @@ inBothStorages(() => {
             });
             return x.handle[indexOf(src, shape)]!;
           });
-          const out = transpose(x, perm, { shape: outShape, dtype });
+          const out = transpose(rt, x, perm, { shape: outShape, dtype });
           expect(out).toBeInstanceOf(dtype === 'float32' ? Float32Array : Int32Array);
           expect(Array.from(out)).toEqual(expected);
         });
@@ -92,7 +93,7 @@ inBothStorages(() => {
     ] as [number[], number[]][]) {
       it(`materialises [${from}] as [${to}]`, () => {
         const x = randomView(from, random);
-        const out = broadcastTo(x, { shape: to, dtype: 'float32' });
+        const out = broadcastTo(rt, x, { shape: to, dtype: 'float32' });
         expectClose(out, Float32Array.from(tabulate(to, (c) => x.handle[broadcastIndex(c, from)]!)), 0, 0);
       });
     }
@@ -130,7 +131,7 @@ inBothStorages(() => {
     ] as [number[], number[], number[]][]) {
       it(`takes [${size}] from [${shape}] at [${begin}]`, () => {
         const x = randomView(shape, random);
-        const out = slice(x, begin, { shape: size, dtype: 'float32' });
+        const out = slice(rt, x, begin, { shape: size, dtype: 'float32' });
         const expected = tabulate(
           size,
           (c) =>
@@ -199,7 +200,7 @@ inBothStorages(() => {
           throw new Error('unreachable');
         });
         expectClose(
-          concat(xs, axis, { shape: outShape, dtype: 'float32' }),
+          concat(rt, xs, axis, { shape: outShape, dtype: 'float32' }),
           Float32Array.from(expected),
           0,
           0,
@@ -208,7 +209,7 @@ inBothStorages(() => {
     }
 
     it('joins int32 tensors', () => {
-      const out = concat([view(Int32Array.of(1, 2), [2, 1]), view(Int32Array.of(3, 4), [2, 1])], 1, {
+      const out = concat(rt, [view(Int32Array.of(1, 2), [2, 1]), view(Int32Array.of(3, 4), [2, 1])], 1, {
         shape: [2, 2],
         dtype: 'int32',
       });
@@ -265,7 +266,7 @@ inBothStorages(() => {
           return src.every((v, d) => v >= 0 && v < shape[d]!) ? x.handle[indexOf(src, shape)]! : value;
         });
         expectClose(
-          pad(x, paddings, value, { shape: outShape, dtype: 'float32' }),
+          pad(rt, x, paddings, value, { shape: outShape, dtype: 'float32' }),
           Float32Array.from(expected),
           0,
           0,
@@ -300,7 +301,7 @@ inBothStorages(() => {
           const src = [...c.slice(0, axis), (indices.handle as Int32Array)[j]!, ...c.slice(axis + r)];
           return x.handle[indexOf(src, shape)]!;
         });
-        const out = gather(x, indices, axis, { shape: outShape, dtype: 'float32' });
+        const out = gather(rt, x, indices, axis, { shape: outShape, dtype: 'float32' });
         expectClose(out, Float32Array.from(gathered), 0, 0);
 
         const updates = randomView(outShape, random);
@@ -311,22 +312,27 @@ inBothStorages(() => {
           const dst = [...c.slice(0, axis), (indices.handle as Int32Array)[j]!, ...c.slice(axis + r)];
           scattered[indexOf(dst, shape)]! += updates.handle[i]!;
         }
-        expectClose(scatterAdd(updates, indices, axis, { shape, dtype: 'float32' }), scattered, 1e-6, 1e-6);
+        expectClose(
+          scatterAdd(rt, updates, indices, axis, { shape, dtype: 'float32' }),
+          scattered,
+          1e-6,
+          1e-6,
+        );
       });
     }
 
     it('gathers and scatters int32', () => {
       const x = view(Int32Array.of(10, 20, 30), [3]);
       const indices = view(Int32Array.of(2, 2, 0), [3]);
-      expect(Array.from(gather(x, indices, 0, { shape: [3], dtype: 'int32' }))).toEqual([30, 30, 10]);
-      expect(Array.from(scatterAdd(x, indices, 0, { shape: [3], dtype: 'int32' }))).toEqual([30, 0, 30]);
+      expect(Array.from(gather(rt, x, indices, 0, { shape: [3], dtype: 'int32' }))).toEqual([30, 30, 10]);
+      expect(Array.from(scatterAdd(rt, x, indices, 0, { shape: [3], dtype: 'int32' }))).toEqual([30, 0, 30]);
     });
   });
 
   describe('oneHot', () => {
     it('sets one cell per index and leaves out-of-range rows zero', () => {
       const indices = view(Int32Array.of(0, 3, -1, 4, 2, 1), [2, 3]);
-      const out = oneHot(indices, 4, { shape: [2, 3, 4], dtype: 'float32' });
+      const out = oneHot(rt, indices, 4, { shape: [2, 3, 4], dtype: 'float32' });
       expect(out).toBeInstanceOf(Float32Array);
       expect(Array.from(out)).toEqual([
         ...[1, 0, 0, 0],

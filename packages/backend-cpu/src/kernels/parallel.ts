@@ -1,83 +1,74 @@
 import type { RandomDistribution, RandomStream } from '@sibert/tensor';
-import type { TaskKernels, ThreadPool } from './threads.js';
+import type { Task, ThreadPool } from './threads.js';
 import type { KernelModule } from './wasm-module.js';
 
 /**
  * WASM kernels split over the thread pool: each task runs the same kernel on its own chunk of the
  * output (elementwise kernels: a run of elements; row kernels: a run of rows), so results are the
  * same bits for any thread count. Small calls stay on the calling thread: waking the workers
- * costs microseconds.
- *
- * Job parameters (Int32 slots from 8; the tasks use the literals):
- * elementwise: 8 kernel (index into the module's exports)  9 operands  10 n  11 chunk
- *              12 advancing (bit per operand)  13 out  14… operand byte addresses
- * rows:        8 kernel  9 rows  10 n  11 rows per task  12 out  13 x  14 a float32 argument (bits)
- * random:      8 kernel  9 n  10 chunk  11 out  12 c0  13 c1  14 k0  15 k1  16 threshold
- *              18–21 low and high (float64)
+ * costs microseconds. Kernels are named in jobs by their index in the module's exports; operands
+ * by their byte addresses.
  */
 
 /** Below this many elements a kernel runs on the calling thread. */
 const PARALLEL_MIN_ELEMENTS = 1 << 15;
 
-/** Task: one chunk of an elementwise kernel (no inner functions: tasks are rebuilt from their text). */
-export function elementwiseChunk(
-  job: Int32Array,
-  _f32: Float32Array,
-  _i32: Int32Array,
-  wasm: TaskKernels,
-  index: number,
-): void {
-  const chunk = job[11]!;
-  const start = index * chunk;
-  const length = Math.min(chunk, job[10]! - start);
-  const advancing = job[12]!;
-  const kernel = wasm.list[job[8]!]!;
-  const out = job[13]! + 4 * start;
-  const x = job[14]! + (advancing & 1 ? 4 * start : 0);
-  const y = job[15]! + (advancing & 2 ? 4 * start : 0);
-  const z = job[16]! + (advancing & 4 ? 4 * start : 0);
-  const operands = job[9]!;
-  if (operands === 1) kernel(out, x, length);
-  else if (operands === 2) kernel(out, x, y, length);
-  else kernel(out, x, y, z, length);
-}
+/**
+ * One chunk of an elementwise kernel over n elements: operands 1–3 (x, y, z) advance with the
+ * element unless their bit of `advancing` is clear (a broadcast scalar).
+ */
+export const elementwiseChunk: Task<
+  'kernel' | 'operands' | 'n' | 'chunk' | 'advancing' | 'out' | 'x' | 'y' | 'z'
+> = {
+  params: ['kernel', 'operands', 'n', 'chunk', 'advancing', 'out', 'x', 'y', 'z'],
+  run: function elementwiseChunk(job, _f32, _i32, wasm, index) {
+    const start = index * job.chunk;
+    const length = Math.min(job.chunk, job.n - start);
+    const kernel = wasm.list[job.kernel]!;
+    const out = job.out + 4 * start;
+    const x = job.x + (job.advancing & 1 ? 4 * start : 0);
+    const y = job.y + (job.advancing & 2 ? 4 * start : 0);
+    const z = job.z + (job.advancing & 4 ? 4 * start : 0);
+    if (job.operands === 1) kernel(out, x, length);
+    else if (job.operands === 2) kernel(out, x, y, length);
+    else kernel(out, x, y, z, length);
+  },
+};
 
-/** Task: a run of rows of a row kernel (out, x, rows, n, argument). */
-export function rowsChunk(
-  job: Int32Array,
-  _f32: Float32Array,
-  _i32: Int32Array,
-  wasm: TaskKernels,
-  index: number,
-): void {
-  const first = index * job[11]!;
-  const rows = Math.min(job[11]!, job[9]! - first);
-  const rowBytes = 4 * job[10]!;
-  const argument = new Float32Array(new Int32Array([job[14]!]).buffer)[0]!;
-  wasm.list[job[8]!]!(job[12]! + first * rowBytes, job[13]! + first * rowBytes, rows, job[10]!, argument);
-}
+/** A run of rows of a row kernel (out, x, rows, n, argument), `rowsPerTask` rows a task. */
+export const rowsChunk: Task<'kernel' | 'rows' | 'n' | 'rowsPerTask' | 'out' | 'x' | 'argument'> = {
+  params: ['kernel', 'rows', 'n', 'rowsPerTask', 'out', 'x', 'argument'],
+  run: function rowsChunk(job, _f32, _i32, wasm, index) {
+    const first = index * job.rowsPerTask;
+    const rows = Math.min(job.rowsPerTask, job.rows - first);
+    const rowBytes = 4 * job.n;
+    wasm.list[job.kernel]!(job.out + first * rowBytes, job.x + first * rowBytes, rows, job.n, job.argument);
+  },
+};
 
-/** Task: a chunk of a Philox draw; the chunk's first counter is the stream's plus its start. */
-export function randomChunk(
-  job: Int32Array,
-  _f32: Float32Array,
-  _i32: Int32Array,
-  wasm: TaskKernels,
-  index: number,
-): void {
-  const start = index * job[10]!;
-  const length = Math.min(job[10]!, job[9]! - start);
-  const low = (job[12]! >>> 0) + start;
-  const c0 = low % 4294967296;
-  const c1 = (job[13]! + (low >= 4294967296 ? 1 : 0)) | 0;
-  const bounds = new Float64Array(job.buffer, job.byteOffset + 72, 2);
-  const kernel = wasm.list[job[8]!]!;
-  const out = job[11]! + 4 * start;
-  if (job[16]! >= 0) kernel(out, length, c0 | 0, c1, job[14]!, job[15]!, job[16]!);
-  else kernel(out, length, c0 | 0, c1, job[14]!, job[15]!, bounds[0]!, bounds[1]!);
-}
+/**
+ * A chunk of a Philox draw of n values into `out`: the chunk's first counter is the stream's
+ * (c0 low word, c1 high word) plus its start; key k0, k1. Bernoulli draws compare with
+ * `threshold`; uniform ones (threshold −1) scale to [low, high).
+ */
+export const randomChunk: Task<
+  'kernel' | 'n' | 'chunk' | 'out' | 'c0' | 'c1' | 'k0' | 'k1' | 'threshold' | 'low' | 'high'
+> = {
+  params: ['kernel', 'n', 'chunk', 'out', 'c0', 'c1', 'k0', 'k1', 'threshold', 'low', 'high'],
+  run: function randomChunk(job, _f32, _i32, wasm, index) {
+    const start = index * job.chunk;
+    const length = Math.min(job.chunk, job.n - start);
+    const low = job.c0 + start;
+    const c0 = low % 4294967296;
+    const c1 = (job.c1 + (low >= 4294967296 ? 1 : 0)) | 0;
+    const kernel = wasm.list[job.kernel]!;
+    const out = job.out + 4 * start;
+    if (job.threshold >= 0) kernel(out, length, c0 | 0, c1, job.k0, job.k1, job.threshold);
+    else kernel(out, length, c0 | 0, c1, job.k0, job.k1, job.low, job.high);
+  },
+};
 
-export const PARALLEL_TASKS = [elementwiseChunk, rowsChunk, randomChunk];
+export const PARALLEL_TASKS: readonly Task[] = [elementwiseChunk, rowsChunk, randomChunk];
 
 /** Runs row kernel `name` (out, x, rows, n, argument?) over every row, split over `pool` when large. */
 export function runRows(
@@ -94,10 +85,9 @@ export function runRows(
     kernels.list[kernels.exportIndex(name)]!(out, x, rows, n, argument);
     return;
   }
-  const perTask = Math.ceil(rows / (4 * pool.threads));
-  const bits = new Int32Array(new Float32Array([argument]).buffer)[0]!;
-  pool.params.set([kernels.exportIndex(name), rows, n, perTask, out, x, bits]);
-  pool.run(rowsChunk, Math.ceil(rows / perTask), true);
+  const rowsPerTask = Math.ceil(rows / (4 * pool.threads));
+  const job = { kernel: kernels.exportIndex(name), rows, n, rowsPerTask, out, x, argument };
+  pool.run(rowsChunk, job, Math.ceil(rows / rowsPerTask), true);
 }
 
 /**
@@ -123,8 +113,19 @@ export function runElementwise(
   advancing.forEach((advances, i) => {
     if (advances) mask |= 1 << i;
   });
-  pool.params.set([kernels.exportIndex(name), operands.length, n, chunk, mask, out, ...operands]);
-  pool.run(elementwiseChunk, Math.ceil(n / chunk), true);
+  const [x = 0, y = 0, z = 0] = operands;
+  const job = {
+    kernel: kernels.exportIndex(name),
+    operands: operands.length,
+    n,
+    chunk,
+    advancing: mask,
+    out,
+    x,
+    y,
+    z,
+  };
+  pool.run(elementwiseChunk, job, Math.ceil(n / chunk), true);
 }
 
 /**
@@ -142,26 +143,26 @@ export function runRandom(
 ): void {
   const [k0, k1] = [stream.seed % 4294967296, Math.floor(stream.seed / 4294967296)];
   const [c0, c1] = [stream.offset % 4294967296, Math.floor(stream.offset / 4294967296)];
-  const name = `philox_${dist.kind}`;
+  const kernel = kernels.exportIndex(`philox_${dist.kind}`);
   const bounds = dist.kind === 'uniform' ? [dist.low, dist.high] : [threshold];
   if (!pool || pool.threads === 1 || n < PARALLEL_MIN_ELEMENTS / 4) {
-    kernels.list[kernels.exportIndex(name)]!(out, n, c0 | 0, c1 | 0, k0 | 0, k1 | 0, ...bounds);
+    kernels.list[kernel]!(out, n, c0 | 0, c1 | 0, k0 | 0, k1 | 0, ...bounds);
     return;
   }
   const chunk = Math.ceil(n / (4 * pool.threads) / 16) * 16;
-  const params = pool.params;
-  params.set([
-    kernels.exportIndex(name),
+  const uniform = dist.kind === 'uniform';
+  const job = {
+    kernel,
     n,
     chunk,
     out,
-    c0 | 0,
-    c1 | 0,
-    k0 | 0,
-    k1 | 0,
-    dist.kind === 'bernoulli' ? threshold : -1,
-  ]);
-  if (dist.kind === 'uniform')
-    new Float64Array(params.buffer, params.byteOffset + 40, 2).set([dist.low, dist.high]);
-  pool.run(randomChunk, Math.ceil(n / chunk), true);
+    c0,
+    c1: c1 | 0,
+    k0: k0 | 0,
+    k1: k1 | 0,
+    threshold: uniform ? -1 : threshold,
+    low: uniform ? dist.low : 0,
+    high: uniform ? dist.high : 0,
+  };
+  pool.run(randomChunk, job, Math.ceil(n / chunk), true);
 }

@@ -6,6 +6,7 @@ import {
   inBothStorages,
   indexOf,
   randomView,
+  rt,
   seeded,
   sizeOfShape,
   view,
@@ -100,7 +101,7 @@ inBothStorages(() => {
           const x = randomView(shape, random, dtype, 50);
           const outShape = shape.filter((_, d) => !axes.includes(d));
           for (const op of ['sum', 'max', 'min'] as const) {
-            const out = reduce(x, op, axes, { shape: outShape, dtype });
+            const out = reduce(rt, x, op, axes, { shape: outShape, dtype });
             expect(out).toBeInstanceOf(dtype === 'float32' ? Float32Array : Int32Array);
             expectClose(out, Float32Array.from(reduceReference(x.handle, shape, op, axes)), 1e-6, 1e-4);
           }
@@ -110,27 +111,27 @@ inBothStorages(() => {
 
     it('sums in float64, so many small terms do not drift', () => {
       const x = view(new Float32Array(1 << 20).fill(0.1), [1 << 20]);
-      const out = reduce(x, 'sum', [0], { shape: [], dtype: 'float32' });
+      const out = reduce(rt, x, 'sum', [0], { shape: [], dtype: 'float32' });
       // 2²⁰ float32 terms of 24 bits sum exactly in float64; a float32 accumulator would be off by ~1%.
       expect(out[0]).toBe(Math.fround(Math.fround(0.1) * (1 << 20)));
     });
 
     it('propagates NaN in max and min, over trailing and leading axes', () => {
       const x = view(Float32Array.of(1, Number.NaN, 3, 4, 5, 6), [2, 3]);
-      expectClose(reduce(x, 'max', [1], { shape: [2], dtype: 'float32' }), [Number.NaN, 6]);
-      expectClose(reduce(x, 'min', [0], { shape: [3], dtype: 'float32' }), [1, Number.NaN, 3]);
-      expectClose(reduce(x, 'sum', [0, 1], { shape: [], dtype: 'float32' }), [Number.NaN]);
+      expectClose(reduce(rt, x, 'max', [1], { shape: [2], dtype: 'float32' }), [Number.NaN, 6]);
+      expectClose(reduce(rt, x, 'min', [0], { shape: [3], dtype: 'float32' }), [1, Number.NaN, 3]);
+      expectClose(reduce(rt, x, 'sum', [0, 1], { shape: [], dtype: 'float32' }), [Number.NaN]);
     });
 
     it('gives the identity over an empty axis and nothing over an empty kept axis', () => {
       const x = view(new Float32Array(0), [3, 0]);
-      expect(Array.from(reduce(x, 'sum', [1], { shape: [3], dtype: 'float32' }))).toEqual([0, 0, 0]);
-      expect(Array.from(reduce(x, 'max', [1], { shape: [3], dtype: 'float32' }))).toEqual([
+      expect(Array.from(reduce(rt, x, 'sum', [1], { shape: [3], dtype: 'float32' }))).toEqual([0, 0, 0]);
+      expect(Array.from(reduce(rt, x, 'max', [1], { shape: [3], dtype: 'float32' }))).toEqual([
         Number.NEGATIVE_INFINITY,
         Number.NEGATIVE_INFINITY,
         Number.NEGATIVE_INFINITY,
       ]);
-      expect(reduce(x, 'sum', [0], { shape: [0], dtype: 'float32' }).length).toBe(0);
+      expect(reduce(rt, x, 'sum', [0], { shape: [0], dtype: 'float32' }).length).toBe(0);
     });
   });
 
@@ -152,7 +153,7 @@ inBothStorages(() => {
         for (let i = 5; i < values.length; i += 13) values[i] = Number.NaN;
         const outShape = shape.filter((_, d) => d !== axis);
         for (const op of ['argmax', 'argmin'] as const) {
-          const out = reduce(x, op, [axis], { shape: outShape, dtype: 'int32' });
+          const out = reduce(rt, x, op, [axis], { shape: outShape, dtype: 'int32' });
           expect(out).toBeInstanceOf(Int32Array);
           expect(Array.from(out)).toEqual(argReference(values, shape, op === 'argmax', axis));
         }
@@ -161,9 +162,9 @@ inBothStorages(() => {
 
     it('takes int32 input', () => {
       const x = view(Int32Array.of(3, 7, 7, -1, -9, -9), [2, 3]);
-      expect(Array.from(reduce(x, 'argmax', [1], { shape: [2], dtype: 'int32' }))).toEqual([1, 0]);
-      expect(Array.from(reduce(x, 'argmin', [1], { shape: [2], dtype: 'int32' }))).toEqual([0, 1]);
-      expect(Array.from(reduce(x, 'argmax', [0], { shape: [3], dtype: 'int32' }))).toEqual([0, 0, 0]);
+      expect(Array.from(reduce(rt, x, 'argmax', [1], { shape: [2], dtype: 'int32' }))).toEqual([1, 0]);
+      expect(Array.from(reduce(rt, x, 'argmin', [1], { shape: [2], dtype: 'int32' }))).toEqual([0, 1]);
+      expect(Array.from(reduce(rt, x, 'argmax', [0], { shape: [3], dtype: 'int32' }))).toEqual([0, 0, 0]);
     });
   });
 });

@@ -1,19 +1,24 @@
-import type { OutSpec, ReduceOp, TypedArray, View } from '@sibert/tensor';
-import { contiguousStrides, forEachRow, planWalk, sizeOf } from './layout.js';
-import { heapKernels } from './runtime.js';
-import { allocate, allocateUninitialized, recycle } from './storage.js';
+import { type OutSpec, type ReduceOp, sizeOf, stridesOf, type TypedArray, type View } from '@sibert/tensor';
+import type { CpuRuntime } from './runtime.js';
+import { forEachRow, planWalk } from './walk.js';
 
-export function reduce(x: View, op: ReduceOp, axes: readonly number[], out: OutSpec): TypedArray {
-  if (op === 'argmax' || op === 'argmin') return argReduce(x, op === 'argmax', axes[0]!, out);
+export function reduce(
+  rt: CpuRuntime,
+  x: View,
+  op: ReduceOp,
+  axes: readonly number[],
+  out: OutSpec,
+): TypedArray {
+  if (op === 'argmax' || op === 'argmin') return argReduce(rt, x, op === 'argmax', axes[0]!, out);
   const src = x.handle as TypedArray;
   const outSize = sizeOf(out.shape);
-  const dst = allocateUninitialized(out.dtype, outSize);
+  const dst = rt.allocateUninitialized(out.dtype, outSize);
   if (outSize === 0) return dst;
   const identity = op === 'sum' ? 0 : op === 'max' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   // Accumulate in float64: sums keep their precision, and int32 sums wrap only once at the end.
   // Float32 sums in the heap run their rows in WASM, accumulating into a float64 row in the heap.
-  const wasm = op === 'sum' && x.dtype === 'float32' ? heapKernels(src, dst)?.rows : undefined;
-  const scratch = wasm ? allocate('float32', 2 * outSize) : undefined;
+  const wasm = op === 'sum' && x.dtype === 'float32' ? rt.heapKernels(src, dst)?.rows : undefined;
+  const scratch = wasm ? rt.allocate('float32', 2 * outSize) : undefined;
   const acc = scratch
     ? new Float64Array(scratch.buffer, scratch.byteOffset, outSize)
     : new Float64Array(outSize);
@@ -28,7 +33,7 @@ export function reduce(x: View, op: ReduceOp, axes: readonly number[], out: OutS
       outStrides[d] = stride;
       stride *= x.shape[d]!;
     }
-    const walk = planWalk(x.shape, [contiguousStrides(x.shape), outStrides]);
+    const walk = planWalk(x.shape, [stridesOf(x.shape), outStrides]);
     const last = walk.shape.length - 1;
     const innerOutStride = walk.strides[1]![last]!;
     const row = innerOutStride === 0 ? REDUCE_ROW_TO_CELL[op] : REDUCE_ROW_TO_ROW[op];
@@ -49,7 +54,7 @@ export function reduce(x: View, op: ReduceOp, axes: readonly number[], out: OutS
     }
   }
   for (let i = 0; i < outSize; i++) dst[i] = acc[i]!;
-  if (scratch) recycle(scratch);
+  if (scratch) rt.recycle(scratch);
   return dst;
 }
 
@@ -103,9 +108,9 @@ const REDUCE_ROW_TO_ROW: Record<'sum' | 'max' | 'min', ReduceRow> = {
 };
 
 /** Index of the extreme along one axis: first index on ties, the first NaN wins. */
-function argReduce(x: View, isMax: boolean, axis: number, out: OutSpec): Int32Array {
+function argReduce(rt: CpuRuntime, x: View, isMax: boolean, axis: number, out: OutSpec): Int32Array {
   const src = x.handle as TypedArray;
-  const dst = allocate('int32', sizeOf(out.shape)) as Int32Array;
+  const dst = rt.allocate('int32', sizeOf(out.shape)) as Int32Array;
   const n = x.shape[axis]!;
   if (dst.length === 0 || n === 0) return dst;
   let outer = 1;

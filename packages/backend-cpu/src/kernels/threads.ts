@@ -1,19 +1,27 @@
+import { BackendError } from '@sibert/tensor';
 import type { WasmHeap } from './heap.js';
 import type { KernelModule, Panel, WasmApi, WasmMemory, WasmModule } from './wasm-module.js';
 
+/** A job's named parameters: numbers, stored as float64 (every int32 and float32 exactly). */
+export type JobParams<P extends string> = Readonly<Record<P, number>>;
+
 /**
- * A task of a parallel job: `index` picks the slice of work; the job's parameters sit in `job`
- * from slot PARAMS on. Task functions run on the calling thread and inside worker threads, whose
- * source is built from their text, so they must not refer to anything outside themselves.
+ * A task of a parallel job: `run` does slice `index` of the work with the job's parameters, which
+ * the pool writes and decodes by the names in `params` (at most MAX_PARAMS). `run` executes on the
+ * calling thread and inside worker threads, whose source is built from its text, so it must not
+ * refer to anything outside itself.
  */
-export type Task = (
-  job: Int32Array,
-  f32: Float32Array,
-  i32: Int32Array,
-  wasm: TaskKernels,
-  index: number,
-  thread: number,
-) => void;
+export interface Task<P extends string = string> {
+  readonly params: readonly P[];
+  run(
+    job: JobParams<P>,
+    f32: Float32Array,
+    i32: Int32Array,
+    wasm: TaskKernels,
+    index: number,
+    thread: number,
+  ): void;
+}
 
 /** The module's kernels as tasks see them: the GEMM panel, and every export in export order. */
 export interface TaskKernels {
@@ -21,16 +29,15 @@ export interface TaskKernels {
   readonly list: readonly ((...args: number[]) => unknown)[];
 }
 
-// Slots of the control block shared with the workers (Int32).
+// Slots of the control block shared with the workers (Int32), then the job's parameters (Float64).
 const GENERATION = 0; // bumped to post a job; workers sleep on it
 const NEXT = 1; // (generation tag << 20) | next task index, claimed by compare-exchange
 const DONE = 2; // tasks finished
 const FAILED = 3; // 1 when a task threw
 const KIND = 4; // index into the task table
 const COUNT = 5; // tasks in the job
-/** First slot of a job's own parameters. */
-export const PARAMS = 8;
-const SLOTS = 64;
+const CONTROL_BYTES = 32;
+const MAX_PARAMS = 32;
 const INDEX_BITS = 20;
 const MAX_TASKS = 1 << INDEX_BITS;
 
@@ -41,6 +48,7 @@ const MAX_TASKS = 1 << INDEX_BITS;
  */
 function runTasks(
   ctl: Int32Array,
+  params: Float64Array,
   generation: number,
   tasks: readonly Task[],
   f32: Float32Array,
@@ -51,14 +59,21 @@ function runTasks(
   // Slot numbers are literals: this function is also compiled from its text inside the workers.
   const tag = (generation & 0x7ff) << 20;
   let failure: unknown;
+  let job: Record<string, number> | undefined;
   for (;;) {
     const claim = Atomics.load(ctl, 1);
     if ((claim & ~0xfffff) !== tag) return failure;
     const index = claim & 0xfffff;
     if (index >= Atomics.load(ctl, 5)) return failure;
     if (Atomics.compareExchange(ctl, 1, claim, claim + 1) !== claim) continue;
+    const task = tasks[Atomics.load(ctl, 4)]!;
+    if (!job) {
+      // Decoded once per job and thread, after the first claim (the parameters are then this job's).
+      job = {};
+      for (let i = 0; i < task.params.length; i++) job[task.params[i]!] = params[i]!;
+    }
     try {
-      tasks[Atomics.load(ctl, 4)]!(ctl, f32, i32, wasm, index, thread);
+      task.run(job, f32, i32, wasm, index, thread);
     } catch (error) {
       failure ??= error;
       Atomics.store(ctl, 3, 1);
@@ -80,7 +95,8 @@ function workerMain(data: {
     panel: instance.exports['panel'] as Panel,
     list: Object.values(instance.exports) as TaskKernels['list'],
   };
-  const ctl = new Int32Array(data.control);
+  const ctl = new Int32Array(data.control, 0, 8); // CONTROL_BYTES, as a literal (see runTasks)
+  const params = new Float64Array(data.control, 32);
   let f32 = new Float32Array(data.memory.buffer);
   let i32 = new Int32Array(data.memory.buffer);
   let seen = Atomics.load(ctl, 0);
@@ -93,7 +109,7 @@ function workerMain(data: {
       f32 = new Float32Array(data.memory.buffer);
       i32 = new Int32Array(data.memory.buffer);
     }
-    runTasks(ctl, seen, TASKS, f32, i32, kernels, data.thread);
+    runTasks(ctl, params, seen, TASKS, f32, i32, kernels, data.thread);
   }
 }
 
@@ -126,84 +142,115 @@ export function availableThreads(): number {
 
 /**
  * Runs jobs of `tasks` on the calling thread plus `threads − 1` workers, all on the heap's memory.
- * The caller blocks (Atomics.wait) until its job is done, so kernels stay synchronous; workers
- * are started once and sleep between jobs, and they do not keep the process alive.
+ * The caller blocks (Atomics.wait) until its job is done, so kernels stay synchronous. Workers
+ * start at the first parallel job (a CpuBackend that never runs a large kernel starts none), sleep
+ * between jobs, and do not keep the process alive; `close` stops them, and jobs after it run on
+ * the calling thread alone (the same bits: no result depends on the thread count).
  */
 export class ThreadPool {
   readonly threads: number;
   readonly #ctl: Int32Array;
+  readonly #params: Float64Array;
   readonly #tasks: readonly Task[];
   readonly #heap: WasmHeap;
   readonly #wasm: TaskKernels;
-  readonly #workers: NodeWorker[] = [];
+  /** How to start the workers, until they are started (or the pool closed). */
+  #startWorkers: (() => NodeWorker[]) | null;
+  #workers: NodeWorker[] = [];
   #generation = 0;
 
   constructor(heap: WasmHeap, kernels: KernelModule, tasks: readonly Task[], threads: number) {
     this.#heap = heap;
     this.#tasks = tasks;
     this.#wasm = { panel: kernels.panel, list: kernels.list };
-    const node = heap.shared ? nodeThreads() : null;
-    const control = node ? new SharedArrayBuffer(SLOTS * 4) : new ArrayBuffer(SLOTS * 4);
-    this.#ctl = new Int32Array(control);
-    if (node) {
-      const source = [
-        `'use strict';`,
-        `const TASKS = [${tasks.map((task) => task.toString()).join(',\n')}];`,
-        runTasks.toString(),
-        `(${workerMain.toString()})(require('node:worker_threads').workerData);`,
-      ].join('\n');
-      for (let thread = 1; thread < threads; thread++) {
-        const worker = new node.workerThreads.Worker(source, {
-          eval: true,
-          workerData: { memory: heap.memory, module: kernels.module, control, thread },
-        });
-        worker.unref();
-        this.#workers.push(worker);
-      }
-    }
-    this.threads = this.#workers.length + 1;
+    const node = heap.shared && threads > 1 ? nodeThreads() : null;
+    const control = new (node ? SharedArrayBuffer : ArrayBuffer)(CONTROL_BYTES + 8 * MAX_PARAMS);
+    this.#ctl = new Int32Array(control, 0, CONTROL_BYTES / 4);
+    this.#params = new Float64Array(control, CONTROL_BYTES);
+    this.threads = node ? threads : 1;
+    this.#startWorkers = node
+      ? () => startWorkers(node.workerThreads, heap, kernels, tasks, control, threads)
+      : null;
   }
 
-  /** The job's parameter slots (write them, then call `run`). */
-  get params(): Int32Array {
-    return this.#ctl.subarray(PARAMS);
-  }
-
-  /** Runs tasks 0 … count−1 of `task` (one of the pool's) with the parameters written; returns when all are done. */
-  run(task: Task, count: number, parallel: boolean): void {
-    if (count > MAX_TASKS) throw new RangeError(`a job has at most ${MAX_TASKS} tasks, got ${count}`);
-    const kind = this.#tasks.indexOf(task);
-    if (kind < 0) throw new Error(`ThreadPool.run: task ${task.name} is not one of this pool's tasks`);
+  /** Runs tasks 0 … count−1 of `task` (one of the pool's) with parameters `job`; returns when all are done. */
+  run<P extends string>(task: Task<P>, job: JobParams<P>, count: number, parallel: boolean): void {
+    if (count > MAX_TASKS)
+      throw new BackendError(`a job has at most ${MAX_TASKS} tasks, got ${count}`, 'cpu');
+    const kind = this.#tasks.indexOf(task as Task);
+    if (kind < 0)
+      throw new BackendError(`task ${task.run.name} is not one of this pool's tasks`, 'ThreadPool.run');
+    const wake = parallel && this.threads > 1 && this.#ensureWorkers();
     const ctl = this.#ctl;
-    const heap = this.#heap;
-    const f32 = heap.f32;
+    const f32 = this.#heap.f32;
     const i32 = new Int32Array(f32.buffer);
     const generation = ++this.#generation;
+    // Retag first: from here no thread can claim a task under the previous job's parameters.
     Atomics.store(ctl, NEXT, (generation & 0x7ff) << INDEX_BITS);
+    task.params.forEach((name, i) => {
+      this.#params[i] = job[name];
+    });
     Atomics.store(ctl, KIND, kind);
     Atomics.store(ctl, COUNT, count);
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, FAILED, 0);
-    const wake = parallel && this.#workers.length > 0;
     if (wake) {
       Atomics.store(ctl, GENERATION, generation);
       Atomics.notify(ctl, GENERATION);
     }
-    const failure = runTasks(ctl, generation, this.#tasks, f32, i32, this.#wasm, 0);
+    const failure = runTasks(ctl, this.#params, generation, this.#tasks, f32, i32, this.#wasm, 0);
     for (let done = Atomics.load(ctl, DONE); done < count; done = Atomics.load(ctl, DONE)) {
       Atomics.wait(ctl, DONE, done);
     }
     if (failure !== undefined) throw failure;
     if (Atomics.load(ctl, FAILED) !== 0) {
-      throw new Error(
+      throw new BackendError(
         'a CPU kernel failed on a worker thread; rerun with `new CpuBackend({ threads: 1 })` to see why',
       );
     }
   }
 
-  /** Stops the workers. */
+  /** Stops the workers (for good: later jobs run on the calling thread). */
   close(): void {
+    this.#startWorkers = null;
     for (const worker of this.#workers) void worker.terminate();
-    this.#workers.length = 0;
+    this.#workers = [];
   }
+
+  /** Whether workers are running, starting them at the first call. */
+  #ensureWorkers(): boolean {
+    if (this.#startWorkers) {
+      this.#workers = this.#startWorkers();
+      this.#startWorkers = null;
+    }
+    return this.#workers.length > 0;
+  }
+}
+
+/** Starts `threads − 1` workers serving `tasks` on the heap's memory through `control`. */
+function startWorkers(
+  workerThreads: WorkerThreadsModule,
+  heap: WasmHeap,
+  kernels: KernelModule,
+  tasks: readonly Task[],
+  control: SharedArrayBuffer | ArrayBuffer,
+  threads: number,
+): NodeWorker[] {
+  const taskSource = tasks.map((task) => `{ params: ${JSON.stringify(task.params)}, run: ${task.run} }`);
+  const source = [
+    `'use strict';`,
+    `const TASKS = [${taskSource.join(',\n')}];`,
+    runTasks.toString(),
+    `(${workerMain.toString()})(require('node:worker_threads').workerData);`,
+  ].join('\n');
+  const workers: NodeWorker[] = [];
+  for (let thread = 1; thread < threads; thread++) {
+    const worker = new workerThreads.Worker(source, {
+      eval: true,
+      workerData: { memory: heap.memory, module: kernels.module, control, thread },
+    });
+    worker.unref();
+    workers.push(worker);
+  }
+  return workers;
 }

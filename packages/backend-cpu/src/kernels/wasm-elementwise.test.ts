@@ -3,17 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { broadcastShapes, erfReference, seeded, sizeOfShape, view } from '../test-support.js';
 import { binary, cast, compare, unary, where } from './elementwise.js';
 import { layerNormalize, softmax } from './fused.js';
-import { threadPool, wasmRuntime } from './runtime.js';
-import type { ThreadPool } from './threads.js';
+import { CpuRuntime } from './runtime.js';
 import { WASM_BINARY, WASM_COMPARE, WASM_UNARY } from './wasm-elementwise.js';
 
 // The kernels take their WASM path when every array lives in the heap, their JavaScript path
 // (the reference) for plain arrays: the same call on copies of the same values compares them.
 
-const rt = wasmRuntime();
+const rt = new CpuRuntime(1);
 
-function inHeap(values: TypedArray): TypedArray {
-  const copy = rt!.heap.allocate(values instanceof Int32Array ? 'int32' : 'float32', values.length)!;
+function inHeap(values: TypedArray, runtime = rt): TypedArray {
+  const copy = runtime.wasm!.heap.allocate(
+    values instanceof Int32Array ? 'int32' : 'float32',
+    values.length,
+  )!;
   copy.set(values);
   return copy;
 }
@@ -53,7 +55,7 @@ function expectSameBits(actual: TypedArray, expected: TypedArray, what: string):
 
 describe('WASM elementwise kernels', () => {
   it('are available in Node, with tensors stored in shared memory', () => {
-    expect(rt?.storesTensors).toBe(true);
+    expect(rt.wasm?.storesTensors).toBe(true);
   });
 
   const random = seeded(7);
@@ -68,9 +70,9 @@ describe('WASM elementwise kernels', () => {
         const a = randomFloats(sizeOfShape(aShape), random);
         const b = randomFloats(sizeOfShape(bShape), random);
         const out = { shape: broadcastShapes(aShape, bShape), dtype: 'float32' as const };
-        const expected = binary(view(a, aShape), view(b, bShape), op, out);
-        const actual = binary(view(inHeap(a), aShape), view(inHeap(b), bShape), op, out);
-        expect(rt!.heap.owns(actual)).toBe(true);
+        const expected = binary(rt, view(a, aShape), view(b, bShape), op, out);
+        const actual = binary(rt, view(inHeap(a), aShape), view(inHeap(b), bShape), op, out);
+        expect(rt.wasm!.heap.owns(actual)).toBe(true);
         expectSameBits(actual, expected, `${op} [${aShape}] [${bShape}]`);
       }
     });
@@ -84,8 +86,8 @@ describe('WASM elementwise kernels', () => {
           i % 3 ? v : a[i % a.length]!,
         );
         const out = { shape: broadcastShapes(aShape, bShape), dtype: 'int32' as const };
-        const expected = compare(view(a, aShape), view(b, bShape), op, out);
-        const actual = compare(view(inHeap(a), aShape), view(inHeap(b), bShape), op, out);
+        const expected = compare(rt, view(a, aShape), view(b, bShape), op, out);
+        const actual = compare(rt, view(inHeap(a), aShape), view(inHeap(b), bShape), op, out);
         expect(actual).toBeInstanceOf(Int32Array);
         expectSameBits(actual, expected, `${op} [${aShape}] [${bShape}]`);
       }
@@ -101,8 +103,9 @@ describe('WASM elementwise kernels', () => {
       const a = randomFloats(sizeOfShape(aShape), random);
       const b = randomFloats(sizeOfShape(bShape), random);
       const out = { shape: broadcastShapes(condShape, aShape, bShape), dtype: 'float32' as const };
-      const expected = where(view(cond, condShape), view(a, aShape), view(b, bShape), out);
+      const expected = where(rt, view(cond, condShape), view(a, aShape), view(b, bShape), out);
       const actual = where(
+        rt,
         view(inHeap(cond), condShape),
         view(inHeap(a), aShape),
         view(inHeap(b), bShape),
@@ -117,7 +120,7 @@ describe('WASM elementwise kernels', () => {
     for (let n = 0; n <= 33; n++) {
       const x = Int32Array.from({ length: n }, (_, i) => ints[i % ints.length]! - i);
       const out = { shape: [n], dtype: 'float32' as const };
-      expectSameBits(cast(view(inHeap(x), [n]), out), cast(view(x, [n]), out), `cast length ${n}`);
+      expectSameBits(cast(rt, view(inHeap(x), [n]), out), cast(rt, view(x, [n]), out), `cast length ${n}`);
     }
   });
 
@@ -128,8 +131,8 @@ describe('WASM elementwise kernels', () => {
         const x = randomFloats(n, random);
         const out = { shape: [n], dtype: 'float32' as const };
         expectSameBits(
-          unary(view(inHeap(x), [n]), op, out),
-          unary(view(x, [n]), op, out),
+          unary(rt, view(inHeap(x), [n]), op, out),
+          unary(rt, view(x, [n]), op, out),
           `${op} length ${n}`,
         );
       }
@@ -143,35 +146,41 @@ describe('WASM elementwise kernels', () => {
 
 describe('WASM kernels on the thread pool', () => {
   it('give the same bits on 2 threads as on the calling thread alone, for calls large enough to split', () => {
-    const pool = threadPool(rt!, 2);
-    expect(pool.threads).toBe(2);
+    const rt2 = new CpuRuntime(2);
+    expect(rt2.pool?.threads).toBe(2);
     const random = seeded(11);
     const n = 100_091; // above the split threshold, not a multiple of the chunk; 991 × 101
-    const a = inHeap(randomFloats(n, random));
-    const b = inHeap(randomFloats(n, random));
-    const one = inHeap(Float32Array.of(0.75));
-    const cond = inHeap(Int32Array.from({ length: n }, () => (random() < 0.5 ? 0 : 1)));
-    const [x, y, c, s] = [view(a, [n]), view(b, [n]), view(cond, [n]), view(one, [])];
+    const values = [randomFloats(n, random), randomFloats(n, random), Float32Array.of(0.75)];
+    const cond = Int32Array.from({ length: n }, () => (random() < 0.5 ? 0 : 1));
+    /** The operands copied into `runtime`'s heap, so its kernels take their WASM path. */
+    const operands = (runtime: CpuRuntime) => {
+      const [a, b, one] = values.map((v) => inHeap(v, runtime));
+      const [x, y, c, s] = [view(a!, [n]), view(b!, [n]), view(inHeap(cond, runtime), [n]), view(one!, [])];
+      return { runtime, a: a!, b: b!, x, y, c, s };
+    };
     const f32 = { shape: [n], dtype: 'float32' as const };
-    const runs: [string, (p?: ThreadPool) => TypedArray][] = [
-      ['gelu', (p) => unary(x, 'gelu', f32, p)],
-      ['erf', (p) => unary(x, 'erf', f32, p)],
-      ['add', (p) => binary(x, y, 'add', f32, p)],
-      ['mul by a scalar', (p) => binary(x, s, 'mul', f32, p)],
-      ['scalar minus', (p) => binary(s, y, 'sub', f32, p)],
-      ['gt', (p) => compare(x, y, 'gt', { shape: [n], dtype: 'int32' }, p)],
-      ['where', (p) => where(c, x, s, f32, p)],
-      ['cast', (p) => cast(c, f32, p)],
+    const runs: [string, (o: ReturnType<typeof operands>) => TypedArray][] = [
+      ['gelu', (o) => unary(o.runtime, o.x, 'gelu', f32)],
+      ['erf', (o) => unary(o.runtime, o.x, 'erf', f32)],
+      ['add', (o) => binary(o.runtime, o.x, o.y, 'add', f32)],
+      ['mul by a scalar', (o) => binary(o.runtime, o.x, o.s, 'mul', f32)],
+      ['scalar minus', (o) => binary(o.runtime, o.s, o.y, 'sub', f32)],
+      ['gt', (o) => compare(o.runtime, o.x, o.y, 'gt', { shape: [n], dtype: 'int32' })],
+      ['where', (o) => where(o.runtime, o.c, o.x, o.s, f32)],
+      ['cast', (o) => cast(o.runtime, o.c, f32)],
       [
         'softmax over rows of 101',
-        (p) => softmax(view(a, [991, 101]), { shape: [991, 101], dtype: 'float32' }, p),
+        (o) => softmax(o.runtime, view(o.a, [991, 101]), { shape: [991, 101], dtype: 'float32' }),
       ],
       [
         'layerNormalize over rows of 991',
-        (p) => layerNormalize(view(b, [101, 991]), 1e-5, { shape: [101, 991], dtype: 'float32' }, p),
+        (o) =>
+          layerNormalize(o.runtime, view(o.b, [101, 991]), 1e-5, { shape: [101, 991], dtype: 'float32' }),
       ],
     ];
-    for (const [what, run] of runs) expectSameBits(run(pool), run(undefined), what);
+    const [split, single] = [operands(rt2), operands(rt)];
+    for (const [what, run] of runs) expectSameBits(run(split), run(single), what);
+    rt2.dispose();
   });
 });
 
@@ -210,9 +219,9 @@ describe('WASM exp, erf and GELU', () => {
   for (const [op, { reference, range, ulps }] of Object.entries(APPROXIMATED)) {
     it(`${op} is within ${ulps} ulp of its float64 value over [${range}] (200,001 points)`, () => {
       const n = 200_001;
-      const x = rt!.heap.allocate('float32', n) as Float32Array;
+      const x = rt.wasm!.heap.allocate('float32', n) as Float32Array;
       for (let i = 0; i < n; i++) x[i] = range[0] + ((range[1] - range[0]) * i) / (n - 1);
-      const y = unary(view(x, [n]), op as UnaryOp, { shape: [n], dtype: 'float32' });
+      const y = unary(rt, view(x, [n]), op as UnaryOp, { shape: [n], dtype: 'float32' });
       let worst = 0;
       let worstAt = 0;
       for (let i = 0; i < n; i++) {
@@ -233,7 +242,7 @@ describe('WASM exp, erf and GELU', () => {
       new Float32Array([Number.NaN, Infinity, -Infinity, 0, -0, 88.72, 88.73, -100, -104, -1e-30]),
     );
     const run = (op: UnaryOp) =>
-      Array.from(unary(view(x, [x.length]), op, { shape: [x.length], dtype: 'float32' }));
+      Array.from(unary(rt, view(x, [x.length]), op, { shape: [x.length], dtype: 'float32' }));
     const f = Math.fround;
     expect(run('exp')).toEqual([
       Number.NaN,

@@ -1,5 +1,4 @@
-import type { OutSpec, View } from '@sibert/tensor';
-import { sizeOf } from '../layout.js';
+import { type OutSpec, sizeOf, type View } from '@sibert/tensor';
 import type { GpuRuntime, GpuStorage } from '../runtime.js';
 import {
   ELEMENT_WORKGROUP,

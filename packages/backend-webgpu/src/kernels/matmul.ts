@@ -1,5 +1,5 @@
-import type { OutSpec, View } from '@sibert/tensor';
-import { broadcastStrides, coalesce, sizeOf } from '../layout.js';
+import { broadcastStrides, coalesce, type OutSpec, sizeOf, type View } from '@sibert/tensor';
+import { gpuError } from '../errors.js';
 import type { GpuRuntime, GpuStorage } from '../runtime.js';
 import { inputDecl, outputDecl, PARAMS_DECL, stridedOffsets, stridedParams } from '../wgsl/common.js';
 import { allocateOut, requireDType, storageOf } from './shared.js';
@@ -39,7 +39,7 @@ export function matmulShader(
   const loadsA = (bm * bk) / threads;
   const loadsB = (bn * bk) / threads;
   if (!Number.isInteger(loadsA) || !Number.isInteger(loadsB) || tm % 4 !== 0 || tn % 4 !== 0) {
-    throw new Error(`webgpu: matmul: tiling ${JSON.stringify(tiling)} does not divide evenly`);
+    throw gpuError('matmul', `tiling ${JSON.stringify(tiling)} does not divide evenly`);
   }
   // Batch layout: shape at slot 4, then A's and B's batch strides (see matmul()).
   const batchOffsets = stridedOffsets('batch', batchRank, 4, [4 + batchRank, 5 + 2 * batchRank]);

@@ -3,9 +3,9 @@ import {
   type OutSpec,
   type RandomDistribution,
   type RandomStream,
+  sizeOf,
   splitU64,
 } from '@sibert/tensor';
-import { sizeOf } from '../layout.js';
 import type { GpuRuntime, GpuStorage } from '../runtime.js';
 import { ELEMENT_WORKGROUP, f32Bits, linearEntry, outputDecl, PARAMS_DECL } from '../wgsl/common.js';
 import { allocateOut, requireDType, workgroupsFor } from './shared.js';

@@ -1,5 +1,4 @@
-import type { OutSpec, ReduceOp, View } from '@sibert/tensor';
-import { coalesce, rowMajorStrides, sizeOf } from '../layout.js';
+import { coalesce, type OutSpec, type ReduceOp, sizeOf, stridesOf, type View } from '@sibert/tensor';
 import type { GpuRuntime, GpuStorage } from '../runtime.js';
 import {
   ELEMENT_WORKGROUP,
@@ -65,7 +64,7 @@ export function reduce(
   const result = allocateOut(rt, name, out);
   const outCount = sizeOf(out.shape);
   if (outCount === 0) return result;
-  const strides = rowMajorStrides(x.shape);
+  const strides = stridesOf(x.shape);
   const keptAxes = x.shape.map((_, axis) => axis).filter((axis) => !axes.includes(axis));
   const kept = coalesce(
     keptAxes.map((axis) => x.shape[axis]!),

@@ -1,5 +1,4 @@
-import type { OutSpec, View } from '@sibert/tensor';
-import { broadcastStrides, coalesce, sizeOf } from '../layout.js';
+import { broadcastStrides, coalesce, type OutSpec, sizeOf, type View } from '@sibert/tensor';
 import type { GpuRuntime, GpuStorage } from '../runtime.js';
 import {
   f32Bits,

@@ -1,14 +1,14 @@
-import type { DType, Handle, OutSpec, View } from '@sibert/tensor';
-import { sizeOf } from '../layout.js';
+import { type DType, type Handle, type OutSpec, sizeOf, type View } from '@sibert/tensor';
+import { gpuError } from '../errors.js';
 import { type GpuRuntime, GpuStorage } from '../runtime.js';
 
 /** The storage behind a view, checked to belong to this backend and to be alive. */
 export function storageOf(op: string, view: View): GpuStorage {
   const handle: Handle = view.handle;
   if (!(handle instanceof GpuStorage)) {
-    throw new Error(`webgpu: ${op}: expected a handle of the webgpu backend, got ${describeHandle(handle)}`);
+    throw gpuError(op, `expected a handle of the webgpu backend, got ${describeHandle(handle)}`);
   }
-  if (handle.released) throw new Error(`webgpu: ${op}: an input was already freed`);
+  if (handle.released) throw gpuError(op, `an input was already freed`);
   return handle;
 }
 
@@ -23,7 +23,7 @@ export function allocateOut(rt: GpuRuntime, op: string, out: OutSpec): GpuStorag
 
 export function requireDType(op: string, what: string, actual: DType, allowed: readonly DType[]): void {
   if (!allowed.includes(actual)) {
-    throw new Error(`webgpu: ${op}: ${what} must be ${allowed.join(' or ')}, got ${actual}`);
+    throw gpuError(op, `${what} must be ${allowed.join(' or ')}, got ${actual}`);
   }
 }
 

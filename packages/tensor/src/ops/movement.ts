@@ -279,7 +279,6 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   assertDType(op, indices, 'int32', 'indices');
   const a = normalizeAxis(axis, x.rank, op);
   const backend = commonBackend(op, [x, indices]);
-  checkIndices(op, indices, x.shape[a]!);
   const shape = [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)];
   const y = runKernel(op, backend, 'gather', out(shape, x.dtype), (fn) =>
     fn(x.view(op), indices.view(op), a, out(shape, x.dtype)),
@@ -311,20 +310,4 @@ export function oneHot(indices: Tensor, depth: number): Tensor {
   return runKernel(op, commonBackend(op, [indices]), 'oneHot', out(shape, 'float32'), (fn) =>
     fn(indices.view(op), depth, out(shape, 'float32')),
   );
-}
-
-/**
- * Index checks need the values on the host: done where the backend reads synchronously (CPU);
- * other backends check on the device and report at the next read.
- */
-export function checkIndices(op: string, indices: Tensor, bound: number, allowed?: number): void {
-  const backend = indices.storage(op).backend;
-  if (!backend.readSync || indices.size === 0) return;
-  const values = indices.dataSync();
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if ((v < 0 || v >= bound) && v !== allowed) {
-      throw new RangeArgumentError(`index ${v} at flat position ${i} is out of range [0, ${bound})`, op);
-    }
-  }
 }

@@ -5,7 +5,7 @@ import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertDType, assertFloat, commonBackend, out, runKernel } from './core.js';
 import { add, cast, div, exp, greater, log, mul, notEqual, relu, rsqrt, sub } from './elementwise.js';
-import { checkIndices, oneHot, reshape, swapAxes } from './movement.js';
+import { oneHot, reshape, swapAxes } from './movement.js';
 import { bernoulli, type StreamOptions } from './random.js';
 import { max, mean, sum, variance } from './reduce.js';
 
@@ -159,7 +159,6 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options: CrossEntro
   }
   const classes = logits.shape[logits.rank - 1]!;
   const backend = commonBackend(op, [logits, labels]);
-  checkIndices(op, labels, classes, ignoreIndex);
   const rows = labels.size;
   return tidy(() => {
     const logits2 = reshape(logits, [rows, classes]);

@@ -25,6 +25,7 @@ import { fillRandom } from '../rng.js';
 import type { Shape } from '../shape.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { describeIndexValidation } from './index-validation.js';
 import * as R from './reference.js';
 
 export interface Tolerance {
@@ -533,6 +534,8 @@ export function describeConformance(options: ConformanceOptions): void {
         ]);
       });
     });
+
+    describeIndexValidation();
 
     describe('neural-network ops (fused where the backend has them, composed otherwise)', () => {
       it('softmax and logSoftmax along any axis', async () => {
