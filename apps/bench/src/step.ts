@@ -38,6 +38,18 @@ async function ourStep(model: MaskedLanguageModel, optimizer: SGD, batch: MlmBat
   return loss;
 }
 
+/** The TensorFlow.js implementations that start here beside our backends (a note for each that does not). */
+async function tfjsSides(names: Parameters<typeof tfjsImplsFor>[0], notes: string[]): Promise<TfjsImpl[]> {
+  const impls: TfjsImpl[] = [];
+  for (const impl of tfjsImplsFor(names)) {
+    const problem = await initTfjs(impl);
+    if (problem) notes.push(`${impl} skipped: ${problem}`);
+    else impls.push(impl);
+  }
+  if (impls.includes('tfjs-wasm')) notes.push(await tfjsWasmDescription());
+  return impls;
+}
+
 export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
   const ours = await ourBackends(options.backend);
   const notes: string[] = [];
@@ -49,15 +61,7 @@ export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
   const batch = syntheticBatch(batchSize, seqLen, VOCAB);
   const tokens = batchSize * seqLen;
   // The TensorFlow.js side is BERT-mini only: SIBERT has no tfjs counterpart here.
-  const tfjsImpls: TfjsImpl[] = [];
-  if (options.model === 'bert-mini') {
-    for (const impl of tfjsImplsFor(ours.names)) {
-      const problem = await initTfjs(impl);
-      if (problem) notes.push(`${impl} skipped: ${problem}`);
-      else tfjsImpls.push(impl);
-    }
-    if (tfjsImpls.includes('tfjs-wasm')) notes.push(await tfjsWasmDescription());
-  }
+  const tfjsImpls = options.model === 'bert-mini' ? await tfjsSides(ours.names, notes) : [];
   notes.push(
     `batch ${batchSize} × seq ${seqLen}, vocab ${VOCAB}, ${batch.maskedPositions.length} masked positions; plain SGD (lr ${LR}) over every parameter on every side, no dropout; a step = upload, forward, backward, update, loss read back`,
     `medians of ${timing.runs} timed steps after ${timing.warmup} warm-up step(s), the implementations alternating; peakBytes: the most live tensor bytes during one further step (ours: memory().peakBytes; tfjs: tf.profile().peakBytes), parameters included`,

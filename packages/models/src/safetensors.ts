@@ -123,24 +123,7 @@ export function decodeSafetensors(
   const fail = (why: string): never => {
     throw new CheckpointError(`${source} is not a valid safetensors file: ${why}`, 'decodeSafetensors');
   };
-  if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
-    fail(
-      `the header claims ${headerLength} bytes but the file has ${bytes.length - 8} after the length (truncated?)`,
-    );
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
-    );
-  } catch (error) {
-    fail(`the header is not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    fail('the header is not a JSON object');
+  const { header, headerLength } = readHeader(bytes, fail);
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const tensors = new Map<string, TensorData>();
@@ -188,7 +171,42 @@ export function decodeSafetensors(
     const data = readElements(raw, String(e.dtype), size, name, fail);
     tensors.set(name, { dtype: format!.dtype, shape: e.shape as number[], data });
   }
-  // The format requires the tensors to tile the data section exactly: no holes, no overlaps.
+  checkTiling(ranges, dataLength, fail);
+  return { tensors, metadata };
+}
+
+/** The 8-byte length and the JSON header after it. */
+function readHeader(
+  bytes: Uint8Array,
+  fail: (why: string) => never,
+): { header: object; headerLength: number } {
+  if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
+    fail(
+      `the header claims ${headerLength} bytes but the file has ${bytes.length - 8} after the length (truncated?)`,
+    );
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
+    );
+  } catch (error) {
+    fail(`the header is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    fail('the header is not a JSON object');
+  return { header: header as object, headerLength };
+}
+
+/** The format requires the tensors to tile the data section exactly: no holes, no overlaps. */
+function checkTiling(
+  ranges: [number, number, string][],
+  dataLength: number,
+  fail: (why: string) => never,
+): void {
   ranges.sort((a, b) => a[0] - b[0]);
   let expected = 0;
   for (const [begin, end, name] of ranges) {
@@ -198,7 +216,6 @@ export function decodeSafetensors(
   }
   if (expected !== dataLength)
     fail(`the data section has ${dataLength} bytes but the tensors cover ${expected}`);
-  return { tensors, metadata };
 }
 
 /** Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed over. */

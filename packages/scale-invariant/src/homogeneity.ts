@@ -146,6 +146,26 @@ function degreeOf(
   );
 }
 
+/** The degree of a normalize, product or add step of a wiring from its inputs' degrees (null: unknown). */
+function combinedDegree(
+  step: { readonly op: 'normalize' | 'product' | 'add'; readonly label: string },
+  inputs: (number | null)[],
+  at: string,
+  violations: HomogeneityViolation[],
+): number | null {
+  if (inputs.some((d) => d === null)) return null;
+  if (step.op === 'normalize') return 0;
+  if (step.op === 'product') return (inputs as number[]).reduce((a, b) => a + b, 0);
+  if (new Set(inputs).size > 1) {
+    violations.push({
+      path: `${at}: ${step.label}`,
+      message: `adds tensors of degrees ${inputs.join(' and ')}; every term of a sum needs the same degree`,
+    });
+    return null;
+  }
+  return inputs[0]!;
+}
+
 function wiredDegree(
   module: Module & HomogeneousModule,
   path: string,
@@ -188,24 +208,7 @@ function wiredDegree(
       continue;
     }
     const inputs = step.op === 'normalize' ? [degreeNamed(step.input)] : step.inputs.map(degreeNamed);
-    if (inputs.some((d) => d === null)) {
-      degrees.set(step.output, null);
-    } else if (step.op === 'normalize') {
-      degrees.set(step.output, 0);
-    } else if (step.op === 'product') {
-      degrees.set(
-        step.output,
-        (inputs as number[]).reduce((a, b) => a + b, 0),
-      );
-    } else if (new Set(inputs).size > 1) {
-      violations.push({
-        path: `${at}: ${step.label}`,
-        message: `adds tensors of degrees ${inputs.join(' and ')}; every term of a sum needs the same degree`,
-      });
-      degrees.set(step.output, null);
-    } else {
-      degrees.set(step.output, inputs[0]!);
-    }
+    degrees.set(step.output, combinedDegree(step, inputs, at, violations));
   }
   for (const [childName, child] of children) {
     if (!used.has(childName) && child.numParameters() > 0) {
