@@ -31,8 +31,6 @@ import { pretrainSummary } from './pretrain-summary.js';
 import { Progress } from './progress.js';
 import { useBackend } from './setup.js';
 
-export { modelConfigFor } from './pretrain-setup.js';
-
 export interface PretrainResult {
   /** 'done', 'interrupted' (SIGINT or SIGTERM: checkpoint written) or 'diverged' (last good checkpoint kept). */
   status: LoopResult['status'];
@@ -54,7 +52,7 @@ export interface PretrainHooks {
  * A loss above twice the uniform guess's, ln V, is exploding: the model predicts worse than one
  * that knows nothing. Weights after such a step are not checkpointed as "good".
  */
-export const explodingLoss = (vocabSize: number) => 2 * Math.log(vocabSize);
+const explodingLoss = (vocabSize: number) => 2 * Math.log(vocabSize);
 
 /** `sibert-train pretrain`: see the README for every option. */
 export async function pretrainCommand(
