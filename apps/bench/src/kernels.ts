@@ -133,8 +133,8 @@ export async function kernelsSuite(options: KernelsOptions): Promise<SuiteOutput
   const cases = kernelCases(options.quick).filter(
     (c) => options.ops.length === 0 || options.ops.includes(c.op),
   );
-  // Warm-up by time as well as by count: lavapipe ran 256³ at ~9 ms for its first ~20 calls and at
-  // ~4.8 ms after (its JIT and thread pool settle), which two warm-up runs did not cover.
+  // Warm-up by time as well as by count: lavapipe's first few dozen calls of a kernel are about
+  // twice as slow as later ones (its JIT and thread pool settle), more than two warm-up runs cover.
   const timing = options.quick ? { warmup: 1, runs: 2 } : { warmup: 2, runs: 7, warmupMs: 2000 };
   const tfjsImpls: TfjsImpl[] = [];
   for (const impl of tfjsImplsFor(ours.names)) {

@@ -53,8 +53,8 @@ const GEMM_PARAMS = [
 ] as const;
 type GemmJob = JobParams<(typeof GEMM_PARAMS)[number]>;
 
-// Job parameters arrive as doubles: `| 0` keeps the tasks' index arithmetic in int32 (a double
-// index in the packing loops made them ~70% slower).
+// Job parameters arrive as doubles: `| 0` keeps the tasks' index arithmetic in int32 (double
+// indices deoptimise the packing loops' typed-array accesses; see `sibert-bench step`).
 
 /** Task: pack `packTiles` tiles: the first tasks take A's tiles (all matrices), the rest B's. */
 function packOperandTiles(

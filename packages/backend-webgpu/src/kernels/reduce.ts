@@ -92,7 +92,7 @@ export function reduce(
 
   // Along rows (the reduced elements adjacent in memory) a workgroup per output reads coalesced;
   // down columns, a thread per output already does, its neighbours reading the next addresses, and
-  // skips the barriers (costly on CPU adapters: column sums of 1024×1024 took ~30 ms grouped).
+  // skips the barriers (costly on CPU adapters such as lavapipe, where every barrier is a thread sync).
   const alongRows = reduced.strides[0]!.at(-1) === 1;
   const grouped =
     length >= GROUP_REDUCE_MIN_LENGTH &&
