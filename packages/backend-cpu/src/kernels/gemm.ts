@@ -53,9 +53,6 @@ const GEMM_PARAMS = [
 ] as const;
 type GemmJob = JobParams<(typeof GEMM_PARAMS)[number]>;
 
-// Job parameters arrive as doubles: `| 0` keeps the tasks' index arithmetic in int32 (double
-// indices deoptimise the packing loops' typed-array accesses; see `sibert-bench step`).
-
 /** Task: pack `packTiles` tiles: the first tasks take A's tiles (all matrices), the rest B's. */
 function packOperandTiles(
   job: GemmJob,
@@ -64,26 +61,26 @@ function packOperandTiles(
   _wasm: TaskKernels,
   index: number,
 ): void {
-  const m = job.m | 0;
-  const n = job.n | 0;
-  const k = job.k | 0;
-  const packTiles = job.packTiles | 0;
-  const mTiles = job.mTiles | 0;
-  const nTiles = job.nTiles | 0;
-  const aTiles = (job.aMatrices | 0) * mTiles;
+  const m = job.m;
+  const n = job.n;
+  const k = job.k;
+  const packTiles = job.packTiles;
+  const mTiles = job.mTiles;
+  const nTiles = job.nTiles;
+  const aTiles = job.aMatrices * mTiles;
   const aTasks = Math.ceil(aTiles / packTiles);
   if (index < aTasks) {
     // A tile g = (matrix, t): rows t·4 …, packed [k][4] at packedA + g·k·4.
     const first = index * packTiles;
     const end = Math.min(first + packTiles, aTiles);
-    const ars = job.aRowStride | 0;
-    const acs = job.aColStride | 0;
+    const ars = job.aRowStride;
+    const acs = job.aColStride;
     for (let g = first; g < end; g++) {
       const matrix = Math.floor(g / mTiles);
       const row0 = (g - matrix * mTiles) * 4;
       const height = Math.min(4, m - row0);
-      let s = (job.aBase | 0) + matrix * m * k + row0 * ars;
-      let d = (job.packedA | 0) + g * k * 4;
+      let s = job.aBase + matrix * m * k + row0 * ars;
+      let d = job.packedA + g * k * 4;
       if (height === 4) {
         for (let p = 0; p < k; p++, s += acs, d += 4) {
           f32[d] = f32[s]!;
@@ -101,15 +98,15 @@ function packOperandTiles(
   }
   // B tile g = (matrix, u): columns u·8 …, packed [k][8] at packedB + g·k·8.
   const first = (index - aTasks) * packTiles;
-  const end = Math.min(first + packTiles, (job.bMatrices | 0) * nTiles);
-  const brs = job.bRowStride | 0;
-  const bcs = job.bColStride | 0;
+  const end = Math.min(first + packTiles, job.bMatrices * nTiles);
+  const brs = job.bRowStride;
+  const bcs = job.bColStride;
   for (let g = first; g < end; g++) {
     const matrix = Math.floor(g / nTiles);
     const col0 = (g - matrix * nTiles) * 8;
     const width = Math.min(8, n - col0);
-    let s = (job.bBase | 0) + matrix * k * n + col0 * bcs;
-    let d = (job.packedB | 0) + g * k * 8;
+    let s = job.bBase + matrix * k * n + col0 * bcs;
+    let d = job.packedB + g * k * 8;
     if (width === 8) {
       for (let p = 0; p < k; p++, s += brs, d += 8) {
         f32[d] = f32[s]!;
@@ -138,33 +135,33 @@ function multiplyBlock(
   index: number,
   thread: number,
 ): void {
-  const m = job.m | 0;
-  const n = job.n | 0;
-  const k = job.k | 0;
-  const nc = job.nc | 0;
-  const rowTiles = job.rowTiles | 0;
-  const mTiles = job.mTiles | 0;
-  const nTiles = job.nTiles | 0;
+  const m = job.m;
+  const n = job.n;
+  const k = job.k;
+  const nc = job.nc;
+  const rowTiles = job.rowTiles;
+  const mTiles = job.mTiles;
+  const nTiles = job.nTiles;
   const rowBlocks = Math.ceil(mTiles / rowTiles);
   const colBlocks = Math.ceil(n / nc);
   const rowBlock = index % rowBlocks;
   const rest = (index - rowBlock) / rowBlocks;
   const colBlock = rest % colBlocks;
   const batch = (rest - colBlock) / colBlocks;
-  const aMatrix = i32[(job.batchTable | 0) + 2 * batch]!;
-  const bMatrix = i32[(job.batchTable | 0) + 2 * batch + 1]!;
+  const aMatrix = i32[job.batchTable + 2 * batch]!;
+  const bMatrix = i32[job.batchTable + 2 * batch + 1]!;
   const col0 = colBlock * nc;
   const width = Math.min(nc, n - col0);
   const tiles = Math.ceil(width / 8);
   const fullTiles = Math.floor(width / 8);
   const bStride = k * 8 * 4;
-  const bBlock = 4 * ((job.packedB | 0) + (bMatrix * nTiles + col0 / 8) * k * 8);
-  const scratch = (job.scratch | 0) + thread * 4 * nc;
+  const bBlock = 4 * (job.packedB + (bMatrix * nTiles + col0 / 8) * k * 8);
+  const scratch = job.scratch + thread * 4 * nc;
   const fullRowTiles = Math.floor(m / 4);
   const tEnd = Math.min(mTiles, (rowBlock + 1) * rowTiles);
   for (let t = rowBlock * rowTiles; t < tEnd; t++) {
-    const aTile = 4 * ((job.packedA | 0) + (aMatrix * mTiles + t) * k * 4);
-    const c = (job.cBase | 0) + batch * m * n + t * 4 * n + col0;
+    const aTile = 4 * (job.packedA + (aMatrix * mTiles + t) * k * 4);
+    const c = job.cBase + batch * m * n + t * 4 * n + col0;
     if (t < fullRowTiles) {
       if (fullTiles > 0) wasm.panel(fullTiles, k, aTile, bBlock, 4 * c, 4 * n, bStride);
       if (fullTiles < tiles) {

@@ -69,8 +69,13 @@ function runTasks(
     const task = tasks[Atomics.load(ctl, 4)]!;
     if (!job) {
       // Decoded once per job and thread, after the first claim (the parameters are then this job's).
+      // Integral values become int32 again: the tasks' index arithmetic then stays in int32 (a
+      // double index deoptimises the typed-array accesses of their loops).
       job = {};
-      for (let i = 0; i < task.params.length; i++) job[task.params[i]!] = params[i]!;
+      for (let i = 0; i < task.params.length; i++) {
+        const value = params[i]!;
+        job[task.params[i]!] = (value | 0) === value ? value | 0 : value;
+      }
     }
     try {
       task.run(job, f32, i32, wasm, index, thread);
