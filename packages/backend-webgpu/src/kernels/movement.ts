@@ -64,23 +64,10 @@ export function concat(rt: GpuRuntime, xs: readonly View[], axis: number, out: O
   const outStrides = stridesOf(out.shape);
   let offset = 0;
   for (const x of xs) {
-    copy(
-      rt,
-      name,
-      x.shape,
-      {
-        buffer: storageOf(name, x).buffer,
-        type: wgslType(x.dtype),
-        base: 0,
-        strides: stridesOf(x.shape),
-      },
-      {
-        buffer: result.buffer,
-        type: wgslType(out.dtype),
-        base: offset * outStrides[axis]!,
-        strides: outStrides,
-      },
-    );
+    copy(rt, name, x.shape, broadcastInput(name, x, x.shape), {
+      ...contiguousOut(result, out),
+      base: offset * outStrides[axis]!,
+    });
     offset += x.shape[axis]!;
   }
   return result;
@@ -98,17 +85,6 @@ export function pad(
   const target = contiguousOut(result, out);
   fillInto(rt, name, target, out.shape, value);
   const base = paddings.reduce((sum, [before], axis) => sum + before * target.strides[axis]!, 0);
-  copy(
-    rt,
-    name,
-    x.shape,
-    {
-      buffer: storageOf(name, x).buffer,
-      type: wgslType(x.dtype),
-      base: 0,
-      strides: stridesOf(x.shape),
-    },
-    { ...target, base },
-  );
+  copy(rt, name, x.shape, broadcastInput(name, x, x.shape), { ...target, base });
   return result;
 }
