@@ -10,7 +10,7 @@ const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
                         [--lr X] [--weight-decay X] [--momentum X] [--clip none|global:X|relative:C]
                         [--schedule paper|constant|linear|cosine] [--warmup-steps N]
                         [--head-optimizer lamb|adamw|adam|sgd] [--head-lr X] [--head-weight-decay X]
-                        [--init-scale X] [--dropout X] [--vocab-size N] [--corpora moby-dick,sotu,spam]
+                        [--init-scale X] [--output-bias unigram|zero] [--dropout X] [--vocab-size N] [--corpora moby-dick,sotu,spam]
                         [--text PATH… [--text-field text] [--holdout 0.02] [--encoding utf-8]]
                         [--max-sequences N] [--log-every N] [--checkpoint-every N] [--config FILE]
                         [--resume] [--overwrite]

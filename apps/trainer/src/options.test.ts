@@ -17,6 +17,7 @@ describe('pretraining recipes', () => {
       schedule: 'paper',
       headOptimizer: 'lamb',
       headLr: 2e-2,
+      outputBias: 'unigram',
     });
     expect(pretrain('--model', 'bert-tiny').lr).toBe(2e-3);
     expect(pretrain('--model', 'bert-mini')).toMatchObject({
@@ -35,10 +36,12 @@ describe('pretraining recipes', () => {
       weightDecay: 1e-2,
       clip: { kind: 'relative', sqrtC: 2 },
       headLr: 8e-4,
+      outputBias: 'zero',
     });
     expect(pretrain('--recipe', 'paper', '--model', 'bert-tiny')).toMatchObject({
       optimizer: 'adamw',
       lr: 1e-4,
+      outputBias: 'zero',
     });
   });
 
@@ -51,6 +54,10 @@ describe('pretraining recipes', () => {
     });
     expect(pretrain('--head-optimizer', 'adamw')).toMatchObject({ headLr: 1e-3 });
     expect(() => pretrain('--recipe', 'fast')).toThrow(/--recipe expects one of short, paper, got "fast"/);
+    expect(pretrain('--output-bias', 'zero').outputBias).toBe('zero');
+    expect(() => pretrain('--output-bias', 'prior')).toThrow(
+      /--output-bias expects one of unigram, zero, got "prior"/,
+    );
   });
 });
 

@@ -21,6 +21,8 @@ export type ScheduleName = 'paper' | 'constant' | 'linear' | 'cosine';
 export type TaskName = 'spam' | 'sotu-party';
 export type CorpusName = 'moby-dick' | 'sotu' | 'spam';
 export type RecipeName = 'short' | 'paper';
+/** The MLM head's output bias at init: the training tokens' unigram log prior, or zero (HF's and the paper's). */
+export type OutputBiasName = 'unigram' | 'zero';
 
 /** How gradients are clipped: `none`, `global:X` (norm ≤ X) or `relative:C` (√C of the paper's rule). */
 export type ClipOption =
@@ -53,6 +55,7 @@ export interface PretrainOptions {
   headWeightDecay: number;
   /** Multiplies every encoder parameter at initialisation (x₀ → c·x₀): the paper's Figure 1 axis. */
   initScale: number;
+  outputBias: OutputBiasName;
   dropout: number;
   vocabSize: number;
   /** Bundled corpora read (none when only --text is given). */
@@ -149,6 +152,7 @@ const BACKENDS: readonly BackendName[] = ['cpu', 'webgpu'];
 const TASKS: readonly TaskName[] = ['spam', 'sotu-party'];
 const CORPORA: readonly CorpusName[] = ['moby-dick', 'sotu', 'spam'];
 const RECIPE_NAMES: readonly RecipeName[] = ['short', 'paper'];
+const OUTPUT_BIASES: readonly OutputBiasName[] = ['unigram', 'zero'];
 
 export function parseClip(value: unknown): ClipOption {
   if (value === 'none') return { kind: 'none' };
@@ -186,6 +190,7 @@ const PRETRAIN_FLAGS = {
   'head-lr': 'string',
   'head-weight-decay': 'string',
   'init-scale': 'string',
+  'output-bias': 'string',
   dropout: 'string',
   'vocab-size': 'string',
   corpora: 'string',
@@ -273,6 +278,7 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
     ),
     headWeightDecay: real('head-weight-decay', raw.headWeightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
     initScale: real('init-scale', raw.initScale ?? 1, (n) => n > 0, 'a positive number'),
+    outputBias: oneOf('output-bias', raw.outputBias ?? recipe.outputBias, OUTPUT_BIASES),
     dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
     vocabSize: integer('vocab-size', raw.vocabSize ?? 8192, 64),
     corpora,

@@ -81,8 +81,13 @@ export async function resumedRunSetup(
 ): Promise<PretrainSetup> {
   const stored = await RunFolder.readConfig<PretrainOptions>(folder.dir);
   const storedModel = stored.model === undefined ? null : validateConfig(stored.model);
-  // Runs written before recipes existed hold every option explicitly; they took the paper's.
-  const storedOptions = withTextDefaults({ ...stored.options, recipe: stored.options.recipe ?? 'paper' });
+  // Runs written before recipes existed hold every option explicitly; they took the paper's. Runs
+  // written before --output-bias started it at zero.
+  const storedOptions = withTextDefaults({
+    ...stored.options,
+    recipe: stored.options.recipe ?? 'paper',
+    outputBias: stored.options.outputBias ?? 'zero',
+  });
   const options = {
     ...resumedOptions(storedOptions, parsed.options, explicitOptions(argv)),
     out: parsed.options.out,

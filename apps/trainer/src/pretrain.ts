@@ -1,5 +1,5 @@
-import { DEFAULT_MAX_LINE_CHARS } from '@sibert/data';
-import { MaskedLanguageModel, scaleEncoder } from '@sibert/models';
+import { DEFAULT_MAX_LINE_CHARS, UnigramModel } from '@sibert/data';
+import { initOutputBias, MaskedLanguageModel, scaleEncoder } from '@sibert/models';
 import { getBackend, manualSeed } from '@sibert/tensor';
 import { type LoopResult, trainLoop, trainStep, uploadMlmBatch } from '@sibert/train';
 import {
@@ -94,6 +94,9 @@ async function pretrain(
   await useBackend(options.backend);
   const { model, optimizer, restored } = await buildModel(folder, setup, resume, say);
   const data = await startData(folder, setup, restored, say);
+  // The prior comes from the training tokens, which only the data worker has counted.
+  if (!restored && options.outputBias === 'unigram')
+    initOutputBias(model, UnigramModel.fromJSON(data.counts.unigram).logPrior());
   say(
     `${options.model}: ${model.numParameters().toLocaleString('en-US')} parameters on ${options.backend}; ` +
       `${data.counts.trainSequences} training sequences, ${data.counts.heldOutSequences} held out; ` +

@@ -1,4 +1,4 @@
-import type { OptimizerName, RecipeName, ScheduleName } from './options.js';
+import type { OptimizerName, OutputBiasName, RecipeName, ScheduleName } from './options.js';
 
 export interface Recipe {
   optimizer: OptimizerName;
@@ -11,6 +11,8 @@ export interface Recipe {
   /** SIBERT only: the heads' optimizer and LR. */
   headOptimizer: OptimizerName;
   headLr: number;
+  /** The MLM head's output bias at init. */
+  outputBias: OutputBiasName;
 }
 
 /**
@@ -25,8 +27,8 @@ export interface Recipe {
  * starts the effective LR at η/‖x₀‖² ≈ 0.07, near that equilibrium, so no phase is spent waiting for
  * weight decay to shrink the norm (by (x₀, η, λ) → (c·x₀, c²η, λ/c²) this is the paper's η = 8e-4
  * with the encoder initialised ×0.0045 and λ = 2.5); relative clipping √C = 2 caps each step at
- * twice the equilibrium update; LAMB heads at 2e-2, fast enough to learn word frequencies in the
- * first hundred steps. BERT: AdamW at 2e-3 (bert-tiny, 1200 steps: held-out 5.78 against 5.94 at 1e-3),
+ * twice the equilibrium update; LAMB heads at 2e-2, and the output bias starts at the unigram log
+ * prior, so the model predicts word frequencies from step 0 (HF's and the paper's bias start at 0). BERT: AdamW at 2e-3 (bert-tiny, 1200 steps: held-out 5.78 against 5.94 at 1e-3),
  * 1e-3 from mini on (see lrBySize).
  */
 export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
@@ -39,6 +41,7 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'paper',
       headOptimizer: 'lamb',
       headLr: 2e-2,
+      outputBias: 'unigram',
     },
     bert: {
       optimizer: 'adamw',
@@ -51,6 +54,7 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'linear',
       headOptimizer: 'lamb',
       headLr: 2e-2,
+      outputBias: 'unigram',
     },
   },
   paper: {
@@ -62,6 +66,7 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'paper',
       headOptimizer: 'lamb',
       headLr: 8e-4,
+      outputBias: 'zero',
     },
     bert: {
       optimizer: 'adamw',
@@ -71,6 +76,7 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'linear',
       headOptimizer: 'lamb',
       headLr: 8e-4,
+      outputBias: 'zero',
     },
   },
 };

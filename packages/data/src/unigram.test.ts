@@ -25,6 +25,16 @@ describe('UnigramModel', () => {
     expect(model.entropy()).toBeCloseTo(Math.log(2), 12);
   });
 
+  it('gives a log prior with the smoothed frequencies and an unseen id’s value for excluded ids', () => {
+    const model = UnigramModel.fit(corpus, { vocabSize: 5, excludeIds: [0], smoothing: 1 });
+    const prior = model.logPrior();
+    expect(prior).toHaveLength(5);
+    expect(prior[1]).toBeCloseTo(Math.log(5 / 12), 12);
+    expect(prior[4]).toBeCloseTo(Math.log(2 / 12), 12);
+    // [0] is never a label: it gets what an id never seen would (1 / 12), not −∞.
+    expect(prior[0]).toBeCloseTo(Math.log(1 / 12), 12);
+  });
+
   it('reads the labels at the masked positions of MLM batches', () => {
     const batch = { labels: Int32Array.from([-100, 7, -100, 9]), maskedPositions: Int32Array.from([1, 3]) };
     expect([...maskedLabels([batch, batch])]).toEqual([7, 9, 7, 9]);

@@ -108,6 +108,17 @@ export class UnigramModel {
     return value;
   }
 
+  /**
+   * ln p(id) for every id, excluded ids at the smoothed probability of an id never seen: the
+   * log prior an MLM's output bias can start from, so it predicts word frequencies at step 0
+   * instead of spending its first hundred steps learning them.
+   */
+  logPrior(): Float64Array {
+    const kept = this.counts.length - this.excluded.reduce((n, e) => n + e, 0);
+    const unseen = Math.log(this.smoothing / (this.totalTokens + this.smoothing * kept));
+    return Float64Array.from(this.logProbs, (value) => (Number.isFinite(value) ? value : unseen));
+  }
+
   /** The model's entropy in nats: its loss on its own training tokens, smoothing aside. */
   entropy(): number {
     let h = 0;

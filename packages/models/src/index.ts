@@ -41,6 +41,7 @@ export {
 } from './huggingface.js';
 export { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';
 export {
+  initOutputBias,
   MaskedLanguageModel,
   type ParamGroups,
   paramGroups,

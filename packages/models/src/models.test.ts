@@ -9,6 +9,7 @@ import {
   BertModel,
   CheckpointError,
   checkpointNames,
+  initOutputBias,
   loadWeights,
   MaskedLanguageModel,
   maskedTargetsFromLabels,
@@ -134,6 +135,40 @@ describe('scaleEncoder', () => {
     const lossAfter = await noGrad(() => model.forward(inputs, targets).loss).itemAsync();
     expect(Math.abs(lossAfter - lossBefore)).toBeLessThan(1e-5);
     expect(() => scaleEncoder(model, 0)).toThrow(/positive finite factor, got 0/);
+  });
+});
+
+describe('initOutputBias', () => {
+  it('starts the MLM loss at the prior’s cross-entropy instead of ln(vocab), for both families', async () => {
+    // A prior that puts 0.3 on each of the batch's three labels and spreads 0.1 over the rest.
+    const prior = Array.from({ length: VOCAB }, (_, id) =>
+      Math.log([15, 16, 23].includes(id) ? 0.3 : 0.1 / (VOCAB - 3)),
+    );
+    for (const name of ['sibert-tiny', 'bert-tiny'] as const) {
+      manualSeed(6);
+      const model = new MaskedLanguageModel(
+        presetConfig(name, VOCAB, { hiddenDropout: 0, attentionDropout: 0 }),
+      );
+      const { inputs, targets } = batch();
+      const before = await noGrad(() => model.forward(inputs, targets).loss).itemAsync();
+      initOutputBias(model, prior);
+      const after = await noGrad(() => model.forward(inputs, targets).loss).itemAsync();
+      // The random decoder adds logits of std ~0.2 around the prior: ln(40) ≈ 3.69 → about −ln 0.3 ≈ 1.20.
+      expect(before).toBeGreaterThan(3.3);
+      expect(Math.abs(after + Math.log(0.3))).toBeLessThan(0.3);
+      const bias = await model.head.bias.data();
+      expect(Array.from(bias).reduce((a, b) => a + b, 0) / VOCAB).toBeCloseTo(0, 5);
+      model.dispose();
+    }
+  });
+
+  it('refuses a prior of the wrong length or with a non-finite value, naming what came', () => {
+    const model = new MaskedLanguageModel(presetConfig('sibert-tiny', VOCAB));
+    expect(() => initOutputBias(model, new Float64Array(VOCAB - 1))).toThrow(/of 40 values .*got 39/);
+    const prior = new Float64Array(VOCAB);
+    prior[7] = Number.NEGATIVE_INFINITY;
+    expect(() => initOutputBias(model, prior)).toThrow(/finite log-probabilities, got -Infinity at id 7/);
+    model.dispose();
   });
 });
 

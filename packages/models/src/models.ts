@@ -1,5 +1,5 @@
 import { Module, type Parameter } from '@sibert/nn';
-import { mul, noGrad, RangeArgumentError, type Tensor, tidy } from '@sibert/tensor';
+import { mul, noGrad, RangeArgumentError, type Tensor, tensor, tidy } from '@sibert/tensor';
 import type { ModelConfig } from './config.js';
 import { createEncoder, type Encoder } from './encoder.js';
 import {
@@ -110,5 +110,37 @@ export function scaleEncoder(model: MaskedLanguageModel | SequenceClassifier, fa
       p.assign(scaled);
       scaled.dispose();
     }
+  });
+}
+
+/**
+ * Sets the MLM head's output bias to a log prior over the vocabulary (e.g. the training tokens'
+ * unigram log-probabilities), less its mean: the untrained model then predicts word frequencies
+ * and the loss starts near the unigram level instead of ln(vocab). HF's BERT starts this bias at
+ * zero; so does the paper.
+ */
+export function initOutputBias(model: MaskedLanguageModel, logPrior: ArrayLike<number>): void {
+  const vocab = model.config.vocabSize;
+  if (logPrior.length !== vocab)
+    throw new RangeArgumentError(
+      `expected a log prior of ${vocab} values (the vocabulary), got ${logPrior.length}`,
+      'initOutputBias',
+    );
+  let sum = 0;
+  for (let i = 0; i < vocab; i++) {
+    const value = logPrior[i]!;
+    if (!Number.isFinite(value))
+      throw new RangeArgumentError(
+        `expected finite log-probabilities, got ${value} at id ${i}`,
+        'initOutputBias',
+      );
+    sum += value;
+  }
+  const mean = sum / vocab;
+  const centred = Float32Array.from({ length: vocab }, (_, i) => logPrior[i]! - mean);
+  noGrad(() => {
+    const values = tensor(centred, [vocab]);
+    model.head.bias.assign(values);
+    values.dispose();
   });
 }
