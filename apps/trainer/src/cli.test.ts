@@ -12,9 +12,13 @@ beforeAll(async () => {
 describe('sibert-train end to end', () => {
   it('pretrains sibert-tiny for 20 steps with a falling loss, evaluates, and fine-tunes', async () => {
     const out = join(root, 'e2e');
+    // From a zero output bias the loss starts at ln(vocab) and must fall in 20 steps: the check that
+    // gradients reach the model (the default unigram prior starts it at the plateau instead).
     const pretrain = await train([
       'pretrain',
       ...SMALL,
+      '--output-bias',
+      'zero',
       '--steps',
       '20',
       '--log-every',
@@ -114,10 +118,11 @@ describe('sibert-train end to end', () => {
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    // Measured: 5.222 against a baseline of 5.285 (deterministic for the seed).
+    // Measured: 5.193 against a baseline of 5.285, 0.092 below (deterministic for the seed). The run takes ~20 s alone; the timeout leaves
+    // room for a loaded CI machine.
     const heldOut = JSON.parse(await readFile(join(out, 'eval.json'), 'utf8'));
-    expect(heldOut.loss).toBeLessThan(heldOut.baseline.loss);
-  });
+    expect(heldOut.loss).toBeLessThan(heldOut.baseline.loss - 0.05);
+  }, 180_000);
 
   it('fine-tuning a random encoder with the defaults beats the majority class on a spam subset', async () => {
     const out = join(root, 'spam-random');
@@ -143,7 +148,7 @@ describe('sibert-train end to end', () => {
     const accuracy = Number(/test accuracy ([\d.]+)%/.exec(run.stdout)![1]);
     const majority = Number(/majority class ([\d.]+)%/.exec(run.stdout)![1]);
     expect(accuracy).toBeGreaterThan(majority + 5);
-  });
+  }, 180_000);
 
   it('an interrupted (SIGINT) and resumed run has exactly the losses of an uninterrupted one', async () => {
     const common = [...SMALL, '--steps', '16', '--log-every', '1', '--checkpoint-every', '100'];

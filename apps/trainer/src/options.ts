@@ -486,7 +486,7 @@ export function parseDemo(argv: readonly string[]): DemoOptions {
   return {
     out: nonEmpty('out', raw.out ?? 'runs/demo'),
     backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
-    steps: integer('steps', raw.steps ?? 800, 1),
+    steps: integer('steps', raw.steps ?? 300, 1),
     overwrite: raw.overwrite !== false,
   };
 }
