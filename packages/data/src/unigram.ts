@@ -26,6 +26,8 @@ export interface UnigramScore {
 
 export class UnigramModel {
   private readonly logProbs: Float64Array;
+  /** ln p of an id never seen in training: the smoothing alone. */
+  private readonly unseenLogProb: number;
 
   private constructor(
     readonly counts: Float64Array,
@@ -36,6 +38,7 @@ export class UnigramModel {
   ) {
     const kept = counts.length - excluded.reduce((n, e) => n + e, 0);
     const denominator = totalTokens + smoothing * kept;
+    this.unseenLogProb = Math.log(smoothing / denominator);
     this.logProbs = Float64Array.from(counts, (c, id) =>
       excluded[id] ? Number.NEGATIVE_INFINITY : Math.log((c + smoothing) / denominator),
     );
@@ -114,9 +117,7 @@ export class UnigramModel {
    * instead of spending its first hundred steps learning them.
    */
   logPrior(): Float64Array {
-    const kept = this.counts.length - this.excluded.reduce((n, e) => n + e, 0);
-    const unseen = Math.log(this.smoothing / (this.totalTokens + this.smoothing * kept));
-    return Float64Array.from(this.logProbs, (value) => (Number.isFinite(value) ? value : unseen));
+    return Float64Array.from(this.logProbs, (value, id) => (this.excluded[id] ? this.unseenLogProb : value));
   }
 
   /** The model's entropy in nats: its loss on its own training tokens, smoothing aside. */
