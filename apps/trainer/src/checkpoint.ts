@@ -1,13 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type ModelConfig,
-  type readCheckpoint,
-  readHuggingFace,
-  type TensorData,
-  validateConfig,
-} from '@sibert/models';
+import { type ModelConfig, type TensorData, validateConfig } from '@sibert/models';
+import { type readCheckpoint, readHuggingFace } from '@sibert/models/node';
 import { BertTokenizer } from '@sibert/tokenizer';
 import { MODEL_FILE, type RunConfig, RunFolder, type RunKind, readModelFile } from '@sibert/train/node';
 import { UsageError } from './flags.js';

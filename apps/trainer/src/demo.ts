@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@sibert/models';
+import { writeFileAtomic } from '@sibert/models/node';
 import { plateauVerdict } from './evaluate.js';
 import { finetuneCommand } from './finetune.js';
 import { UsageError } from './flags.js';

@@ -10,7 +10,8 @@ import {
   UnigramModel,
   type UnigramScore,
 } from '@sibert/data';
-import { MaskedLanguageModel, writeFileAtomic } from '@sibert/models';
+import { MaskedLanguageModel } from '@sibert/models';
+import { writeFileAtomic } from '@sibert/models/node';
 import type { BertTokenizer } from '@sibert/tokenizer';
 import { loadWithPath, type RunConfig, RunFolder } from '@sibert/train/node';
 import { readPretrainedRun } from './checkpoint.js';

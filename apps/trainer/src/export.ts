@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { MaskedLanguageModel, SequenceClassifier, saveHuggingFace } from '@sibert/models';
+import { MaskedLanguageModel, SequenceClassifier } from '@sibert/models';
+import { saveHuggingFace } from '@sibert/models/node';
 import { loadWithPath, RunFolder, type RunKind } from '@sibert/train/node';
 import { readRun } from './checkpoint.js';
 import { UsageError } from './flags.js';

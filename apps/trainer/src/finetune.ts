@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { BatchIterator, MAX_TEXT_CHARS, selectRows } from '@sibert/data';
-import { isHuggingFaceFolder, SequenceClassifier, saveModel } from '@sibert/models';
+import { SequenceClassifier } from '@sibert/models';
+import { isHuggingFaceFolder, saveModel } from '@sibert/models/node';
 import { manualSeed } from '@sibert/tensor';
 import {
   type LoopResult,

@@ -5,7 +5,7 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors } from '@sibert/models';
+import { loadSafetensors, saveSafetensors } from '@sibert/models/node';
 import { CHECKPOINT_PHASES, describeFsError } from '@sibert/train/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { losses, metrics, SMALL, startTrain, train } from './test-support.js';

@@ -7,13 +7,8 @@ import '@sibert/backend-cpu';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  loadWeights,
-  MaskedLanguageModel,
-  presetConfig,
-  readHuggingFace,
-  saveHuggingFace,
-} from '@sibert/models';
+import { loadWeights, MaskedLanguageModel, presetConfig } from '@sibert/models';
+import { readHuggingFace, saveHuggingFace } from '@sibert/models/node';
 import { manualSeed, noGrad, tensor } from '@sibert/tensor';
 import { trainWordPiece } from '@sibert/tokenizer';
 

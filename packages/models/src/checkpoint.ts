@@ -1,7 +1,7 @@
 import { type Module, StateDictError } from '@sibert/nn';
 import { type Tensor, tensor } from '@sibert/tensor';
 import { type ModelConfig, validateConfig } from './config.js';
-import { CheckpointError, loadSafetensors, saveSafetensors, type TensorData } from './safetensors.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type TensorData } from './safetensors.js';
 
 /**
  * Checkpoint names. SIBERT tensors keep their module paths; BERT tensors get HuggingFace's names
@@ -57,18 +57,25 @@ export interface CheckpointContents {
   extra: Record<string, string>;
 }
 
-/** Saves every parameter (safetensors, atomically) with the config in `__metadata__`. */
-export async function saveModel(
-  path: string,
-  model: CheckpointableModel,
-  extra: Record<string, string> = {},
-): Promise<void> {
+/** Every parameter's values under its checkpoint name (`checkpointNames`). */
+export async function checkpointTensors(model: CheckpointableModel): Promise<Map<string, TensorData>> {
   const tensors = new Map<string, TensorData>();
   const params = new Map(model.namedParameters());
   for (const [modulePath, name] of checkpointNames(model)) {
     const p = params.get(modulePath)!;
     tensors.set(name, { dtype: p.dtype, shape: [...p.shape], data: await p.data() });
   }
+  return tensors;
+}
+
+/**
+ * A checkpoint's bytes (safetensors): every parameter, with the config in `__metadata__`. What
+ * `saveModel` (`@sibert/models/node`) writes to a file; in a page, what a download holds.
+ */
+export async function encodeModel(
+  model: CheckpointableModel,
+  extra: Record<string, string> = {},
+): Promise<Uint8Array> {
   const metadata: Record<string, string> = {
     ...extra,
     'sibert.format': '1',
@@ -76,12 +83,12 @@ export async function saveModel(
     'sibert.config': JSON.stringify(model.config),
   };
   if (model.numLabels !== undefined) metadata['sibert.numLabels'] = String(model.numLabels);
-  await saveSafetensors(path, tensors, metadata);
+  return encodeSafetensors(await checkpointTensors(model), metadata);
 }
 
-/** Reads a checkpoint written by `saveModel`: its config, task and tensors (nothing is built). */
-export async function readCheckpoint(path: string): Promise<CheckpointContents> {
-  const { tensors, metadata } = await loadSafetensors(path);
+/** Reads checkpoint bytes written by `encodeModel`: config, task and tensors (nothing is built). `source` names them in errors. */
+export function decodeModel(bytes: Uint8Array, source: string): CheckpointContents {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
   const {
     'sibert.format': format,
     'sibert.task': task,
@@ -91,8 +98,8 @@ export async function readCheckpoint(path: string): Promise<CheckpointContents> 
   } = metadata;
   if (format !== '1' || (task !== 'mlm' && task !== 'classification') || !configJson) {
     throw new CheckpointError(
-      `${path} has no SIBERT model metadata (format ${format ?? 'missing'}, task ${task ?? 'missing'})`,
-      'readCheckpoint',
+      `${source} has no SIBERT model metadata (format ${format ?? 'missing'}, task ${task ?? 'missing'})`,
+      'decodeModel',
     );
   }
   let config: ModelConfig;
@@ -100,8 +107,8 @@ export async function readCheckpoint(path: string): Promise<CheckpointContents> 
     config = validateConfig(JSON.parse(configJson));
   } catch (error) {
     throw new CheckpointError(
-      `${path} carries an invalid model config: ${(error as Error).message}`,
-      'readCheckpoint',
+      `${source} carries an invalid model config: ${(error as Error).message}`,
+      'decodeModel',
     );
   }
   return { config, task, ...(labels ? { numLabels: Number(labels) } : {}), tensors, extra };

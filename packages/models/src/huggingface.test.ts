@@ -12,12 +12,10 @@ import {
   loadWeights,
   MaskedLanguageModel,
   presetConfig,
-  readCheckpoint,
-  readHuggingFace,
   SequenceClassifier,
-  saveHuggingFace,
   type TensorData,
 } from './index.js';
+import { readCheckpoint, readHuggingFace, saveHuggingFace } from './node/index.js';
 
 const WORDS = ['the', 'whale', 'ship', 'sea', 'captain', 'white', 'deck', 'sail', 'harbour', 'storm'];
 const tokenizer = BertTokenizer.fromVocab([

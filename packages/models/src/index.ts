@@ -4,11 +4,12 @@ export {
   type CheckpointContents,
   canonicalBertName,
   checkpointNames,
+  checkpointTensors,
+  decodeModel,
+  encodeModel,
   type LoadReport,
   type LoadWeightsOptions,
   loadWeights,
-  readCheckpoint,
-  saveModel,
 } from './checkpoint.js';
 export {
   MODEL_NAMES,
@@ -31,14 +32,7 @@ export {
   meanState,
   mlmLoss,
 } from './heads.js';
-export {
-  configFromHuggingFace,
-  configToHuggingFace,
-  type HuggingFaceFolder,
-  isHuggingFaceFolder,
-  readHuggingFace,
-  saveHuggingFace,
-} from './huggingface.js';
+export { configFromHuggingFace, configToHuggingFace, huggingFaceFiles } from './huggingface.js';
 export { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';
 export {
   initOutputBias,
@@ -48,13 +42,5 @@ export {
   SequenceClassifier,
   scaleEncoder,
 } from './models.js';
-export {
-  CheckpointError,
-  decodeSafetensors,
-  encodeSafetensors,
-  loadSafetensors,
-  saveSafetensors,
-  type TensorData,
-  writeFileAtomic,
-} from './safetensors.js';
+export { CheckpointError, decodeSafetensors, encodeSafetensors, type TensorData } from './safetensors.js';
 export { SibertModel } from './sibert.js';

@@ -1,5 +1,5 @@
 import '@sibert/backend-cpu';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkScaleInvariance, gradientOrthogonality } from '@sibert/scale-invariant';
@@ -9,18 +9,20 @@ import {
   BertModel,
   CheckpointError,
   checkpointNames,
+  decodeModel,
+  encodeModel,
+  encodeSafetensors,
   initOutputBias,
   loadWeights,
   MaskedLanguageModel,
   maskedTargetsFromLabels,
   paramGroups,
   presetConfig,
-  readCheckpoint,
   SequenceClassifier,
   SibertModel,
-  saveModel,
   scaleEncoder,
 } from './index.js';
+import { readCheckpoint, saveModel } from './node/index.js';
 
 const VOCAB = 40;
 const batch = () => {
@@ -246,6 +248,28 @@ describe('checkpoints', () => {
     const b = new Map(other.namedParameters());
     for (const [name, p] of a)
       expect(Array.from(await b.get(name)!.data())).toEqual(Array.from(await p.data()));
+  });
+
+  it('encode to bytes and decode without files (the browser-safe halves), the same bytes saveModel writes', async () => {
+    manualSeed(7);
+    const model = new SequenceClassifier(presetConfig('bert-tiny', VOCAB), 3);
+    const bytes = await encodeModel(model, { step: '3' });
+    const contents = decodeModel(bytes, 'download.safetensors');
+    expect(contents).toMatchObject({
+      config: model.config,
+      task: 'classification',
+      numLabels: 3,
+      extra: { step: '3' },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'sibert-ckpt-'));
+    await saveModel(join(dir, 'b.safetensors'), model, { step: '3' });
+    expect(new Uint8Array(await readFile(join(dir, 'b.safetensors')))).toEqual(bytes);
+    const plain = encodeSafetensors(
+      new Map([['w', { dtype: 'float32', shape: [1], data: Float32Array.of(1) }]]),
+    );
+    expect(() => decodeModel(plain, 'plain.safetensors')).toThrow(
+      /plain\.safetensors has no SIBERT model metadata/,
+    );
   });
 
   it('use HuggingFace BERT names, with the MLM decoder tied to the word embeddings', async () => {

@@ -2,14 +2,8 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  CheckpointError,
-  decodeSafetensors,
-  encodeSafetensors,
-  loadSafetensors,
-  saveSafetensors,
-  type TensorData,
-} from './safetensors.js';
+import { loadSafetensors, saveSafetensors } from './node/files.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type TensorData } from './safetensors.js';
 
 const sample = (): Map<string, TensorData> =>
   new Map<string, TensorData>([

@@ -1,5 +1,3 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { SibertError, type TypedArray } from '@sibert/tensor';
 
 /**
@@ -216,41 +214,4 @@ function checkTiling(
   }
   if (expected !== dataLength)
     fail(`the data section has ${dataLength} bytes but the tensors cover ${expected}`);
-}
-
-/** Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed over. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await handle.close();
-  await rename(temporary, path);
-}
-
-export async function saveSafetensors(
-  path: string,
-  tensors: ReadonlyMap<string, TensorData>,
-  metadata: Record<string, string> = {},
-): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-export async function loadSafetensors(
-  path: string,
-): Promise<{ tensors: Map<string, TensorData>; metadata: Record<string, string> }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new CheckpointError(`cannot read ${path}: ${(error as Error).message}`, 'loadSafetensors');
-  }
-  return decodeSafetensors(bytes, path);
 }

@@ -2,7 +2,7 @@ import { unlinkSync } from 'node:fs';
 import { appendFile, mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
-import { writeFileAtomic } from '@sibert/models';
+import { writeFileAtomic } from '@sibert/models/node';
 import { contains, describeFsError, exists, fsStep, isAlive, sync } from './fs-safety.js';
 
 /**

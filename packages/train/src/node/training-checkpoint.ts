@@ -5,14 +5,11 @@ import {
   type CheckpointableModel,
   CheckpointError,
   type LoadReport,
-  loadSafetensors,
   loadWeights,
   type ModelConfig,
-  readCheckpoint,
-  saveModel,
-  saveSafetensors,
   type TensorData,
 } from '@sibert/models';
+import { loadSafetensors, readCheckpoint, saveModel, saveSafetensors } from '@sibert/models/node';
 import type { CombinedOptimizer, CombinedStateDict } from '@sibert/optim';
 import { getRngState, type RngState, setRngState } from '@sibert/tensor';
 import { type RunFolder, RunFolderError } from './run-folder.js';
