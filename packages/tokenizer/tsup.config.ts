@@ -1,7 +1,7 @@
 import { packageBuild } from '../../tsup.shared';
 
-// The worker is an entry of its own: EncoderPool starts it from dist/worker.js.
+// The worker is an entry of its own: EncoderPool (dist/node.js) starts it from dist/worker.js.
 export default packageBuild(
-  { index: 'src/index.ts', worker: 'src/worker.ts' },
-  { dts: { entry: { index: 'src/index.ts' } } },
+  { index: 'src/index.ts', node: 'src/node/index.ts', worker: 'src/worker.ts' },
+  { dts: { entry: { index: 'src/index.ts', node: 'src/node/index.ts' } } },
 );

@@ -5,7 +5,8 @@
  * file's documents are its records' `textField`. Whitespace is collapsed, as in the bundled
  * corpora. The held-out share is drawn over documents by seed.
  */
-import { type BertTokenizer, EncoderPool } from '@sibert/tokenizer';
+import type { BertTokenizer } from '@sibert/tokenizer';
+import { EncoderPool } from '@sibert/tokenizer/node';
 import { DataFileError, type ReadOptions, readLines } from './files';
 import { Rng } from './random';
 

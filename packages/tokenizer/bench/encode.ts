@@ -3,7 +3,8 @@
 //   npx tsx bench/encode.ts            (BENCH_ROUNDS=5 timed rounds after one warm-up round)
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { EncoderPool, trainWordPiece } from '../src/index';
+import { trainWordPiece } from '../src/index';
+import { EncoderPool } from '../src/node/index';
 import { sotuFiles, sotuParagraphs } from '../test/corpora';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);

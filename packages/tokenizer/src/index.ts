@@ -1,13 +1,6 @@
 export { TokenizerError } from './errors';
 export type { TokenizerJson } from './json';
 export type { NormalizerOptions } from './normalizer';
-export {
-  type CorpusOptions,
-  type CorpusSource,
-  EncoderPool,
-  type EncoderPoolOptions,
-  encodeCorpus,
-} from './pool';
 export type { Encoding, PaddingOptions, TruncationOptions, TruncationStrategy } from './postprocess';
 export {
   type AddedToken,

@@ -1,4 +1,4 @@
-/// <reference path="./comlink-node-adapter.d.ts" />
+/// <reference path="../comlink-node-adapter.d.ts" />
 import { createReadStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -7,11 +7,11 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { TokenizerError } from './errors';
-import { unpackEncodings } from './packed';
-import type { Encoding } from './postprocess';
-import type { BertTokenizer, EncodeOptions, TextInput } from './tokenizer';
-import type { EncoderWorkerApi } from './worker';
+import { TokenizerError } from '../errors';
+import { unpackEncodings } from '../packed';
+import type { Encoding } from '../postprocess';
+import type { BertTokenizer, EncodeOptions, TextInput } from '../tokenizer';
+import type { EncoderWorkerApi } from '../worker';
 
 export interface EncoderPoolOptions {
   /** Worker threads; default: every core (`os.availableParallelism()`). */
@@ -39,7 +39,7 @@ function poolWorker(worker: Worker): PoolWorker {
 }
 
 function spawn(): Worker {
-  // Built, this code lives in dist/index.js beside dist/worker.js.
+  // Built, this code lives in dist/node.js beside dist/worker.js.
   // tsx's tsImport adds a query to the URL of what it loads, so the path decides.
   if (!new URL(import.meta.url).pathname.endsWith('.ts'))
     return new Worker(new URL('./worker.js', import.meta.url));
@@ -50,7 +50,7 @@ function spawn(): Worker {
   const tsxApi = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'].import.default as string;
   const bootstrap = `
     const { tsImport } = await import(${JSON.stringify(pathToFileURL(join(dirname(tsxPackage), tsxApi)).href)});
-    await tsImport(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)});`;
+    await tsImport(${JSON.stringify(new URL('../worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
 }
 

@@ -6,17 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mobyDickParagraphs } from '../test/corpora';
-import {
-  type BertTokenizer,
-  EncoderPool,
-  type Encoding,
-  encodeCorpus,
-  TokenizerError,
-  trainWordPiece,
-} from './index';
+import { mobyDickParagraphs } from '../../test/corpora';
+import { type BertTokenizer, type Encoding, TokenizerError, trainWordPiece } from '../index';
+import { EncoderPool, encodeCorpus } from './index';
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '../..');
 let tok: BertTokenizer;
 let texts: string[];
 let pool: EncoderPool;
@@ -82,7 +76,7 @@ describe('EncoderPool (worker threads, from the TypeScript sources)', () => {
 
 describe('the built package', () => {
   it('runs the worker pool from dist and exits by itself', async () => {
-    // The layout `npm run build` makes (index.js beside worker.js), in a scratch folder inside the
+    // The layout `npm run build` makes (node.js beside worker.js), in a scratch folder inside the
     // package so that `comlink` resolves as it does for a consumer.
     const outDir = join(packageDir, 'node_modules/.cache/dist-test');
     mkdirSync(outDir, { recursive: true });
@@ -97,7 +91,8 @@ describe('the built package', () => {
     writeFileSync(
       join(outDir, 'consumer.mjs'),
       `import { readFileSync } from 'node:fs';
-      import { BertTokenizer, encodeCorpus } from './index.js';
+      import { BertTokenizer } from './index.js';
+      import { encodeCorpus } from './node.js';
       const tok = BertTokenizer.fromTokenizerJson(readFileSync(new URL('./tokenizer.json', import.meta.url), 'utf8'));
       const ids = [];
       for await (const chunk of encodeCorpus(tok, ['the whale', 'call me ishmael'], { threads: 2 })) {
