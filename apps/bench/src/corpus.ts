@@ -4,12 +4,12 @@ import {
   type MlmBatch,
   MlmCollator,
   packSequences,
-  pretrainingDocuments,
   specialTokenIds,
   tokenizeDocuments,
   UnigramModel,
   type UnigramScore,
 } from '@sibert/data';
+import { pretrainingDocuments } from '@sibert/data/node';
 import { trainWordPiece } from '@sibert/tokenizer';
 
 export interface CorpusBatchesOptions {

@@ -2,14 +2,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import {
   encodeExamples,
-  labelledExamples,
   type MlmBatch,
   maskedLabels,
-  readLabelledFile,
   type TaskExample,
   UnigramModel,
   type UnigramScore,
 } from '@sibert/data';
+import { labelledExamples, readLabelledFile } from '@sibert/data/node';
 import { MaskedLanguageModel } from '@sibert/models';
 import { writeFileAtomic } from '@sibert/models/node';
 import type { BertTokenizer } from '@sibert/tokenizer';

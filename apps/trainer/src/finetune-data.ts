@@ -1,15 +1,6 @@
 import { basename, resolve } from 'node:path';
-import {
-  classBalance,
-  encodeExamples,
-  labelledTask,
-  MAX_TEXT_CHARS,
-  Rng,
-  readLabelledFile,
-  sotuPartyTask,
-  spamTask,
-  type TaskSplits,
-} from '@sibert/data';
+import { classBalance, encodeExamples, Rng, type TaskSplits } from '@sibert/data';
+import { labelledTask, MAX_TEXT_CHARS, readLabelledFile, sotuPartyTask, spamTask } from '@sibert/data/node';
 import type { BertTokenizer } from '@sibert/tokenizer';
 import { dataErrorAsUsage } from './flags.js';
 import type { FinetuneOptions, LabelledData } from './options.js';

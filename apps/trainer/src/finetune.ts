@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { BatchIterator, MAX_TEXT_CHARS, selectRows } from '@sibert/data';
+import { BatchIterator, selectRows } from '@sibert/data';
+import { MAX_TEXT_CHARS } from '@sibert/data/node';
 import { SequenceClassifier } from '@sibert/models';
 import { isHuggingFaceFolder, saveModel } from '@sibert/models/node';
 import { manualSeed } from '@sibert/tensor';

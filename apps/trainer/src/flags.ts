@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkEncoding } from '@sibert/data';
+import { checkEncoding } from '@sibert/data/node';
 
 /** Bad command-line or config input: printed as one line, exit code 2. */
 export class UsageError extends Error {}

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
-import { encodeExamples, labelledFormat, readLabelledFile } from '@sibert/data';
+import { encodeExamples } from '@sibert/data';
+import { labelledFormat, readLabelledFile } from '@sibert/data/node';
 import { argmaxRows, classProbabilities } from './classify.js';
 import { readFinetunedRun } from './finetuned-run.js';
 import { dataErrorAsUsage, UsageError } from './flags.js';

@@ -3,21 +3,23 @@ import {
   BatchIterator,
   type BatchIteratorState,
   type CorpusName,
-  DataFileError,
-  encodeTextDocuments,
-  expandTextPaths,
-  heldOutDocuments,
   type MlmBatch,
   MlmCollator,
   maskedLabels,
   packSequences,
-  pretrainingDocuments,
   specialTokenIds,
-  type TextReadStats,
   tokenizeDocuments,
   UnigramModel,
   type UnigramScore,
 } from '@sibert/data';
+import {
+  DataFileError,
+  encodeTextDocuments,
+  expandTextPaths,
+  heldOutDocuments,
+  pretrainingDocuments,
+  type TextReadStats,
+} from '@sibert/data/node';
 import { BertTokenizer, type TokenizerJson } from '@sibert/tokenizer';
 import type { PretrainOptions } from './options.js';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_LINE_CHARS } from '@sibert/data';
+import { DEFAULT_MAX_LINE_CHARS } from '@sibert/data/node';
 import type { MaskedLanguageModel } from '@sibert/models';
 import type { RunFolder } from '@sibert/train/node';
 import { type EvalResult, plateauVerdict } from './evaluate.js';

@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_LINE_CHARS, UnigramModel } from '@sibert/data';
+import { UnigramModel } from '@sibert/data';
+import { DEFAULT_MAX_LINE_CHARS } from '@sibert/data/node';
 import { initOutputBias, MaskedLanguageModel, scaleEncoder } from '@sibert/models';
 import { getBackend, manualSeed } from '@sibert/tensor';
 import { type LoopResult, trainLoop, trainStep, uploadMlmBatch } from '@sibert/train';

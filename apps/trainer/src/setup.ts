@@ -1,5 +1,6 @@
 import '@sibert/backend-cpu';
-import { type CorpusName, emptyTextStats, pretrainingDocuments, textDocuments } from '@sibert/data';
+import type { CorpusName } from '@sibert/data';
+import { emptyTextStats, pretrainingDocuments, textDocuments } from '@sibert/data/node';
 import { setBackend } from '@sibert/tensor';
 import { type BertTokenizer, WordPieceTrainer } from '@sibert/tokenizer';
 import type { BackendName } from './options.js';

@@ -10,13 +10,11 @@ import {
   IGNORE_INDEX,
   MlmCollator,
   packSequences,
-  pretrainingDocuments,
   selectRows,
-  sotuPartyTask,
-  spamTask,
   specialTokenIds,
   tokenizeDocuments,
 } from '@sibert/data';
+import { pretrainingDocuments, sotuPartyTask, spamTask } from '@sibert/data/node';
 import { trainWordPiece } from '@sibert/tokenizer';
 
 const documents = [...pretrainingDocuments()]; // Moby-Dick, SOTU and spam, without the tasks' dev/test text

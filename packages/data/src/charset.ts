@@ -1,5 +1,3 @@
-import { TextDecoder } from 'node:util';
-
 /**
  * Windows-1252's 0x80–0x9F (WHATWG table; the five unassigned bytes map to themselves). Node 20's
  * TextDecoder('windows-1252') decodes these bytes as Latin-1 control characters, so we map them here.
@@ -29,9 +27,12 @@ const WINDOWS_1252_LABELS = new Set([
   'ansi_x3.4-1968',
 ]);
 
-const decoders = new Map<string, TextDecoder | null>();
+// The global TextDecoder (WHATWG), in Node and in a page alike.
+type Decoder = InstanceType<typeof TextDecoder>;
 
-function decoderFor(label: string): TextDecoder | null {
+const decoders = new Map<string, Decoder | null>();
+
+function decoderFor(label: string): Decoder | null {
   let decoder = decoders.get(label);
   if (decoder === undefined) {
     try {

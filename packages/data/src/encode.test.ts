@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BatchIterator } from './batching';
+import { tokenizeDocuments } from './documents';
 import { encodeExamples, selectRows } from './encode';
-import { pretrainingDocuments, tokenizeDocuments } from './pretraining';
-import { sotuPartyTask } from './tasks';
+import { sotuPartyTask } from './node/bundled-tasks';
+import { pretrainingDocuments } from './node/pretraining';
 import { mobyDickTokenizer } from './test-support';
 import { specialTokenIds } from './tokens';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { tokenizeDocuments } from './documents';
 import { IGNORE_INDEX, MlmCollator } from './mlm';
+import { pretrainingDocuments } from './node/pretraining';
 import { packSequences } from './pack';
-import { pretrainingDocuments, tokenizeDocuments } from './pretraining';
 import { mobyDickTokenizer } from './test-support';
 import { specialTokenIds } from './tokens';
 

@@ -1,5 +1,5 @@
 import { type BertTokenizer, trainWordPiece } from '@sibert/tokenizer';
-import { loadMobyDick } from './corpora';
+import { loadMobyDick } from './node/corpora';
 
 let tokenizer: BertTokenizer | undefined;
 

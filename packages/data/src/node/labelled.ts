@@ -5,7 +5,6 @@
  * gives no file for them.
  */
 import { type CsvError, parse } from 'csv-parse/sync';
-import { DataFileError, type ReadOptions, readLines } from './files';
 import {
   freezeTask,
   type SourceGroup,
@@ -13,7 +12,8 @@ import {
   splitGroups,
   type TaskExample,
   type TaskSplits,
-} from './tasks';
+} from '../tasks';
+import { DataFileError, type ReadOptions, readLines } from './files';
 import { parseJsonRecord } from './user-text';
 
 export type LabelledFormat = 'jsonl' | 'csv' | 'tsv' | 'txt';

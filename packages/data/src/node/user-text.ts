@@ -7,8 +7,8 @@
  */
 import type { BertTokenizer } from '@sibert/tokenizer';
 import { EncoderPool } from '@sibert/tokenizer/node';
+import { Rng } from '../random';
 import { DataFileError, type ReadOptions, readLines } from './files';
-import { Rng } from './random';
 
 export interface TextDocumentOptions extends ReadOptions {
   /** The field of a `.jsonl` record that holds its text; default `text`. */

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { decodeEmail } from './email';
+import { decodeEmail } from '../email';
 
 const require = createRequire(import.meta.url);
 

@@ -1,14 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
+import { classBalance, SPLIT_NAMES, type TaskExample, type TaskSplits } from '../tasks';
+import { sotuPartyTask, spamTask } from './bundled-tasks';
 import { loadSotu } from './corpora';
 import { pretrainingDocuments } from './pretraining';
-import {
-  classBalance,
-  SPLIT_NAMES,
-  sotuPartyTask,
-  spamTask,
-  type TaskExample,
-  type TaskSplits,
-} from './tasks';
 
 function sourcesOf(examples: readonly TaskExample[]): Set<string> {
   return new Set(examples.map((e) => e.source));
@@ -104,7 +98,7 @@ describe('sotu-party task', () => {
 
   it('recomputes the same split from scratch, and another seed gives another', async () => {
     vi.resetModules();
-    const fresh = await import('./tasks');
+    const fresh = await import('./bundled-tasks');
     const again = fresh.sotuPartyTask();
     expect(again).not.toBe(task);
     expect(again).toEqual(task);

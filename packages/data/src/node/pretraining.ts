@@ -1,22 +1,14 @@
 /**
- * The pretraining text source: documents of the three corpora as paragraphs, and their token
- * streams for `packSequences`. By default the dev and test text of the downstream tasks (spam
+ * The pretraining text source: documents of the three bundled corpora as paragraphs (their token
+ * streams for `packSequences` come from `tokenizeDocuments`, ../documents.ts). By default the dev and test text of the downstream tasks (spam
  * emails, Democratic/Republican addresses) is left out, so fine-tuning is evaluated on text the
  * model was not pretrained on.
  */
-import type { BertTokenizer } from '@sibert/tokenizer';
+import type { CorpusName, PretrainingDocument } from '../documents';
+import { DEFAULT_TASK_SEED } from '../tasks';
+import { sentencePassages, splitParagraphs } from '../text';
+import { sotuPartyTask, spamTask } from './bundled-tasks';
 import { loadMobyDick, loadSotu, loadSpamAssassin } from './corpora';
-import { DEFAULT_TASK_SEED, sotuPartyTask, spamTask } from './tasks';
-import { sentencePassages, splitParagraphs } from './text';
-
-export type CorpusName = 'moby-dick' | 'sotu' | 'spam';
-
-export interface PretrainingDocument {
-  corpus: CorpusName;
-  /** Chapter, address or email id. */
-  id: string;
-  paragraphs: string[];
-}
 
 export interface PretrainingOptions {
   /** Corpora in the order they are read; default all three: moby-dick, sotu, spam. */
@@ -63,25 +55,5 @@ export function* pretrainingDocuments(options: PretrainingOptions = {}): Generat
         `pretrainingDocuments: unknown corpus '${corpus}', expected moby-dick, sotu or spam`,
       );
     }
-  }
-}
-
-/** Token ids of each document (no special tokens), its paragraphs encoded in order and concatenated. */
-export function* tokenizeDocuments(
-  documents: Iterable<PretrainingDocument>,
-  tokenizer: BertTokenizer,
-): Generator<Int32Array> {
-  for (const document of documents) {
-    const pieces = document.paragraphs.map(
-      (paragraph) =>
-        tokenizer.encode(paragraph, { addSpecialTokens: false, truncation: false, padding: false }).ids,
-    );
-    const ids = new Int32Array(pieces.reduce((n, piece) => n + piece.length, 0));
-    let at = 0;
-    for (const piece of pieces) {
-      ids.set(piece, at);
-      at += piece.length;
-    }
-    yield ids;
   }
 }
