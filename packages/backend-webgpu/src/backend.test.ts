@@ -7,9 +7,26 @@ import { create } from 'webgpu';
 import { GpuRuntime } from './runtime.js';
 import { download, upload } from './test-support.js';
 import { openTestBackend } from './testing.js';
+import { adapterKind, WebGpuBackend } from './webgpu-backend.js';
+import { outputDecl, PARAMS_DECL } from './wgsl/common.js';
 
 const backend = await openTestBackend();
 afterAll(() => backend?.dispose());
+
+describe('adapterKind', () => {
+  const info = (fields: Partial<GPUAdapterInfo>) =>
+    ({ vendor: '', architecture: '', device: '', description: '', ...fields }) as GPUAdapterInfo;
+  it('tells SwiftShader from its architecture alone, lavapipe from its description, and GPUs apart', () => {
+    // Chromium's SwiftShader without --enable-webgpu-developer-features: an empty description.
+    expect(adapterKind(info({ vendor: 'google', architecture: 'swiftshader' }))).toBe('swiftshader');
+    expect(adapterKind(info({ description: 'SwiftShader Device (Subzero)' }))).toBe('swiftshader');
+    expect(adapterKind(info({ description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }))).toBe('cpu');
+    expect(adapterKind(info({ architecture: 'software' }))).toBe('cpu');
+    expect(adapterKind(info({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }))).toBe(
+      'gpu',
+    );
+  });
+});
 
 describe.skipIf(!backend)('webgpu backend storage, errors and lifetime', () => {
   const b = backend!;
@@ -102,14 +119,17 @@ describe.skipIf(!backend)('webgpu runtime error reporting', () => {
   afterAll(() => {
     for (const runtime of runtimes) runtime.destroy();
   });
-  async function openRuntime(): Promise<{ runtime: GpuRuntime; device: GPUDevice }> {
+  async function openRuntime(
+    watchdog?: ConstructorParameters<typeof GpuRuntime>[2],
+  ): Promise<{ runtime: GpuRuntime; device: GPUDevice }> {
     const adapter = await gpu.requestAdapter();
     const device = await adapter!.requestDevice();
-    const runtime = new GpuRuntime(device, {
+    const limits = {
       maxBufferSize: device.limits.maxBufferSize,
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
-    });
+    };
+    const runtime = new GpuRuntime(device, limits, watchdog);
     runtimes.push(runtime);
     return { runtime, device };
   }
@@ -129,6 +149,40 @@ describe.skipIf(!backend)('webgpu runtime error reporting', () => {
     await expect(runtime.sync()).resolves.toBeUndefined();
     runtime.destroy();
     expect(() => runtime.allocate('after', 1)).toThrow(/after: the backend was disposed/);
+  });
+
+  it('a read the GPU does not answer in time rejects, naming the queued kernels and the adapter', async () => {
+    // A kernel that takes far longer than the 1 ms allowed (tens of millions of dependent steps
+    // per thread), standing in for one that never finishes.
+    const { runtime, device } = await openRuntime({ adapter: 'the test adapter', readTimeoutMs: 1 });
+    const out = runtime.allocate('slow-loop', 64);
+    runtime.dispatch({
+      op: 'slow-loop',
+      shader: `${PARAMS_DECL}${outputDecl(1, 'result', 'f32')}@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  var x = 0.0;
+  for (var i = 0u; i < param(0u); i = i + 1u) { x = fma(x, 0.999, 1.0); }
+  result[id.x] = x;
+}`,
+      inputs: [],
+      outputs: [out.buffer],
+      params: [50_000_000],
+      workgroups: 1,
+    });
+    await expect(runtime.read('read', out, 64)).rejects.toThrow(
+      'webgpu: read: the GPU did not finish within 1 ms (readTimeoutMs) on the test adapter; kernels queued since the last completed read: slow-loop',
+    );
+    // The queue may never drain, so the runtime refuses further work rather than queue behind it.
+    expect(() => runtime.allocate('fill', 4)).toThrow(
+      /webgpu: fill: the GPU stopped answering earlier \(no answer within 1 ms/,
+    );
+    await device.queue.onSubmittedWorkDone(); // here it does finish: let it, before the device goes
+  });
+
+  it('readTimeoutMs must be a positive number', async () => {
+    await expect(WebGpuBackend.create({ readTimeoutMs: 0 })).rejects.toThrow(
+      'readTimeoutMs: expected a positive number of milliseconds or Infinity, got 0',
+    );
   });
 
   it('a lost device makes every later call throw with the op and the reason', async () => {

@@ -71,6 +71,10 @@ export class GpuRuntime {
   private pendingChecks: Promise<void>[] = [];
   private firstError: Error | null = null;
   private lostInfo: GPUDeviceLostInfo | null = null;
+  /** Set when a wait ran past the deadline: the queue may never finish, so nothing else may run. */
+  private hung: string | null = null;
+  /** Kernels submitted since the last wait that finished, by name: what a hang report names. */
+  private unfinished = new Map<string, number>();
   private destroyed = false;
   private liveBytes = 0;
   private readonly indexChecks: IndexChecks;
@@ -81,6 +85,11 @@ export class GpuRuntime {
       readonly maxBufferSize: number;
       readonly maxStorageBufferBindingSize: number;
       readonly maxComputeWorkgroupsPerDimension: number;
+    },
+    /** The adapter's name for error messages, and how long a read waits for the GPU (ms). */
+    private readonly watchdog: { readonly adapter: string; readonly readTimeoutMs: number } = {
+      adapter: 'WebGPU adapter',
+      readTimeoutMs: Number.POSITIVE_INFINITY,
     },
   ) {
     const storageUsage = BUFFER_STORAGE | BUFFER_COPY_SRC | BUFFER_COPY_DST;
@@ -99,6 +108,7 @@ export class GpuRuntime {
   /** Throws when the device can no longer run `op`. */
   assertUsable(op: string): void {
     if (this.destroyed) throw gpuError(op, `the backend was disposed`);
+    if (this.hung) throw gpuError(op, `the GPU stopped answering earlier (${this.hung}); open a new backend`);
     if (this.lostInfo) {
       throw gpuError(op, `device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
     }
@@ -232,6 +242,7 @@ export class GpuRuntime {
     this.encoder = null;
     const ops = this.batchOps;
     this.batchOps = [];
+    for (const name of ops) this.unfinished.set(name, (this.unfinished.get(name) ?? 0) + 1);
     this.device.queue.writeBuffer(
       this.uniformBuffer,
       0,
@@ -256,13 +267,14 @@ export class GpuRuntime {
     this.device.queue.submit([encoder.finish()]);
     let copy = new ArrayBuffer(0);
     if (staging) {
-      await this.mapForReading(op, staging, bytes);
+      await this.withDeadline(op, this.mapForReading(op, staging, bytes));
       copy = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
       this.readbackPool.release(staging);
     }
-    await this.finishIndexCheck(op, indexCheck);
+    await this.withDeadline(op, this.finishIndexCheck(op, indexCheck));
     await this.checkErrors();
+    this.unfinished.clear();
     return copy;
   }
 
@@ -273,12 +285,42 @@ export class GpuRuntime {
       const encoder = this.device.createCommandEncoder();
       const indexCheck = this.recordIndexCheck(encoder);
       this.device.queue.submit([encoder.finish()]);
-      await this.finishIndexCheck('sync', indexCheck);
+      await this.withDeadline('sync', this.finishIndexCheck('sync', indexCheck));
     } else {
-      await this.device.queue.onSubmittedWorkDone();
+      await this.withDeadline('sync', this.device.queue.onSubmittedWorkDone());
     }
     await this.checkErrors();
     this.assertUsable('sync');
+    this.unfinished.clear();
+  }
+
+  /**
+   * `work`, or a rejection once the deadline passes: a shader that never finishes (a driver's
+   * compiler or an endless loop) would otherwise hang the caller with no error and no device loss.
+   */
+  private async withDeadline<T>(op: string, work: Promise<T>): Promise<T> {
+    const ms = this.watchdog.readTimeoutMs;
+    if (!Number.isFinite(ms)) return work;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const queued = [...this.unfinished].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(', ');
+        this.hung = `no answer within ${ms} ms on ${this.watchdog.adapter}; queued: ${queued || 'no kernels'}`;
+        reject(
+          gpuError(
+            op,
+            `the GPU did not finish within ${ms} ms (readTimeoutMs) on ${this.watchdog.adapter}; kernels queued since the last completed read: ${queued || 'none'}`,
+          ),
+        );
+      }, ms);
+    });
+    // The work may still settle after the deadline; nobody waits for it then.
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async mapForReading(op: string, staging: GPUBuffer, bytes: number): Promise<void> {

@@ -2,7 +2,13 @@ import type { Backend, DType, Handle, Kernels, TypedArray } from '@sibert/tensor
 import { gpuError } from './errors.js';
 import { binary, cast, compare, fill, unary, where } from './kernels/elementwise.js';
 import { gather, oneHot, scatterAdd } from './kernels/indexing.js';
-import { type MatmulTiling, matmul, REGISTER_TILING, WORKGROUP_TILING } from './kernels/matmul.js';
+import {
+  type MatmulTiling,
+  matmul,
+  REGISTER_TILING,
+  SWIFTSHADER_REGISTER_TILING,
+  WORKGROUP_TILING,
+} from './kernels/matmul.js';
 import { broadcastTo, concat, pad, slice, transpose } from './kernels/movement.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
@@ -35,14 +41,41 @@ export interface WebGpuBackendOptions {
    * per row, no barriers, for CPU adapters). Default: 'thread' on software adapters, else 'workgroup'.
    */
   readonly rowKernel?: RowKernel;
+  /**
+   * How long `read` and `sync` wait for queued work before they reject, naming the kernels that
+   * were queued and the adapter (a shader that never finishes otherwise hangs them forever); the
+   * backend is unusable after that. Default 120 000 ms; \`Infinity\` waits forever.
+   */
+  readonly readTimeoutMs?: number;
 }
 
-function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
-  return (
-    info.architecture === 'software' ||
-    /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`)
-  );
+/**
+ * What an adapter runs on, which decides the kernel defaults: a GPU, Mesa's lavapipe/llvmpipe on
+ * the CPU, or SwiftShader (Chromium's CPU adapter, which reports itself in `architecture` even when
+ * `description` is empty, as it is without --enable-webgpu-developer-features).
+ */
+export type AdapterKind = 'gpu' | 'cpu' | 'swiftshader';
+
+export function adapterKind(info: GPUAdapterInfo): AdapterKind {
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  if (/swiftshader/i.test(text)) return 'swiftshader';
+  if (info.architecture === 'software' || /llvmpipe|lavapipe/i.test(text)) return 'cpu';
+  return 'gpu';
 }
+
+const DEFAULT_MATMUL_KERNEL: Record<AdapterKind, 'workgroup' | 'register'> = {
+  gpu: 'workgroup',
+  cpu: 'register',
+  swiftshader: 'register',
+};
+const DEFAULT_ROW_KERNEL: Record<AdapterKind, RowKernel> = {
+  gpu: 'workgroup',
+  cpu: 'thread',
+  swiftshader: 'thread',
+};
+
+/** How long `read` and `sync` wait for the GPU by default before reporting it hung. */
+export const DEFAULT_READ_TIMEOUT_MS = 120_000;
 
 /** The limits the backend asks for: the adapter's own maxima, so large tensors fit where the hardware allows. */
 const REQUESTED_LIMITS = [
@@ -125,6 +158,13 @@ export class WebGpuBackend implements Backend {
 
   /** Opens an adapter and a device; rejects with the reason when none is available. */
   static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+    const timeout = options.readTimeoutMs;
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
+      throw gpuError(
+        'create',
+        `readTimeoutMs: expected a positive number of milliseconds or Infinity, got ${timeout}`,
+      );
+    }
     const gpu = options.gpu ?? (await defaultGpu());
     const adapterOptions: GPURequestAdapterOptions = {};
     if (options.powerPreference) adapterOptions.powerPreference = options.powerPreference;
@@ -139,19 +179,28 @@ export class WebGpuBackend implements Backend {
     const requiredLimits: Record<string, number> = {};
     for (const limit of REQUESTED_LIMITS) requiredLimits[limit] = adapter.limits[limit];
     const device = await adapter.requestDevice({ requiredLimits });
-    const runtime = new GpuRuntime(device, {
-      maxBufferSize: device.limits.maxBufferSize,
-      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
-      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
-    });
-    const software = isSoftwareAdapter(adapter.info);
-    const matmulKernel = options.matmulKernel ?? (software ? 'register' : 'workgroup');
-    return new WebGpuBackend(
-      runtime,
-      adapter.info,
-      matmulKernel === 'register' ? REGISTER_TILING : WORKGROUP_TILING,
-      options.rowKernel ?? (software ? 'thread' : 'workgroup'),
+    const { vendor, architecture, device: name, description } = adapter.info;
+    const runtime = new GpuRuntime(
+      device,
+      {
+        maxBufferSize: device.limits.maxBufferSize,
+        maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+        maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+      },
+      {
+        adapter: [vendor, architecture, name, description].filter(Boolean).join(' ') || 'unnamed adapter',
+        readTimeoutMs: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+      },
     );
+    const kind = adapterKind(adapter.info);
+    const matmulKernel = options.matmulKernel ?? DEFAULT_MATMUL_KERNEL[kind];
+    const tiling =
+      matmulKernel === 'workgroup'
+        ? WORKGROUP_TILING
+        : kind === 'swiftshader'
+          ? SWIFTSHADER_REGISTER_TILING
+          : REGISTER_TILING;
+    return new WebGpuBackend(runtime, adapter.info, tiling, options.rowKernel ?? DEFAULT_ROW_KERNEL[kind]);
   }
 
   write(values: TypedArray, dtype: DType): Handle {

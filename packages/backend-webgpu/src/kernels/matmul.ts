@@ -20,6 +20,12 @@ export interface MatmulTiling {
 export const WORKGROUP_TILING: MatmulTiling = { kind: 'workgroup', wx: 16, wy: 16, tm: 4, tn: 4, bk: 16 };
 /** For CPU adapters (lavapipe): 8 rows × 64 lanes per workgroup, no workgroup memory (measured best in bench/). */
 export const REGISTER_TILING: MatmulTiling = { kind: 'register', wx: 64, wy: 1, tm: 8, tn: 4, bk: 1 };
+/**
+ * The register kernels on SwiftShader: 4 rows per workgroup. SwiftShader's shader compiler never
+ * finishes the scalar direct shader at 8 × 4 accumulators (createComputePipelineAsync does not
+ * resolve in 100 s; Chromium 156), while 4 × 4 compiles in ~0.3 s.
+ */
+export const SWIFTSHADER_REGISTER_TILING: MatmulTiling = { ...REGISTER_TILING, tm: 4 };
 
 /**
  * WGSL for C = op(A)·op(B) over broadcast batches. Both operands are staged through workgroup
