@@ -24,13 +24,15 @@ export interface CorpusBatchesOptions {
 
 /**
  * Real-text MLM batches: a WordPiece vocabulary trained on the corpora, documents packed into
- * [CLS] … [SEP] sequences, shuffled by seed and masked (15%) by the data package's collator; and
- * their unigram baseline (a unigram model of the packed sequences on the batches' masked labels).
+ * [CLS] … [SEP] sequences, shuffled by seed and masked (15%) by the data package's collator; their
+ * unigram baseline (a unigram model of the packed sequences on the batches' masked labels); and
+ * that model's log prior, which the trainer's short recipe starts the MLM output bias at.
  */
 export function corpusBatches(options: CorpusBatchesOptions): {
   vocabSize: number;
   batches: MlmBatch[];
   baseline: UnigramScore;
+  logPrior: Float64Array;
 } {
   const documents = [...pretrainingDocuments({ corpora: options.corpora })];
   const tokenizer = trainWordPiece(
@@ -75,5 +77,5 @@ export function corpusBatches(options: CorpusBatchesOptions): {
   }
   const unigram = UnigramModel.fit(sequences, { vocabSize: tokenizer.vocabSize, excludeIds: ids.all });
   const baseline = unigram.score(batches.flatMap((b) => Array.from(b.maskedPositions, (p) => b.labels[p]!)));
-  return { vocabSize: tokenizer.vocabSize, batches, baseline };
+  return { vocabSize: tokenizer.vocabSize, batches, baseline, logPrior: unigram.logPrior() };
 }

@@ -1,5 +1,5 @@
 import type { MlmBatch, UnigramScore } from '@sibert/data';
-import { MaskedLanguageModel, paramGroups, presetConfig, scaleEncoder } from '@sibert/models';
+import { initOutputBias, MaskedLanguageModel, paramGroups, presetConfig, scaleEncoder } from '@sibert/models';
 import {
   CombinedOptimizer,
   createOptimizer,
@@ -99,7 +99,8 @@ export interface RunResult {
 
 /**
  * Trains one model from scratch on `batches` (in order), multiplying the loss by `lossScale`
- * before backward; stops at the first non-finite loss (diverged). Reports unscaled losses.
+ * before backward; stops at the first non-finite loss (diverged). Reports unscaled losses. The MLM
+ * output bias starts at `logPrior`, the training tokens' unigram log prior, as in the trainer.
  */
 export async function trainRun(
   recipe: Recipe,
@@ -108,12 +109,14 @@ export async function trainRun(
   initScale: number,
   lossScale: number,
   batches: readonly MlmBatch[],
+  logPrior: ArrayLike<number>,
 ): Promise<RunResult> {
   manualSeed(0);
   const model = new MaskedLanguageModel(
     presetConfig(`${recipe.model}-${size}`, vocabSize, { hiddenDropout: 0, attentionDropout: 0 }),
   );
   scaleEncoder(model, initScale);
+  initOutputBias(model, logPrior);
   const optimizer = recipe.build(model, batches.length);
   const losses: number[] = [];
   let diverged = false;
@@ -190,7 +193,7 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
   const size = 'tiny';
   const [batchSize, seqLen, vocab] = options.quick ? [4, 32, 512] : [16, 64, 2048];
   const corpora = options.quick ? (['moby-dick'] as const) : (['moby-dick', 'sotu', 'spam'] as const);
-  const { vocabSize, batches, baseline } = corpusBatches({
+  const { vocabSize, batches, baseline, logPrior } = corpusBatches({
     corpora: [...corpora],
     vocabSize: vocab,
     seqLen,
@@ -209,7 +212,7 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
     for (const recipe of RECIPES) {
       progress.update(done++, `${recipe.name}, init ×${initScale}, loss ×${lossScale}`);
       const started = performance.now();
-      const run = await trainRun(recipe, size, vocabSize, initScale, lossScale, batches);
+      const run = await trainRun(recipe, size, vocabSize, initScale, lossScale, batches, logPrior);
       curves.set(`${recipe.name}|${initScale}|${lossScale}`, run.losses);
       const final = run.diverged ? Number.NaN : finalLoss(run.losses);
       // A non-finite loss, or a run that ends above where it started.
@@ -235,7 +238,7 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
     `${size} models (BERT and SIBERT) on the ${options.backend} backend, ${options.steps} steps of batch ${batchSize} × seq ${seqLen} from ${corpora.join(', ')} (WordPiece vocabulary ${vocabSize}), the same batches in the same order for every run, each batch seen once, seed 0, no dropout`,
     `the baseline: a unigram model of the packed training sequences scored on the batches' masked positions, ${baseline.loss.toFixed(3)} nats (most-frequent-token accuracy ${(baseline.accuracy * 100).toFixed(1)}%); the target: ${options.margin} nats below it, ${target.toFixed(3)}; steps to target: the first step at which the mean training loss of the last ${window} steps is at or below it ("not reached" within ${options.steps}); final loss: mean MLM loss (unscaled) of the last tenth of the steps, with the nats below the baseline; diverged: a non-finite loss (the run stops there) or a final loss above the first`,
     `initScale multiplies every encoder parameter at initialisation (x₀ → c·x₀; the heads keep theirs); lossScale multiplies the loss before backward; ${options.grid === 'axes' ? 'each scale is varied with the other at ×1' : 'every pair of scales'}`,
-    `settings: sibert-train's short recipe. ${RECIPES.map((r) => `${r.name}: ${r.optimizer}`).join('; ')}`,
+    `settings: sibert-train's short recipe (MLM output bias at the unigram log prior). ${RECIPES.map((r) => `${r.name}: ${r.optimizer}`).join('; ')}`,
   ];
   const body = [
     stepsTable(rows, RECIPES, cells),
