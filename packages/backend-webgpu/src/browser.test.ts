@@ -6,22 +6,19 @@
  * (the setting under which the register matmul once hung SwiftShader). Without Chromium the tests
  * are skipped with a notice; in CI (CI=true) they fail.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumMissing } from '../test/browser/chromium.js';
 import type { PageResult } from '../test/browser/page.js';
 
-const CHROMIUM = process.env.SIBERT_CHROMIUM ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  const reason = `no Chromium at ${CHROMIUM} (set SIBERT_CHROMIUM, or: apt-get install chromium)`;
-  if (process.env.CI === 'true') throw new Error(`the browser tests are required in CI: ${reason}`);
-  console.warn(`!!! browser tests SKIPPED: ${reason}`);
-}
+const missing = chromiumMissing(); // announced by test/webgpu-notice.ts when skipped
+if (missing && process.env.CI === 'true') throw new Error(`the browser tests are required in CI: ${missing}`);
+const available = missing === null;
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 /** Screenshots land here (ignored by git). */
 const SCREENSHOTS = join(packageDir, '.browser-test');
@@ -89,7 +86,6 @@ async function runPage(name: string, flags: string[], layouts: string): Promise<
     mkdirSync(SCREENSHOTS, { recursive: true });
     const file = join(SCREENSHOTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true, timeout: 30_000 });
-    console.log(`${name}: screenshot ${file}; training ${JSON.stringify(result.training)}`);
     expect(errors).toEqual([]);
     return result;
   } finally {

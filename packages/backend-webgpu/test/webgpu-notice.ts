@@ -1,11 +1,16 @@
 import { probeWebGpu } from '../src/probe.js';
 import { skipNotice } from '../src/testing.js';
+import { chromiumMissing } from './browser/chromium.js';
 
 /**
- * Vitest global setup: probes WebGPU once per run so a missing adapter is announced by one loud
- * line (outside CI; in CI the test files fail instead, see openTestBackend).
+ * Vitest global setup: probes WebGPU and looks for Chromium once per run so that what is missing is
+ * announced by one loud line (outside CI; in CI the test files fail instead, see openTestBackend
+ * and browser.test.ts).
  */
 export default async function setup(): Promise<void> {
+  const chromium = chromiumMissing();
+  if (chromium && process.env.CI !== 'true')
+    process.stderr.write(`\n!!! browser tests SKIPPED: ${chromium}\n\n`);
   const probe = await probeWebGpu();
   if (probe.available) {
     probe.backend.dispose();

@@ -20,6 +20,7 @@ import {
   tensor,
 } from '@sibert/tensor';
 import { adapterKind, WebGpuBackend, type WebGpuBackendOptions } from '../../src/index.js';
+import { sampleValues } from '../../src/sample-values.js';
 
 interface Check {
   layout: string;
@@ -52,16 +53,6 @@ const LAYOUTS: Record<string, WebGpuBackendOptions> = {
 const READ_TIMEOUT_MS = 60_000;
 const TOLERANCE = 1e-4;
 
-function values(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 type Case = { op: string; inputs: [Float32Array, number[]][]; run: (xs: Tensor[]) => Tensor };
 
 /** Every matmul kernel variant (transposes, K below and above the dot kernel's 512, N % 4 ≠ 0, batches) and the row kernels. */
@@ -69,9 +60,11 @@ function cases(): Case[] {
   const list: Case[] = [];
   let seed = 1;
   const input = (shape: number[]): [Float32Array, number[]] => [
-    values(
+    sampleValues(
       shape.reduce((a, b) => a * b, 1),
       seed++,
+      -1,
+      1,
     ),
     shape,
   ];
