@@ -1,7 +1,13 @@
 import { packageBuild } from '../../tsup.shared';
 
-// The worker is an entry of its own: EncoderPool (dist/node.js) starts it from dist/worker.js.
+// The workers are entries of their own: EncoderPool starts dist/worker.js (Node, from dist/node.js)
+// or dist/web-worker.js (a page, from dist/index.js) beside itself.
 export default packageBuild(
-  { index: 'src/index.ts', node: 'src/node/index.ts', worker: 'src/worker.ts' },
+  {
+    index: 'src/index.ts',
+    node: 'src/node/index.ts',
+    worker: 'src/node/worker.ts',
+    'web-worker': 'src/web-worker.ts',
+  },
   { dts: { entry: { index: 'src/index.ts', node: 'src/node/index.ts' } } },
 );

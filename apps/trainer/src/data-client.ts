@@ -1,24 +1,24 @@
 import type { MlmBatch } from '@sibert/data';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { Prefetcher } from '@sibert/train';
+import { proxy, WorkerClient } from '@sibert/workers';
+import { besideModule, nodeWorkerLink, startNodeWorker } from '@sibert/workers/node';
 import type { DataCounts, DataWorkerApi } from './data-worker.js';
 import type { PretrainBatch, PretrainDataSpec, ReadProgress } from './pretrain-data.js';
-import { startWorker } from './worker-thread.js';
 
 /**
- * The training loop's view of the data worker: it keeps `depth` batches in flight, so the step
- * rarely waits, and measures how long it did.
+ * The training loop's view of the data worker (a worker thread on comlink): it keeps `depth`
+ * batches in flight, so the step rarely waits, and measures how long it did.
  */
 export class PrefetchingData {
-  private readonly queue: Promise<PretrainBatch>[] = [];
+  private readonly prefetcher: Prefetcher<PretrainBatch>;
 
   private constructor(
-    private readonly worker: ReturnType<typeof startWorker>,
-    private readonly api: Comlink.Remote<DataWorkerApi>,
-    private readonly died: Promise<never>,
+    private readonly client: WorkerClient<DataWorkerApi>,
     readonly counts: DataCounts,
-    private readonly depth: number,
-  ) {}
+    depth: number,
+  ) {
+    this.prefetcher = new Prefetcher(() => client.call(client.api.next()), depth);
+  }
 
   static async start(
     spec: PretrainDataSpec,
@@ -26,38 +26,33 @@ export class PrefetchingData {
     onProgress?: ReadProgress,
     depth = 4,
   ): Promise<PrefetchingData> {
-    const worker = startWorker('data-worker');
-    const died = new Promise<never>((_, reject) => {
-      worker.once('error', (e) => reject(new Error(`the data worker failed: ${e.message}`)));
-      worker.once('exit', (code) => reject(new Error(`the data worker exited (code ${code})`)));
-    });
-    died.catch(() => {});
-    const api = Comlink.wrap<DataWorkerApi>(nodeEndpoint(worker));
+    const link = nodeWorkerLink(
+      startNodeWorker(besideModule(import.meta.url, 'data-worker')),
+      'the data worker',
+    );
+    const client = new WorkerClient<DataWorkerApi>(link);
     try {
-      const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
-      const counts = await Promise.race([api.init(spec, evalBatchSize, progress), died]);
-      return new PrefetchingData(worker, api, died, counts, depth);
+      const progress = onProgress ? proxy(onProgress) : undefined;
+      const counts = await client.call(client.api.init(spec, evalBatchSize, progress));
+      return new PrefetchingData(client, counts, depth);
     } catch (error) {
-      await worker.terminate();
+      await client.close();
       throw error;
     }
   }
 
   /** The next batch, and the milliseconds the caller waited for it. */
   async next(): Promise<PretrainBatch & { waitedMs: number }> {
-    while (this.queue.length < this.depth) this.queue.push(Promise.race([this.api.next(), this.died]));
-    const started = performance.now();
-    const batch = await this.queue.shift()!;
-    return { ...batch, waitedMs: performance.now() - started };
+    const { batch, waitedMs } = await this.prefetcher.next();
+    return { ...batch, waitedMs };
   }
 
   async heldOut(batchSize: number): Promise<MlmBatch[]> {
-    return Promise.race([this.api.heldOut(batchSize), this.died]);
+    return this.client.call(this.client.api.heldOut(batchSize));
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.queue);
-    this.api[Comlink.releaseProxy]();
-    await this.worker.terminate();
+    await this.prefetcher.drain();
+    await this.client.close();
   }
 }

@@ -1,7 +1,5 @@
-import { parentPort } from 'node:worker_threads';
 import type { MlmBatch, UnigramJson, UnigramScore } from '@sibert/data';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { exposeToParent, transfer } from '@sibert/workers/node';
 import {
   type PretrainBatch,
   PretrainData,
@@ -47,14 +45,14 @@ const api = {
   },
   next(): PretrainBatch {
     const next = ready().next();
-    return Comlink.transfer(next, buffers(next.batch));
+    return transfer(next, buffers(next.batch));
   },
   heldOut(batchSize: number): MlmBatch[] {
     const batches = ready().heldOutBatches(batchSize);
-    return Comlink.transfer(batches, batches.flatMap(buffers));
+    return transfer(batches, batches.flatMap(buffers));
   },
 };
 
 export type DataWorkerApi = typeof api;
 
-Comlink.expose(api, nodeEndpoint(parentPort!));
+exposeToParent(api);

@@ -81,8 +81,10 @@ export interface CpuBackendOptions {
   readonly matmul?: MatmulKind;
   /**
    * Threads large kernels are split over, the calling thread included. Default: every core in
-   * Node (worker threads on shared WebAssembly memory); 1 where shared memory or worker threads
-   * are unavailable (e.g. browsers).
+   * Node (worker threads on shared WebAssembly memory) and in a dedicated Web Worker of a
+   * cross-origin isolated page (Web Workers on the same memory); 1 where shared memory or workers
+   * are unavailable, and on a page's main thread, which may not block in `Atomics.wait` (run the
+   * backend in a dedicated worker to use more).
    */
   readonly threads?: number;
 }

@@ -10,10 +10,9 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromiumMissing, launchChromium } from '@sibert/browser-test';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, chromiumMissing } from '../test/browser/chromium.js';
 import type { PageResult } from '../test/browser/page.js';
 
 const missing = chromiumMissing(); // announced by test/webgpu-notice.ts when skipped
@@ -61,21 +60,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
 async function runPage(name: string, flags: string[], layouts: string): Promise<PageResult> {
-  // launch() starts from a fresh temporary profile of its own (the --user-data-dir the guide asks for).
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--enable-unsafe-webgpu',
-      '--no-sandbox',
-      '--disable-gpu-sandbox',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      ...flags,
-    ],
-  });
+  const browser = await launchChromium(flags);
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -113,6 +98,9 @@ describe.skipIf(!available)('WebGPU in Chromium (SwiftShader)', () => {
       // SwiftShader is recognised from info.architecture even with an empty description.
       expect(result.adapter.kind).toBe('swiftshader');
       expect(result.defaults).toEqual({ matmulKernel: 'register', rowKernel: 'thread' });
+      // Cross-origin isolated, yet the CPU backend keeps the main thread, which may not block, to itself.
+      expect(result.crossOriginIsolated).toBe(true);
+      expect(result.mainThreadCpuThreads).toBe(1);
     },
     PAGE_TIMEOUT_MS + 60_000,
   );

@@ -1,6 +1,6 @@
+import { chromiumMissing } from '@sibert/browser-test';
 import { probeWebGpu } from '../src/probe.js';
 import { skipNotice } from '../src/testing.js';
-import { chromiumMissing } from './browser/chromium.js';
 
 /**
  * Vitest global setup: probes WebGPU and looks for Chromium once per run so that what is missing is

@@ -8,6 +8,7 @@ export {
   trainLoop,
 } from './loop.js';
 export { MetricWindow, type MetricWindowState } from './metric-window.js';
+export { Prefetcher } from './prefetch.js';
 export {
   type StepOptimizer,
   type StepOutputs,

@@ -87,13 +87,8 @@ function runTasks(
   }
 }
 
-/** The body of a worker thread (CommonJS, evaluated from text): instantiate, then serve jobs. */
-function workerMain(data: {
-  memory: WasmMemory;
-  module: WasmModule;
-  control: SharedArrayBuffer;
-  thread: number;
-}): void {
+/** The body of a worker (evaluated from text, in Node or a page): instantiate, then serve jobs. */
+function workerMain(data: WorkerData): void {
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   const instance = new wasm.Instance(data.module, { env: { memory: data.memory } });
   const kernels = {
@@ -120,16 +115,37 @@ function workerMain(data: {
 
 declare const TASKS: readonly Task[];
 
-interface NodeWorker {
+/** What a worker gets at its start: the heap's memory, the compiled kernels, the control block. */
+interface WorkerData {
+  memory: WasmMemory;
+  module: WasmModule;
+  control: SharedArrayBuffer | ArrayBuffer;
+  thread: number;
+}
+
+interface StartedWorker {
+  terminate(): unknown;
+}
+
+/**
+ * Where this runtime can start the pool's workers: worker threads in Node, Web Workers in a
+ * cross-origin isolated page's worker. `start` runs `body` (the worker's source, ending in a call
+ * of its main on `WORKER_DATA`) in a new worker.
+ */
+interface ThreadHost {
+  cores: number;
+  start(body: string, data: WorkerData): StartedWorker;
+}
+
+interface NodeWorker extends StartedWorker {
   unref(): void;
-  terminate(): Promise<number>;
 }
 interface WorkerThreadsModule {
   Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
 }
 
 /** node:worker_threads and the core count, where this runtime has them (Node ≥ 20.16). */
-function nodeThreads(): { workerThreads: WorkerThreadsModule; cores: number } | null {
+function nodeHost(): ThreadHost | null {
   const getBuiltin = (
     globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
   ).process?.getBuiltinModule?.bind(globalThis.process);
@@ -137,12 +153,70 @@ function nodeThreads(): { workerThreads: WorkerThreadsModule; cores: number } | 
   const workerThreads = getBuiltin('node:worker_threads') as WorkerThreadsModule | undefined;
   const os = getBuiltin('node:os') as { availableParallelism?: () => number } | undefined;
   if (!workerThreads || !os?.availableParallelism) return null;
-  return { workerThreads, cores: os.availableParallelism() };
+  return {
+    cores: os.availableParallelism(),
+    start(body, data) {
+      const source = `'use strict';\nconst WORKER_DATA = require('node:worker_threads').workerData;\n${body}`;
+      const worker = new workerThreads.Worker(source, { eval: true, workerData: data });
+      // Workers never keep the process alive.
+      worker.unref();
+      return worker;
+    },
+  };
 }
 
-/** Threads the machine offers this process: its cores in Node, 1 where worker threads are unavailable. */
+interface WebGlobals {
+  crossOriginIsolated?: boolean;
+  Worker?: new (url: string) => StartedWorker & { postMessage(data: unknown): void };
+  Blob?: new (parts: string[], options: { type: string }) => object;
+  URL: { createObjectURL?(blob: object): string };
+  navigator?: { hardwareConcurrency?: number };
+}
+
+/** Whether this thread may block in Atomics.wait (a page's main thread may not). */
+function mayBlock(): boolean {
+  try {
+    // Returns 'not-equal' at once where waiting is allowed; throws where it is not.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Web Workers started from a blob of the pool's source, in a page that is cross-origin isolated
+ * (shared memory) and on a thread that may block: a dedicated worker, never the page's main thread,
+ * which runs kernels on itself alone.
+ */
+function webHost(): ThreadHost | null {
+  const web = globalThis as unknown as WebGlobals;
+  if (web.crossOriginIsolated !== true || !web.Worker || !web.Blob || !web.URL.createObjectURL) return null;
+  if (typeof SharedArrayBuffer !== 'function' || !mayBlock()) return null;
+  const { Worker, Blob } = web;
+  const createObjectURL = web.URL.createObjectURL.bind(web.URL);
+  return {
+    cores: web.navigator?.hardwareConcurrency ?? 1,
+    start(body, data) {
+      const source = `'use strict';\nself.onmessage = (event) => { self.onmessage = null; const WORKER_DATA = event.data;\n${body}\n};`;
+      const url = createObjectURL(new Blob([source], { type: 'text/javascript' }));
+      const worker = new Worker(url);
+      worker.postMessage(data);
+      return worker;
+    },
+  };
+}
+
+function threadHost(): ThreadHost | null {
+  return nodeHost() ?? webHost();
+}
+
+/**
+ * Threads the machine offers this thread: its cores in Node and in a cross-origin isolated page's
+ * worker; 1 where workers or shared memory are unavailable, and on a page's main thread.
+ */
 export function availableThreads(): number {
-  return nodeThreads()?.cores ?? 1;
+  return threadHost()?.cores ?? 1;
 }
 
 /**
@@ -160,22 +234,20 @@ export class ThreadPool {
   readonly #heap: WasmHeap;
   readonly #wasm: TaskKernels;
   /** How to start the workers, until they are started (or the pool closed). */
-  #startWorkers: (() => NodeWorker[]) | null;
-  #workers: NodeWorker[] = [];
+  #startWorkers: (() => StartedWorker[]) | null;
+  #workers: StartedWorker[] = [];
   #generation = 0;
 
   constructor(heap: WasmHeap, kernels: KernelModule, tasks: readonly Task[], threads: number) {
     this.#heap = heap;
     this.#tasks = tasks;
     this.#wasm = { panel: kernels.panel, list: kernels.list };
-    const node = heap.shared && threads > 1 ? nodeThreads() : null;
-    const control = new (node ? SharedArrayBuffer : ArrayBuffer)(CONTROL_BYTES + 8 * MAX_PARAMS);
+    const host = heap.shared && threads > 1 ? threadHost() : null;
+    const control = new (host ? SharedArrayBuffer : ArrayBuffer)(CONTROL_BYTES + 8 * MAX_PARAMS);
     this.#ctl = new Int32Array(control, 0, CONTROL_BYTES / 4);
     this.#params = new Float64Array(control, CONTROL_BYTES);
-    this.threads = node ? threads : 1;
-    this.#startWorkers = node
-      ? () => startWorkers(node.workerThreads, heap, kernels, tasks, control, threads)
-      : null;
+    this.threads = host ? threads : 1;
+    this.#startWorkers = host ? () => startWorkers(host, heap, kernels, tasks, control, threads) : null;
   }
 
   /** Runs tasks 0 … count−1 of `task` (one of the pool's) with parameters `job`; returns when all are done. */
@@ -232,30 +304,28 @@ export class ThreadPool {
   }
 }
 
-/** Starts `threads − 1` workers serving `tasks` on the heap's memory through `control`. */
+/**
+ * Starts `threads − 1` workers serving `tasks` on the heap's memory through `control`. A worker
+ * that is still starting when a job comes (Web Workers start asynchronously) takes no part in it:
+ * the calling thread claims every task nobody else does.
+ */
 function startWorkers(
-  workerThreads: WorkerThreadsModule,
+  host: ThreadHost,
   heap: WasmHeap,
   kernels: KernelModule,
   tasks: readonly Task[],
   control: SharedArrayBuffer | ArrayBuffer,
   threads: number,
-): NodeWorker[] {
+): StartedWorker[] {
   const taskSource = tasks.map((task) => `{ params: ${JSON.stringify(task.params)}, run: ${task.run} }`);
-  const source = [
-    `'use strict';`,
+  const body = [
     `const TASKS = [${taskSource.join(',\n')}];`,
     runTasks.toString(),
-    `(${workerMain.toString()})(require('node:worker_threads').workerData);`,
+    `(${workerMain.toString()})(WORKER_DATA);`,
   ].join('\n');
-  const workers: NodeWorker[] = [];
+  const workers: StartedWorker[] = [];
   for (let thread = 1; thread < threads; thread++) {
-    const worker = new workerThreads.Worker(source, {
-      eval: true,
-      workerData: { memory: heap.memory, module: kernels.module, control, thread },
-    });
-    worker.unref();
-    workers.push(worker);
+    workers.push(host.start(body, { memory: heap.memory, module: kernels.module, control, thread }));
   }
   return workers;
 }

@@ -41,6 +41,9 @@ export interface PageResult {
   defaults: Record<string, unknown>;
   checks: Check[];
   training: Training[];
+  /** The CPU backend's default thread count on the page's main thread, which may not block: 1. */
+  mainThreadCpuThreads?: number;
+  crossOriginIsolated?: boolean;
   error?: string;
 }
 
@@ -180,6 +183,10 @@ async function main(): Promise<void> {
   result.adapter = { vendor, architecture, device, description, kind: adapterKind(adapter.info) };
   const cpu = new CpuBackend({ threads: 1 });
   registerBackend('cpu-reference', () => cpu, 0);
+  const byDefault = new CpuBackend();
+  result.mainThreadCpuThreads = byDefault.threads;
+  result.crossOriginIsolated = crossOriginIsolated;
+  byDefault.dispose();
   const layouts = (new URLSearchParams(location.search).get('layouts') ?? 'default').split(',');
   for (const layout of layouts) {
     const backend = await WebGpuBackend.create({ ...LAYOUTS[layout], readTimeoutMs: READ_TIMEOUT_MS });

@@ -1,10 +1,5 @@
-// Node-only parts of @sibert/tokenizer: encoding on worker threads (node:worker_threads) and
-// reading corpus files. The main entry stays browser-safe.
+// Node-only parts of @sibert/tokenizer: the encoder pool on worker threads (node:worker_threads),
+// reading corpus files. The main entry stays browser-safe (its pool runs on Web Workers).
 
-export {
-  type CorpusOptions,
-  type CorpusSource,
-  EncoderPool,
-  type EncoderPoolOptions,
-  encodeCorpus,
-} from './pool';
+export type { CorpusOptions, CorpusSource, CorpusSplit, EncoderPoolOptions } from '../pool';
+export { EncoderPool, encodeCorpus } from './pool';

@@ -1,0 +1,1 @@
+export function buildPlayground(options?: { outDir?: string; sources?: boolean }): Promise<string>;

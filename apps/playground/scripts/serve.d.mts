@@ -1,0 +1,4 @@
+export function servePlayground(
+  dir: string,
+  port?: number,
+): Promise<{ origin: string; close(): Promise<void> }>;
