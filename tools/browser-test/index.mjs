@@ -1,22 +1,21 @@
-/**
- * What the browser tests share (test-only, never published): Debian's Chromium driven by
- * playwright-core with WebGPU on (Chromium's SwiftShader) and the flags a root CI box needs.
- */
+// What the browser tests and the playground's timing script share (never published): Debian's
+// Chromium driven by playwright-core with WebGPU on (Chromium's SwiftShader) and the flags a root
+// CI box needs. Plain JavaScript (types in index.d.ts), so scripts run it with `node` as well.
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { chromium } from 'playwright-core';
 
 /** The Chromium the browser tests drive: Debian's, or SIBERT_CHROMIUM. */
 export const CHROMIUM = process.env.SIBERT_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Why the browser tests cannot run here, or null when they can. */
-export function chromiumMissing(): string | null {
+export function chromiumMissing() {
   return existsSync(CHROMIUM)
     ? null
     : `no Chromium at ${CHROMIUM} (set SIBERT_CHROMIUM, or: sudo bash tools/setup-chromium.sh)`;
 }
 
 /** Headless Chromium with WebGPU; `flags` are added to the standard ones. */
-export function launchChromium(flags: readonly string[] = []): Promise<Browser> {
+export function launchChromium(flags = []) {
   // launch() starts from a fresh temporary profile of its own (the --user-data-dir the guide asks for).
   return chromium.launch({
     executablePath: CHROMIUM,
