@@ -41,6 +41,7 @@ afterAll(async () => {
 const SMOKE_CASES: [string, string, string[]][] = [
   ['kernels', 'ms', []],
   ['step', 'msPerStep', []],
+  ['profile', 'msPerStep', []],
   ['memory', 'stateBytes', []],
   ['robustness', 'finalLoss', ['robustness-steps-init.svg', 'robustness-init-0.1-loss-1.svg']],
   ['reproduce', 'accuracy', ['reproduce-pretrain-loss.svg']],

@@ -25,6 +25,7 @@ const HELP = `sibert-bench: speed, memory and the paper's claims, side by side w
 
   sibert-bench kernels    [--backend cpu|webgpu|all] [--ops matmul,softmax,…]
   sibert-bench step       [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all]
+  sibert-bench profile    [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all] [--steps N]
   sibert-bench memory     [--model sibert-mini,sibert-base,bert-base] [--batch-size B] [--backend cpu|webgpu]
   sibert-bench robustness [--steps N] [--init-scales 0.01,1,100] [--loss-scales 0.01,1,100]
                           [--grid axes|full] [--margin NATS] [--backend cpu|webgpu]
@@ -68,6 +69,17 @@ const SUITES: Record<string, Runner> = {
       model: oneOf('model', flags.model, ['bert-mini', 'sibert-mini'] as const, 'bert-mini'),
       backend: oneOf('backend', flags.backend, BACKENDS, 'cpu'),
       quick: common.quick,
+    });
+    return { common, output };
+  },
+  profile: async (argv) => {
+    const { common, flags } = parseFlags(argv, ['backend', 'model', 'steps']);
+    const { profileSuite } = await import('./profile.js');
+    const output = await profileSuite({
+      model: oneOf('model', flags.model, ['bert-mini', 'sibert-mini'] as const, 'bert-mini'),
+      backend: oneOf('backend', flags.backend, BACKENDS, 'cpu'),
+      quick: common.quick,
+      steps: positiveInteger('steps', flags.steps, common.quick ? 1 : 3),
     });
     return { common, output };
   },

@@ -27,10 +27,15 @@ export interface StepOptions {
   quick: boolean;
 }
 
-const LR = 1e-3;
+export const LR = 1e-3;
+
+/** The step suite's batch: batch × sequence × vocabulary (quick: a toy one). */
+export function stepShape(quick: boolean): [batchSize: number, seqLen: number, vocab: number] {
+  return quick ? [2, 32, 2048] : [8, 128, 8192];
+}
 
 /** One training step of our model: upload, forward, backward, SGD update, loss read back. */
-async function ourStep(model: MaskedLanguageModel, optimizer: SGD, batch: MlmBatch): Promise<number> {
+export async function ourStep(model: MaskedLanguageModel, optimizer: SGD, batch: MlmBatch): Promise<number> {
   const { loss } = await trainStep(optimizer, () => {
     const { inputs, targets } = uploadMlmBatch(batch, model.config);
     return { loss: model.forward(inputs, targets).loss };
@@ -54,7 +59,7 @@ export async function stepSuite(options: StepOptions): Promise<SuiteOutput> {
   const ours = await ourBackends(options.backend);
   const notes: string[] = [];
   if (ours.webgpuSkipped) notes.push(ours.webgpuSkipped);
-  const [batchSize, seqLen, VOCAB] = options.quick ? [2, 32, 2048] : [8, 128, 8192];
+  const [batchSize, seqLen, VOCAB] = stepShape(options.quick);
   // Three warm-up rounds: a JIT-compiled side (V8 tiering JavaScript and WebAssembly up, heaps
   // and pools filling) reaches its steady speed only after a few steps, and training runs are long.
   const timing = options.quick ? { warmup: 1, runs: 1 } : { warmup: 3, runs: 3 };

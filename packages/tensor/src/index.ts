@@ -17,6 +17,13 @@ export {
 export * from './errors.js';
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './gradcheck.js';
 export * from './ops/index.js';
+export {
+  inPhase,
+  type KernelProfile,
+  type KernelTime,
+  type PhaseTime,
+  profileKernels,
+} from './profile.js';
 export { bernoulliThreshold, fillRandom, splitU64 } from './rng.js';
 export {
   broadcastShapes,

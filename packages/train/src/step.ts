@@ -1,5 +1,5 @@
 import type { Optimizer, StepReport } from '@sibert/optim';
-import { mul, Tensor, tidy } from '@sibert/tensor';
+import { inPhase, mul, Tensor, tidy } from '@sibert/tensor';
 
 /** What a step's forward pass returns: the loss to minimise; every other scalar tensor is a metric read back. */
 export interface StepOutputs {
@@ -47,25 +47,28 @@ export async function trainStep<R extends StepReport = StepReport>(
   forward: () => StepOutputs,
   options: TrainStepOptions = {},
 ): Promise<TrainStepResult<R>> {
-  const outputs = tidy(forward);
+  // The phases label the step's kernels in a profile (`profileKernels` in @sibert/tensor).
+  const outputs = inPhase('forward', () => tidy(forward));
   const all = tensorsOf(outputs);
   try {
-    let loss = options.skipNonFinite ? await outputs.loss.itemAsync() : Number.NaN;
+    let loss = options.skipNonFinite ? await inPhase('read', () => outputs.loss.itemAsync()) : Number.NaN;
     if (options.skipNonFinite && !Number.isFinite(loss))
       return { loss, metrics: await readMetrics(outputs), report: null, updated: false };
     const scale = options.lossScale ?? 1;
-    if (scale === 1) outputs.loss.backward();
-    else {
-      const scaled = mul(outputs.loss, scale);
-      scaled.backward();
-      scaled.dispose();
-    }
+    inPhase('backward', () => {
+      if (scale === 1) outputs.loss.backward();
+      else {
+        const scaled = mul(outputs.loss, scale);
+        scaled.backward();
+        scaled.dispose();
+      }
+    });
     options.afterBackward?.();
     let report: R | null = null;
-    if (options.report) report = await optimizer.step({ report: true });
-    else optimizer.step();
-    optimizer.zeroGrad();
-    if (!options.skipNonFinite) loss = await outputs.loss.itemAsync();
+    if (options.report) report = await inPhase('optimizer', () => optimizer.step({ report: true }));
+    else inPhase('optimizer', () => optimizer.step());
+    inPhase('optimizer', () => optimizer.zeroGrad());
+    if (!options.skipNonFinite) loss = await inPhase('read', () => outputs.loss.itemAsync());
     return { loss, metrics: await readMetrics(outputs), report, updated: true };
   } finally {
     for (const [, t] of all) t.dispose();
@@ -78,6 +81,7 @@ function tensorsOf(outputs: StepOutputs): [string, Tensor][] {
 
 async function readMetrics(outputs: StepOutputs): Promise<Record<string, number>> {
   const metrics: Record<string, number> = {};
-  for (const [name, t] of tensorsOf(outputs)) if (name !== 'loss') metrics[name] = await t.itemAsync();
+  for (const [name, t] of tensorsOf(outputs))
+    if (name !== 'loss') metrics[name] = await inPhase('read', () => t.itemAsync());
   return metrics;
 }

@@ -2,6 +2,7 @@ import type { Backend, Kernels, OutSpec } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { getBackend, kernelOf } from '../engine.js';
 import { BackendError, DTypeError } from '../errors.js';
+import { profiling, recordKernel } from '../profile.js';
 import type { Shape } from '../shape.js';
 import { formatShape } from '../shape.js';
 import { fromHandle, fromValues, type Tensor } from '../tensor.js';
@@ -27,16 +28,23 @@ export function commonBackend(op: string, tensors: readonly Tensor[]): Backend {
   return backend ?? getBackend();
 }
 
-/** Runs `kernel` on `backend` and wraps its output. */
+/**
+ * Runs `kernel` on `backend` and wraps its output. `detail` (the shapes that decide the cost)
+ * labels the call in a kernel profile (`profileKernels`).
+ */
 export function runKernel<K extends keyof Kernels>(
   op: string,
   backend: Backend,
   kernel: K,
   out: OutSpec,
   call: (fn: NonNullable<Kernels[K]>) => unknown,
+  detail?: () => string,
 ): Tensor {
   const fn = kernelOf(backend, kernel, op);
+  if (!profiling()) return fromHandle(backend, call(fn), out.shape, out.dtype);
+  const started = performance.now();
   const handle = call(fn);
+  recordKernel(op, kernel, detail?.() ?? formatShape(out.shape), performance.now() - started);
   return fromHandle(backend, handle, out.shape, out.dtype);
 }
 

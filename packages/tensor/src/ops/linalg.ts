@@ -54,8 +54,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
   const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
   const shape = [...batch, m, n];
-  const y = runKernel(op, commonBackend(op, [a, b]), 'matmul', out(shape, 'float32'), (fn) =>
-    fn(a.view(op), b.view(op), transposeA, transposeB, out(shape, 'float32')),
+  const y = runKernel(
+    op,
+    commonBackend(op, [a, b]),
+    'matmul',
+    out(shape, 'float32'),
+    (fn) => fn(a.view(op), b.view(op), transposeA, transposeB, out(shape, 'float32')),
+    () => `${formatShape(a.shape)}${transposeA ? 'ᵀ' : ''} · ${formatShape(b.shape)}${transposeB ? 'ᵀ' : ''}`,
   );
   return record(
     op,
