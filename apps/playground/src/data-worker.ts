@@ -40,18 +40,6 @@ function buffers(batch: MlmBatch): ArrayBuffer[] {
   );
 }
 
-function collator(tokenizer: BertTokenizer, seqLen: number, seed: number): MlmCollator {
-  const ids = specialTokenIds(tokenizer);
-  return new MlmCollator({
-    seqLen,
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: ids.mask,
-    padTokenId: ids.pad,
-    specialTokenIds: ids.all,
-    seed,
-  });
-}
-
 /** Each document's paragraphs encoded on the pool, concatenated in order. */
 async function encodeDocuments(pool: EncoderPool, documents: PretrainingDocument[]): Promise<Int32Array[]> {
   const paragraphs = documents.flatMap((d) => d.paragraphs);
@@ -141,7 +129,10 @@ const api = {
       throw new RangeError(
         `batch size ${spec.batchSize} is more than the ${train.length} training sequences`,
       );
-    const heldOutCollator = collator(tokenizer, spec.seqLen, HELD_OUT_MASK_SEED);
+    const heldOutCollator = MlmCollator.forTokenizer(tokenizer, {
+      seqLen: spec.seqLen,
+      seed: HELD_OUT_MASK_SEED,
+    });
     const heldOut: MlmBatch[] = [];
     for (let start = 0, step = 0; start < heldOutSequences.length; start += EVAL_BATCH, step++)
       heldOut.push(heldOutCollator.collate(heldOutSequences.slice(start, start + EVAL_BATCH), step));
@@ -152,7 +143,7 @@ const api = {
     prepared = {
       train,
       heldOut,
-      collator: collator(tokenizer, spec.seqLen, spec.seed),
+      collator: MlmCollator.forTokenizer(tokenizer, { seqLen: spec.seqLen, seed: spec.seed }),
       iterator: new BatchIterator({
         size: train.length,
         batchSize: spec.batchSize,

@@ -6,7 +6,13 @@
  */
 import { CpuBackend } from '@sibert/backend-cpu';
 import { WebGpuBackend } from '@sibert/backend-webgpu';
-import { BatchIterator, encodeExamples, type MlmBatch, selectRows } from '@sibert/data';
+import {
+  BatchIterator,
+  type ClassificationBatch,
+  encodeExamples,
+  type MlmBatch,
+  selectRows,
+} from '@sibert/data';
 import {
   checkpointTensors,
   encodeModel,
@@ -20,7 +26,14 @@ import {
 import { AdamW, CombinedOptimizer, LAMB, linearWarmupDecay, piecewiseSchedule, SGD } from '@sibert/optim';
 import { getBackend, manualSeed, noGrad, registerBackend, setBackend, softmax, tidy } from '@sibert/tensor';
 import { BertTokenizer } from '@sibert/tokenizer';
-import { Prefetcher, trainLoop, trainStep, uploadClassificationBatch, uploadMlmBatch } from '@sibert/train';
+import {
+  Prefetcher,
+  type TrainCallback,
+  trainLoop,
+  trainStep,
+  uploadClassificationBatch,
+  uploadMlmBatch,
+} from '@sibert/train';
 import { exposeToParent, transfer } from '@sibert/workers';
 import * as Comlink from 'comlink';
 import type { BatchApi } from './data-worker.js';
@@ -98,6 +111,34 @@ class StepClock {
   }
 }
 
+/** Times each step, tells the page, and holds still while it has paused training. */
+function stepReporter<B extends { attentionMask: Int32Array }>(
+  phase: 'pretrain' | 'finetune',
+  steps: number,
+  clock: StepClock,
+  onEvent: (event: TrainEvent) => void,
+): TrainCallback<B> {
+  return {
+    async onStepEnd({ step, batch, result, seconds }) {
+      clock.add(
+        step,
+        seconds,
+        batch.attentionMask.reduce((n, m) => n + m, 0),
+      );
+      onEvent({
+        kind: 'step',
+        phase,
+        step,
+        steps,
+        loss: result.loss,
+        msPerStep: clock.msPerStep,
+        tokensPerSec: clock.tokensPerSec,
+      });
+      await whilePaused(step);
+    },
+  };
+}
+
 /** The mean MLM loss over the held-out masked positions, in eval mode. */
 async function heldOutLoss(model: MaskedLanguageModel, batches: MlmBatch[]): Promise<number> {
   model.eval();
@@ -172,27 +213,7 @@ const api = {
           const { inputs, targets } = uploadMlmBatch(batch, model.config);
           return model.forward(inputs, targets);
         }),
-      callbacks: [
-        {
-          async onStepEnd({ step, batch, result, seconds }) {
-            clock.add(
-              step,
-              seconds,
-              batch.attentionMask.reduce((n, m) => n + m, 0),
-            );
-            onEvent({
-              kind: 'step',
-              phase: 'pretrain',
-              step,
-              steps: spec.steps,
-              loss: result.loss,
-              msPerStep: clock.msPerStep,
-              tokensPerSec: clock.tokensPerSec,
-            });
-            await whilePaused(step);
-          },
-        },
-      ],
+      callbacks: [stepReporter<MlmBatch>('pretrain', spec.steps, clock, onEvent)],
       stop: control.stop,
     });
     resetControl(outcome.step);
@@ -272,27 +293,7 @@ const api = {
           const { inputs, labels } = uploadClassificationBatch(rows, model.config);
           return { loss: model.loss(inputs, labels).loss };
         }),
-      callbacks: [
-        {
-          async onStepEnd({ step, batch, result, seconds }) {
-            clock.add(
-              step,
-              seconds,
-              batch.attentionMask.reduce((n, m) => n + m, 0),
-            );
-            onEvent({
-              kind: 'step',
-              phase: 'finetune',
-              step,
-              steps: spec.steps,
-              loss: result.loss,
-              msPerStep: clock.msPerStep,
-              tokensPerSec: clock.tokensPerSec,
-            });
-            await whilePaused(step);
-          },
-        },
-      ],
+      callbacks: [stepReporter<ClassificationBatch>('finetune', spec.steps, clock, onEvent)],
       stop: control.stop,
     });
     resetControl(outcome.step);

@@ -131,19 +131,6 @@ function pack(
   return out;
 }
 
-/** The MLM collator of a tokenizer's special ids; held-out batches use HELD_OUT_MASK_SEED. */
-function mlmCollator(tokenizer: BertTokenizer, seqLen: number, seed: number): MlmCollator {
-  const ids = specialTokenIds(tokenizer);
-  return new MlmCollator({
-    seqLen,
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: ids.mask,
-    padTokenId: ids.pad,
-    specialTokenIds: ids.all,
-    seed,
-  });
-}
-
 /** Sequences in fixed batches with the held-out masks: what every MLM evaluation scores. */
 function evaluationBatches(
   sequences: readonly Int32Array[],
@@ -175,7 +162,11 @@ export async function textEvaluationBatches(
   });
   const sequences = pack(encoded.documents, tokenizer, seqLen);
   return {
-    batches: evaluationBatches(sequences, mlmCollator(tokenizer, seqLen, HELD_OUT_MASK_SEED), batchSize),
+    batches: evaluationBatches(
+      sequences,
+      MlmCollator.forTokenizer(tokenizer, { seqLen, seed: HELD_OUT_MASK_SEED }),
+      batchSize,
+    ),
     sequences: sequences.length,
     counts: { ...encoded.stats, tokens: encoded.tokens, heldOutDocuments: 0 },
   };
@@ -252,8 +243,8 @@ export class PretrainData {
     return new PretrainData(
       train,
       heldOut,
-      mlmCollator(tokenizer, spec.seqLen, spec.seed),
-      mlmCollator(tokenizer, spec.seqLen, HELD_OUT_MASK_SEED),
+      MlmCollator.forTokenizer(tokenizer, { seqLen: spec.seqLen, seed: spec.seed }),
+      MlmCollator.forTokenizer(tokenizer, { seqLen: spec.seqLen, seed: HELD_OUT_MASK_SEED }),
       iterator,
       UnigramModel.fit(train, { vocabSize: tokenizer.vocabSize, excludeIds: ids.all }),
       textCounts,

@@ -12,14 +12,7 @@ function corpusCollator(seqLen: number, seed: number) {
   const tokenizer = mobyDickTokenizer();
   const ids = specialTokenIds(tokenizer);
   mobyDickIds ??= [...tokenizeDocuments(pretrainingDocuments({ corpora: ['moby-dick'] }), tokenizer)];
-  const collator = new MlmCollator({
-    seqLen,
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: ids.mask,
-    padTokenId: ids.pad,
-    specialTokenIds: ids.all,
-    seed,
-  });
+  const collator = MlmCollator.forTokenizer(tokenizer, { seqLen, seed });
   const sequences = [...packSequences(mobyDickIds, { seqLen, clsId: ids.cls, sepId: ids.sep })];
   return { collator, sequences, ids };
 }

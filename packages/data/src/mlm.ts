@@ -3,7 +3,9 @@
  * with probability 15%; a chosen token becomes [MASK] 80% of the time, a random token 10%, and
  * stays itself 10%. Labels hold the original id at chosen positions and -100 elsewhere.
  */
+import type { BertTokenizer } from '@sibert/tokenizer';
 import { Rng } from './random';
+import { specialTokenIds } from './tokens';
 
 /** The label of positions that carry no loss (PyTorch's and HuggingFace's ignore index). */
 export const IGNORE_INDEX = -100;
@@ -51,6 +53,18 @@ export class MlmCollator {
   private readonly isSpecial: Uint8Array;
   /** Replacement candidates: every non-special id. */
   private readonly randomIds: Int32Array;
+
+  /** The collator of a tokenizer's vocabulary and special ids ([MASK], [PAD], every special token). */
+  static forTokenizer(tokenizer: BertTokenizer, options: { seqLen: number; seed: number }): MlmCollator {
+    const ids = specialTokenIds(tokenizer);
+    return new MlmCollator({
+      ...options,
+      vocabSize: tokenizer.vocabSize,
+      maskTokenId: ids.mask,
+      padTokenId: ids.pad,
+      specialTokenIds: ids.all,
+    });
+  }
 
   constructor(options: MlmCollatorOptions) {
     const { seqLen, vocabSize, maskTokenId, padTokenId, specialTokenIds } = options;
