@@ -1,12 +1,18 @@
-import { FUSED_KERNELS, fillRandom, type RandomDistribution, REQUIRED_KERNELS } from '@sibert/tensor';
+import {
+  FUSED_KERNELS,
+  fillRandom,
+  type RandomDistribution,
+  REQUIRED_KERNELS,
+  UPDATE_KERNELS,
+} from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from './cpu-backend.js';
 
 describe('CpuBackend', () => {
   const backend = new CpuBackend();
 
-  it('implements every required and fused kernel', () => {
-    for (const name of [...REQUIRED_KERNELS, ...FUSED_KERNELS])
+  it('implements every required, fused and update kernel', () => {
+    for (const name of [...REQUIRED_KERNELS, ...FUSED_KERNELS, ...UPDATE_KERNELS])
       expect(typeof backend.kernels[name]).toBe('function');
     expect(backend.name).toBe('cpu');
     expect(backend.describe()).toMatchObject({ threads: backend.threads, matmul: backend.matmulKind });

@@ -29,6 +29,7 @@ import { runRandom } from './kernels/parallel.js';
 import { reduce } from './kernels/reduce.js';
 import { CpuRuntime } from './kernels/runtime.js';
 import { availableThreads } from './kernels/threads.js';
+import { adamInPlace, axpyInPlace, sumOfSquares } from './kernels/update.js';
 
 function random(rt: CpuRuntime, dist: RandomDistribution, stream: RandomStream, out: OutSpec): TypedArray {
   const values = rt.allocateUninitialized('float32', sizeOf(out.shape)) as Float32Array;
@@ -73,6 +74,9 @@ function createKernels(rt: CpuRuntime, matmul: Kernels['matmul']): Kernels {
     layerNormalize: (x, eps, out) => layerNormalize(rt, x, eps, out),
     crossEntropy: (logits, labels, ignoreIndex, out) => crossEntropy(rt, logits, labels, ignoreIndex, out),
     siNormalize: (x, keep, eps, out) => siNormalize(rt, x, keep, eps, out),
+    sumOfSquares: (x, out) => sumOfSquares(rt, x, out),
+    axpyInPlace,
+    adamInPlace,
   };
 }
 

@@ -11,7 +11,7 @@ import {
 } from './kernels/matmul.js';
 import { broadcastTo, concat, pad, slice, transpose } from './kernels/movement.js';
 import { random } from './kernels/random.js';
-import { reduce } from './kernels/reduce.js';
+import { reduce, sumOfSquares } from './kernels/reduce.js';
 import {
   crossEntropy,
   layerNormalize,
@@ -20,6 +20,7 @@ import {
   siNormalize,
   softmax,
 } from './kernels/rows.js';
+import { adamInPlace, axpyInPlace } from './kernels/update.js';
 import { GpuRuntime, GpuStorage } from './runtime.js';
 
 export interface WebGpuBackendOptions {
@@ -153,6 +154,11 @@ export class WebGpuBackend implements Backend {
       crossEntropy: (logits, labels, ignoreIndex, out) =>
         crossEntropy(rt, rowKernel, logits, labels, ignoreIndex, out),
       siNormalize: (x, keep, eps, out) => siNormalize(rt, rowKernel, x, keep, eps, out),
+      sumOfSquares: (x, out) => sumOfSquares(rt, x, out),
+      axpyInPlace: (target, source, decay, step, scale) =>
+        axpyInPlace(rt, target, source, decay, step, scale),
+      adamInPlace: (param, expAvg, expAvgSq, grad, update) =>
+        adamInPlace(rt, param, expAvg, expAvgSq, grad, update),
     };
   }
 

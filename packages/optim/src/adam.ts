@@ -1,5 +1,5 @@
-import { add, div, mul, sqrt, square, sub, type Tensor, tidy } from '@sibert/tensor';
-import { assignFrom, BaseOptimizer, type UpdateContext } from './base-optimizer.js';
+import { adamInPlace } from '@sibert/tensor';
+import { BaseOptimizer, type UpdateContext } from './base-optimizer.js';
 import { type BaseGroupOptions, baseDefaults, type Fail, type ParamGroup } from './options.js';
 import type { ParamList } from './params.js';
 
@@ -20,32 +20,16 @@ export function validateMomentOptions(options: AdamOptions, fail: Fail): void {
     fail(`eps must be a finite number > 0, got ${options.eps}`);
 }
 
-/** m ← β₁m + (1−β₁)g and v ← β₂v + (1−β₂)g², in place; returns the bias corrections 1 − β^t. */
-export function updateMoments(
-  grad: Tensor,
-  state: Readonly<Record<string, Tensor>>,
-  options: AdamOptions,
-  stepNumber: number,
-): { correction1: number; correction2: number } {
+/** The `adamInPlace` scalars shared by Adam, AdamW and LAMB at step t: β's, ε, √(1 − β₂ᵗ), and 1 − β₁ᵗ. */
+export function momentScalars(options: AdamOptions, stepNumber: number) {
   const [beta1, beta2] = options.betas;
-  const expAvg = state.expAvg!;
-  const expAvgSq = state.expAvgSq!;
-  assignFrom(expAvg, () => add(mul(expAvg, beta1), mul(grad, 1 - beta1)));
-  assignFrom(expAvgSq, () => add(mul(expAvgSq, beta2), mul(square(grad), 1 - beta2)));
-  return { correction1: 1 - beta1 ** stepNumber, correction2: 1 - beta2 ** stepNumber };
-}
-
-/** The Adam step m̂/(√v̂ + ε) times `scale`, computed as torch does: (scale/c₁)·m / (√v/√c₂ + ε). */
-function adamStep(
-  state: Readonly<Record<string, Tensor>>,
-  eps: number,
-  { correction1, correction2 }: { correction1: number; correction2: number },
-  scale: number,
-): Tensor {
-  return tidy(() => {
-    const denominator = tidy(() => add(div(sqrt(state.expAvgSq!), Math.sqrt(correction2)), eps));
-    return mul(div(state.expAvg!, denominator), scale / correction1);
-  });
+  return {
+    beta1,
+    beta2,
+    eps: options.eps,
+    sqrtCorrection2: Math.sqrt(1 - beta2 ** stepNumber),
+    correction1: 1 - beta1 ** stepNumber,
+  };
 }
 
 type AdamInput = Partial<AdamOptions> & { lr: number };
@@ -72,11 +56,8 @@ export class Adam extends AdamFamily {
     super(params, options);
   }
 
-  protected update({ param, grad, state, options, lr, stepNumber }: UpdateContext<AdamOptions>): Tensor {
-    const direction = options.weightDecay > 0 ? tidy(() => add(grad, mul(param, options.weightDecay))) : grad;
-    const corrections = updateMoments(direction, state, options, stepNumber);
-    if (direction !== grad) direction.dispose();
-    return sub(param, adamStep(state, options.eps, corrections, lr));
+  protected update(context: UpdateContext<AdamOptions>): void {
+    adamUpdate(context, { l2: context.options.weightDecay, decay: 0 });
   }
 }
 
@@ -95,10 +76,25 @@ export class AdamW extends AdamFamily {
     return { ...super.defaultOptions(), weightDecay: 0.01 };
   }
 
-  protected update({ param, grad, state, options, lr, stepNumber }: UpdateContext<AdamOptions>): Tensor {
-    const corrections = updateMoments(grad, state, options, stepNumber);
-    const step = adamStep(state, options.eps, corrections, lr);
-    const decay = options.weightDecay;
-    return decay > 0 ? tidy(() => sub(sub(param, mul(param, lr * decay)), step)) : sub(param, step);
+  protected update(context: UpdateContext<AdamOptions>): void {
+    adamUpdate(context, { l2: 0, decay: context.lr * context.options.weightDecay });
   }
+}
+
+/**
+ * One `adamInPlace` pass, as torch computes the step: x ← x − decay·x − (η/c₁)·m / (√v/√c₂ + ε),
+ * the moments taken of s·g + l2·x (s the clip factor).
+ */
+function adamUpdate(
+  { param, grad, gradScale, state, options, lr, stepNumber }: UpdateContext<AdamOptions>,
+  { l2, decay }: { l2: number; decay: number },
+): void {
+  const { correction1, ...scalars } = momentScalars(options, stepNumber);
+  adamInPlace(param, state.expAvg!, state.expAvgSq!, grad, {
+    ...scalars,
+    gradScale,
+    l2,
+    decay,
+    step: lr / correction1,
+  });
 }

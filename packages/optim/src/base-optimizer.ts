@@ -2,7 +2,6 @@ import {
   bytesPerElement,
   DisposedError,
   escapeTidy,
-  mul,
   noGrad,
   RangeArgumentError,
   type Tensor,
@@ -37,25 +36,16 @@ import {
 /** The inputs of one parameter's update, inside a `tidy` and `noGrad` scope. */
 export interface UpdateContext<O extends BaseGroupOptions> {
   param: Tensor;
-  /** The gradient, already clipped. */
+  /** The gradient as backward left it (not yet clipped: multiply by `gradScale`). */
   grad: Tensor;
+  /** The group's clip factor this step (a one-element device tensor), or null when it does not clip. */
+  gradScale: Tensor | null;
   state: Readonly<Record<string, Tensor>>;
   options: O;
   /** η at this step. */
   lr: number;
   /** 1 for the first step (bias corrections use it). */
   stepNumber: number;
-}
-
-/**
- * Replaces `target`'s values with `compute()`'s, in place, freeing every temporary of `compute` at
- * once: updates are written as a few such stages so that only a few parameter-sized temporaries
- * are alive at any time.
- */
-export function assignFrom(target: Tensor, compute: () => Tensor): void {
-  const value = tidy(compute);
-  target.assign(value);
-  value.dispose();
 }
 
 interface Group<O extends BaseGroupOptions> extends GroupState {
@@ -67,9 +57,10 @@ interface Group<O extends BaseGroupOptions> extends GroupState {
  * schedules, clipping, step reports, state dicts. Subclasses give the defaults, the per-parameter
  * state and the update rule.
  *
- * All updates happen in place on the parameters' backend (`assign`), one parameter at a time in its
- * own `tidy` scope, so a step needs at most a few parameter-sized temporaries at once. Norms and
- * clip factors stay on the device; nothing is read back unless a report is asked for.
+ * Updates write the parameters and their state in place (`axpyInPlace`, `adamInPlace`: one pass
+ * each, no parameter-sized temporary on backends with those kernels), one parameter at a time in
+ * its own `tidy` scope, with the clip factor applied inside the same pass. Norms and clip factors
+ * stay on the device; nothing is read back unless a report is asked for.
  */
 export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optimizer {
   abstract readonly name: string;
@@ -107,10 +98,10 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
   /** Names of the state buffers a parameter needs under `options` (none for plain SGD). */
   protected abstract stateNames(options: O): readonly string[];
   /**
-   * One parameter's update, inside `tidy` and `noGrad`: updates the state buffers in place (see
-   * `assignFrom`) and returns the parameter's new value, which the base class assigns.
+   * One parameter's update, inside `tidy` and `noGrad`: writes the parameter and its state buffers
+   * in place (`axpyInPlace`, `adamInPlace` from @sibert/tensor).
    */
-  protected abstract update(context: UpdateContext<O>): Tensor;
+  protected abstract update(context: UpdateContext<O>): void;
 
   /** η of group `index` at `step` (steps taken; default the next step). */
   lrAt(index: number, step = this.stepCount): number {
@@ -252,13 +243,12 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
   /** Updates every parameter of the group that has a gradient, its gradient multiplied by `clipFactor`. */
   private updateGroup(group: Group<O>, lr: number, stepNumber: number, clipFactor: Tensor | null): void {
     for (const [index, { tensor: param }] of group.params.entries()) {
-      const rawGrad = param.grad;
-      if (!rawGrad) continue;
-      tidy(() => {
-        const grad = clipFactor ? mul(rawGrad, clipFactor) : rawGrad;
-        const state = group.state[index]!;
-        param.assign(this.update({ param, grad, state, options: group.options, lr, stepNumber }));
-      });
+      const grad = param.grad;
+      if (!grad) continue;
+      const state = group.state[index]!;
+      tidy(() =>
+        this.update({ param, grad, gradScale: clipFactor, state, options: group.options, lr, stepNumber }),
+      );
     }
   }
 

@@ -9,8 +9,7 @@ import {
   mul,
   RangeArgumentError,
   sqrt,
-  square,
-  sum,
+  sumOfSquares,
   type Tensor,
   tidy,
 } from '@sibert/tensor';
@@ -71,8 +70,8 @@ export function groupStats(
   lr: number,
 ): GroupStats {
   const grads = params.flatMap((p) => (p.grad ? [p.grad] : []));
-  const paramSq = escapeTidy(sumOfSquares(params));
-  const gradSq = escapeTidy(grads.length > 0 ? sumOfSquares(grads) : mul(paramSq, 0));
+  const paramSq = escapeTidy(totalSumOfSquares(params));
+  const gradSq = escapeTidy(grads.length > 0 ? totalSumOfSquares(grads) : mul(paramSq, 0));
   // η = 0 moves nothing; its relative threshold would be infinite, so it does not clip
   if (!clip || (clip.type === 'relative' && lr === 0)) {
     return {
@@ -114,14 +113,14 @@ export function disposeStats(stats: GroupStats): void {
   stats.fired?.dispose();
 }
 
-/** Σ‖t‖² as a device scalar, one tensor at a time so no more than one square is alive. */
-function sumOfSquares(tensors: readonly Tensor[]): Tensor {
+/** Σ‖t‖² as a device scalar, one fused sum of squares per tensor (no tensor-sized temporary). */
+function totalSumOfSquares(tensors: readonly Tensor[]): Tensor {
   let total: Tensor | null = null;
   for (const t of tensors) {
     const before: Tensor | null = total;
-    total = tidy(() => (before ? add(before, sum(square(t))) : sum(square(t))));
+    total = tidy(() => (before ? add(before, sumOfSquares(t)) : sumOfSquares(t)));
     before?.dispose();
   }
-  if (!total) throw new RangeArgumentError('expected at least one tensor', 'sumOfSquares');
+  if (!total) throw new RangeArgumentError('expected at least one tensor', 'totalSumOfSquares');
   return total;
 }

@@ -1,5 +1,5 @@
 export { Adam, type AdamOptions, AdamW } from './adam.js';
-export { assignFrom, BaseOptimizer, type UpdateContext } from './base-optimizer.js';
+export { BaseOptimizer, type UpdateContext } from './base-optimizer.js';
 export type { ClipSpec } from './clipping.js';
 export { CombinedOptimizer, type CombinedStepReport, type CombineOptions } from './combined.js';
 export { createOptimizer, type OptimizerKind, type OptionsOf, type ParamsOf } from './create.js';

@@ -10,9 +10,13 @@ const COUNT = 12;
 const SIZE = 1000;
 const BYTES = SIZE * 4;
 
+/** Half matrices, half vectors: LAMB treats the two differently. */
 function params() {
   const ps = Array.from({ length: COUNT }, (_, i) =>
-    param(Array.from({ length: SIZE }, (_, j) => Math.sin(i + j))),
+    param(
+      Array.from({ length: SIZE }, (_, j) => Math.sin(i + j)),
+      i % 2 === 0 ? [SIZE / 10, 10] : [SIZE],
+    ),
   );
   for (const [i, p] of ps.entries())
     setGrad(
@@ -22,17 +26,19 @@ function params() {
   return ps;
 }
 
-const makers: [string, (ps: ReturnType<typeof params>) => Optimizer, number][] = [
-  ['SGD', (ps) => new SGD(ps, { lr: 0.1, weightDecay: 0.01, clip: { type: 'relative' } }), 0],
-  ['SGD + momentum', (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }), 1],
-  ['Adam', (ps) => new Adam(ps, { lr: 0.1 }), 2],
-  ['AdamW', (ps) => new AdamW(ps, { lr: 0.1, clip: { type: 'norm', maxNorm: 1 } }), 2],
-  ['LAMB', (ps) => new LAMB(ps, { lr: 0.1 }), 2],
+/** Name, optimizer, floats of state per parameter element, parameter-sized temporaries a step may make. */
+const makers: [string, (ps: ReturnType<typeof params>) => Optimizer, number, number][] = [
+  ['SGD', (ps) => new SGD(ps, { lr: 0.1, weightDecay: 0.01, clip: { type: 'relative' } }), 0, 0],
+  ['SGD + Nesterov momentum', (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9, nesterov: true }), 1, 0],
+  ['Adam', (ps) => new Adam(ps, { lr: 0.1, weightDecay: 0.01 }), 2, 0],
+  ['AdamW', (ps) => new AdamW(ps, { lr: 0.1, clip: { type: 'norm', maxNorm: 1 } }), 2, 0],
+  // a matrix's direction, whole for its norm, and the few tensors that compute it
+  ['LAMB', (ps) => new LAMB(ps, { lr: 0.1, weightDecay: 0.01 }), 2, 3],
 ];
 
 describe('memory', () => {
-  for (const [name, make, floatsPerParam] of makers) {
-    it(`${name}: holds ${floatsPerParam} float(s) of state per parameter, updates in place, frees every temporary`, async () => {
+  for (const [name, make, floatsPerParam, temporaries] of makers) {
+    it(`${name}: holds ${floatsPerParam} float(s) of state per parameter, updates in place with ${temporaries} parameter-sized temporaries, frees every temporary`, async () => {
       const ps = params();
       const before = memory().numBytes;
       const opt = make(ps);
@@ -49,9 +55,9 @@ describe('memory', () => {
       await opt.step({ report: true });
       tidy(() => opt.step());
       expect(memory().numBytes).toBe(steady);
-      // workspace: at most 5 parameter-sized temporaries (measured 2 to 5) plus a few scalars,
-      // however many parameters there are
-      expect(memory().peakBytes - steady).toBeLessThanOrEqual(5 * BYTES + 64);
+      // the engine's peak during the steps, not live bytes before and after, which cannot see a
+      // temporary: a few scalars (norms, clip factors) beyond the parameter-sized ones
+      expect(memory().peakBytes - steady).toBeLessThanOrEqual(temporaries * BYTES + 64);
       opt.zeroGrad();
       opt.dispose();
       for (const p of ps) p.dispose();

@@ -1,5 +1,5 @@
-import { add, mul, sub, type Tensor, tidy } from '@sibert/tensor';
-import { assignFrom, BaseOptimizer, type UpdateContext } from './base-optimizer.js';
+import { axpyInPlace } from '@sibert/tensor';
+import { BaseOptimizer, type UpdateContext } from './base-optimizer.js';
 import { type BaseGroupOptions, baseDefaults, type Fail, type ParamGroup } from './options.js';
 import type { ParamList } from './params.js';
 
@@ -13,8 +13,8 @@ export interface SGDOptions extends BaseGroupOptions {
 /**
  * SGD with coupled weight decay, as `torch.optim.SGD` (dampening 0): d = g + λx;
  * with momentum b ← μb + d and d ← b (or d + μb for Nesterov); x ← x − ηd. Without momentum this
- * is the paper's x ← (1 − ηλ)x − ηg. The decay is computed as ηλx (not (1 − ηλ)·x) because 1 − ηλ
- * rounds badly in float32 when ηλ is ~1e-5.
+ * is the paper's x ← (1 − ηλ)x − ηg, one `axpyInPlace` pass with the clip factor folded into the
+ * step (the decay is taken as ηλx, because 1 − ηλ rounds badly in float32 when ηλ is ~1e-5).
  */
 export class SGD extends BaseOptimizer<SGDOptions> {
   readonly name = 'SGD';
@@ -40,14 +40,22 @@ export class SGD extends BaseOptimizer<SGDOptions> {
     return options.momentum > 0 ? ['momentumBuffer'] : [];
   }
 
-  protected update({ param, grad, state, options, lr }: UpdateContext<SGDOptions>): Tensor {
+  protected update({ param, grad, gradScale, state, options, lr }: UpdateContext<SGDOptions>): void {
     const { weightDecay, momentum } = options;
-    let direction = weightDecay > 0 ? tidy(() => add(grad, mul(param, weightDecay))) : grad;
-    if (momentum > 0) {
-      const buffer = state.momentumBuffer!;
-      assignFrom(buffer, () => add(mul(buffer, momentum), direction));
-      direction = options.nesterov ? tidy(() => add(direction, mul(buffer, momentum))) : buffer;
+    if (momentum === 0) {
+      axpyInPlace(param, grad, { decay: lr * weightDecay, step: lr, scale: gradScale });
+      return;
     }
-    return sub(param, mul(direction, lr));
+    // b ← μb + d, with d = s·g + λx
+    const buffer = state.momentumBuffer!;
+    axpyInPlace(buffer, grad, { decay: 1 - momentum, step: -1, scale: gradScale });
+    if (weightDecay > 0) axpyInPlace(buffer, param, { step: -weightDecay });
+    if (options.nesterov) {
+      // x ← x − η(d + μb)
+      axpyInPlace(param, grad, { decay: lr * weightDecay, step: lr, scale: gradScale });
+      axpyInPlace(param, buffer, { step: lr * momentum });
+    } else {
+      axpyInPlace(param, buffer, { step: lr });
+    }
   }
 }

@@ -9,8 +9,19 @@ import { type Tensor, viewOf } from './tensor.js';
  * The tape. Every op whose inputs require gradients records a node: its vector–Jacobian
  * product (written in other ops) and the tensors it saved. Nodes are reference counted by the
  * tensors and nodes that point at them, so a graph nobody can reach frees its saved tensors,
- * and `backward()` frees the whole graph it walked.
+ * and `backward()` frees each node's saved tensors as soon as it has passed the node.
  */
+
+export interface BackwardOptions {
+  /**
+   * Called once for each leaf as soon as its gradient is complete (every node that uses it has
+   * been passed), with `.grad` in place, while backward goes on. It may use the gradient and free
+   * it (`grad.dispose(); leaf.grad = null`): an optimizer updating each parameter here keeps only
+   * the gradients still being accumulated alive (`BaseOptimizer.backwardAndStep`). By then no node
+   * of this graph holds the leaf's values any more, so the leaf may be updated in place.
+   */
+  onLeafGradient?: (leaf: Tensor) => void;
+}
 
 /** Gradients for each input (null where none flows); `needs[i]` says whether input i wants one. */
 export type VJP = (
@@ -70,27 +81,55 @@ function freeNode(node: GradNode): void {
   node.saved = [];
 }
 
-export function backward(root: Tensor, seed?: Tensor): void {
+export function backward(root: Tensor, seed?: Tensor, options: BackwardOptions = {}): void {
   assertCanBackward(root, seed);
   const rootNode = root.gradNode;
+  const onLeafGradient = options.onLeafGradient;
   noGrad(() => {
     const dy0 = escapeTidy(seed ? seed.detach() : onesLike(root));
     if (!rootNode) {
       accumulate(root, dy0);
+      onLeafGradient?.(root);
       return;
     }
     const order = topologicalOrder(rootNode);
+    const uses = onLeafGradient ? leafUses(order) : null;
     const grads = new Map<GradNode, Tensor>([[rootNode, dy0]]);
     for (const node of order) {
       const dy = grads.get(node);
       grads.delete(node);
-      if (!dy) continue;
-      handOut(node, dy, inputGradients(node, dy), grads);
-      dy.dispose();
+      if (dy) {
+        handOut(node, dy, inputGradients(node, dy), grads);
+        dy.dispose();
+      }
+      // Nothing reads this node again: its saved tensors go now, not at the end of the pass.
+      freeNode(node);
+      if (uses && onLeafGradient) settleLeaves(node, uses, onLeafGradient);
     }
     for (const g of grads.values()) g.dispose();
-    for (const node of order) freeNode(node);
   });
+}
+
+/** How many input slots of the walked nodes each leaf fills. */
+function leafUses(order: readonly GradNode[]): Map<Tensor, number> {
+  const uses = new Map<Tensor, number>();
+  for (const node of order)
+    for (const { leaf } of node.parents) if (leaf) uses.set(leaf, (uses.get(leaf) ?? 0) + 1);
+  return uses;
+}
+
+/** Counts off the node's uses of its leaves; a leaf with none left has its complete gradient. */
+function settleLeaves(
+  node: GradNode,
+  uses: Map<Tensor, number>,
+  onLeafGradient: (leaf: Tensor) => void,
+): void {
+  for (const { leaf } of node.parents) {
+    if (!leaf) continue;
+    const left = uses.get(leaf)! - 1;
+    uses.set(leaf, left);
+    if (left === 0 && leaf.grad && !leaf.isDisposed) onLeafGradient(leaf);
+  }
 }
 
 function assertCanBackward(root: Tensor, seed: Tensor | undefined): void {

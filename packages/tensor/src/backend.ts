@@ -6,7 +6,10 @@ import type { DType, TypedArray } from './dtype.js';
  *
  * Contract for every kernel:
  * - inputs are contiguous row-major; `shape`/`dtype` describe them; handles are never mutated
- *   (kernels are pure: they return a fresh handle for `out`);
+ *   (kernels are pure: they return a fresh handle for `out`), with one exception: the in-place
+ *   update kernels (`UPDATE_KERNELS`) write the storage of the views they name as targets. The
+ *   engine calls them only on tensors that own their storage alone (no view shares it, no live
+ *   autograd graph saved it), with targets distinct from each other and from the inputs;
  * - the engine has already validated shapes, dtypes and attributes and computed `out`;
  * - a size-0 output still returns a (possibly empty) handle.
  *
@@ -139,6 +142,39 @@ export interface Kernels {
    * out = a / (Σ a + eps). `keep` (optional) broadcasts to x and is 1 for kept keys, 0 for masked.
    */
   siNormalize?(x: View, keep: View | null, eps: number, out: OutSpec): Handle;
+  /** Σ x² over every element of float32 `x`; out is a one-element float32 (shape []). */
+  sumOfSquares?(x: View, out: OutSpec): Handle;
+
+  // --- in-place optimizer updates (optional; each must match its composed definition) --------
+  /**
+   * target ← target − decay·target − step·s·source, with s = scale's one element (float32) or 1;
+   * computed in that form (not (1 − decay)·target), because 1 − decay rounds badly in float32
+   * when decay is ~1e-5. Writes `target`; returns nothing.
+   */
+  axpyInPlace?(target: View, source: View, decay: number, step: number, scale: View | null): void;
+  /**
+   * Adam's update in one pass. With d = s·grad + l2·param (s = `gradScale`'s one element or 1):
+   * expAvg ← β₁·expAvg + (1 − β₁)·d, expAvgSq ← β₂·expAvgSq + (1 − β₂)·d², then
+   * param ← param − decay·param − step·expAvg / (√expAvgSq / sqrtCorrection2 + eps), using the new
+   * moments; param is left as it is when decay and step are both 0. Writes param, expAvg and expAvgSq.
+   */
+  adamInPlace?(param: View, expAvg: View, expAvgSq: View, grad: View, update: AdamUpdate): void;
+}
+
+/** The scalars of an `adamInPlace` update. */
+export interface AdamUpdate {
+  readonly gradScale: View | null;
+  /** Coupled L2 decay (Adam): added to the scaled gradient before the moments. */
+  readonly l2: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  /** Decoupled decay (AdamW): taken off the parameter before the step. */
+  readonly decay: number;
+  /** η / (1 − β₁ᵗ). */
+  readonly step: number;
+  /** √(1 − β₂ᵗ). */
+  readonly sqrtCorrection2: number;
+  readonly eps: number;
 }
 
 export type KernelName = keyof Kernels;
@@ -167,7 +203,10 @@ export const FUSED_KERNELS: readonly KernelName[] = [
   'layerNormalize',
   'crossEntropy',
   'siNormalize',
+  'sumOfSquares',
 ];
+/** Kernels that write their targets' storage (see the contract above); optional, like the fused ones. */
+export const UPDATE_KERNELS: readonly KernelName[] = ['axpyInPlace', 'adamInPlace'];
 
 export interface Backend {
   readonly name: string;

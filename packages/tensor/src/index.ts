@@ -1,3 +1,4 @@
+export type { BackwardOptions } from './autograd.js';
 export * from './backend.js';
 export type { DType, TypedArray } from './dtype.js';
 export { bytesPerElement } from './dtype.js';

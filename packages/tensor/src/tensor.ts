@@ -1,4 +1,4 @@
-import { backward, type GradNode, releaseNode } from './autograd.js';
+import { type BackwardOptions, backward, type GradNode, releaseNode } from './autograd.js';
 import type { Backend, Handle, View } from './backend.js';
 import { allocArray, bytesPerElement, type DType, type TypedArray } from './dtype.js';
 import { countBytes, countTensor, findBackend, getBackend, trackInScope } from './engine.js';
@@ -17,6 +17,11 @@ class Storage {
     readonly dtype: DType,
   ) {
     countBytes(backend.name, size * bytesPerElement(dtype));
+  }
+
+  /** How many tensors share this storage (views, saved inputs of a live graph, the owner). */
+  get holders(): number {
+    return this.refs;
   }
 
   /** One more tensor shares this storage; returns it. */
@@ -189,10 +194,11 @@ export class Tensor {
 
   /**
    * Back-propagates from this tensor: scalars need no seed, other tensors need `seed` of the same
-   * shape. Gradients accumulate into `.grad` of every leaf that requires them; the graph is released.
+   * shape. Gradients accumulate into `.grad` of every leaf that requires them; the graph is
+   * released as the pass goes. `onLeafGradient` sees each leaf as soon as its gradient is complete.
    */
-  backward(seed?: Tensor): void {
-    backward(this, seed);
+  backward(seed?: Tensor, options?: BackwardOptions): void {
+    backward(this, seed, options);
   }
 
   /** A new tensor sharing this one's storage, outside the autograd graph. */

@@ -53,14 +53,21 @@ function highest(type: 'f32' | 'i32'): string {
   return type === 'f32' ? POSITIVE_INFINITY : '2147483647';
 }
 
+/** Σ x² over every element: the sum reduction reading squares, so no x-sized temporary exists. */
+export function sumOfSquares(rt: GpuRuntime, x: View, out: OutSpec): GpuStorage {
+  const flat = { ...x, shape: [sizeOf(x.shape)] };
+  return reduce(rt, flat, 'sum', [0], out, true);
+}
+
 export function reduce(
   rt: GpuRuntime,
   x: View,
   op: ReduceOp,
   axes: readonly number[],
   out: OutSpec,
+  squares = false,
 ): GpuStorage {
-  const name = `reduce(${op})`;
+  const name = squares ? 'sumOfSquares' : `reduce(${op})`;
   const result = allocateOut(rt, name, out);
   const outCount = sizeOf(out.shape);
   if (outCount === 0) return result;
@@ -88,7 +95,7 @@ export function reduce(
   const baseOffset = `${stridedOffsets('outIndex', kept.shape.length, keptSlots.shapeSlot, keptSlots.operandSlots)}
   let base = off0;`;
   const reducedOffset = `${stridedOffsets('vi', reduced.shape.length, reducedSlots.shapeSlot, reducedSlots.operandSlots)}
-      let v = x[base + off0];`;
+      let v = ${squares ? 'x[base + off0] * x[base + off0]' : 'x[base + off0]'};`;
 
   // Along rows (the reduced elements adjacent in memory) a workgroup per output reads coalesced;
   // down columns, a thread per output already does, its neighbours reading the next addresses, and

@@ -48,6 +48,21 @@ export function runKernel<K extends keyof Kernels>(
   return fromHandle(backend, handle, out.shape, out.dtype);
 }
 
+/** Runs an in-place update kernel (it writes its targets and returns nothing), profiled like `runKernel`. */
+export function runInPlace<K extends keyof Kernels>(
+  op: string,
+  backend: Backend,
+  kernel: K,
+  call: (fn: NonNullable<Kernels[K]>) => void,
+  detail: () => string,
+): void {
+  const fn = kernelOf(backend, kernel, op);
+  if (!profiling()) return call(fn);
+  const started = performance.now();
+  call(fn);
+  recordKernel(op, kernel, detail(), performance.now() - started);
+}
+
 /** A scalar tensor on `backend`. */
 function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
   const values = dtype === 'float32' ? Float32Array.of(value) : Int32Array.of(value);

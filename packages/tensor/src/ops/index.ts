@@ -89,6 +89,13 @@ export {
   min,
   type ReduceOptions,
   sum,
+  sumOfSquares,
   type VarianceOptions,
   variance,
 } from './reduce.js';
+export {
+  type AdamInPlaceOptions,
+  type AxpyOptions,
+  adamInPlace,
+  axpyInPlace,
+} from './update.js';

@@ -1,6 +1,6 @@
 import { record } from '../autograd.js';
 import type { ReduceOp } from '../backend.js';
-import { tidy } from '../engine.js';
+import { fusedKernelsEnabled, noGrad, tidy } from '../engine.js';
 import { ShapeError } from '../errors.js';
 import { formatShape, normalizeAxes, normalizeAxis, type Shape, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -45,6 +45,21 @@ export function sum(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor
   const list = normalizeAxes(axes, x.rank, 'sum');
   const y = reduceKernel('sum', x, list, options.keepDims ?? false, 'sum');
   return record('sum', [x], y, (dy) => [broadcastTo(reshape(dy, keptShape(x.shape, list)), x.shape)]);
+}
+
+/**
+ * Σ x² over every element, a scalar: the backend's fused kernel where it has one (no x-sized
+ * temporary, which is what gradient clipping needs), else sum(square(x)).
+ */
+export function sumOfSquares(x: Tensor): Tensor {
+  const op = 'sumOfSquares';
+  assertFloat(op, x);
+  const backend = commonBackend(op, [x]);
+  const y =
+    fusedKernelsEnabled() && backend.kernels.sumOfSquares
+      ? runKernel(op, backend, op, out([], 'float32'), (fn) => fn(x.view(op), out([], 'float32')))
+      : noGrad(() => tidy(() => sum(square(x))));
+  return record(op, [x], y, (dy, [x]) => [mul(x!, mul(dy, 2))], [x]);
 }
 
 /** Mean over `axes` (all by default); the mean of nothing is NaN. */

@@ -7,6 +7,7 @@ import {
   memory,
   noGrad,
   registerBackend,
+  resetPeakMemory,
   setBackend,
   tidy,
   withoutFusedKernels,
@@ -646,6 +647,159 @@ export function describeConformance(options: ConformanceOptions): void {
       });
     });
 
+    describe('in-place optimizer updates and sumOfSquares (kernels where the backend has them, composed otherwise)', () => {
+      const both = async (run: () => Promise<void>) => {
+        await run();
+        await withoutFusedKernels(run);
+      };
+
+      it('sumOfSquares: the float64 reference, long inputs, gradients', async () => {
+        await both(async () => {
+          const [x, hx] = rand([3, 5]);
+          await expectClose(
+            T.sumOfSquares(x),
+            [hx.values.reduce((a, v) => a + v * v, 0)],
+            'sumOfSquares',
+            [],
+          );
+          const [long, hLong] = rand([50_001], -2, 2);
+          const expected = hLong.values.reduce((a, v) => a + v * v, 0);
+          expectValuesClose(
+            await T.sumOfSquares(long).data(),
+            [expected],
+            { atol: 0, rtol: 1e-5 },
+            'sumOfSquares',
+          );
+          expect(await T.sumOfSquares(T.zeros([0])).itemAsync()).toBe(0);
+        });
+        const [x] = rand([2, 3]);
+        await check((x) => T.sumOfSquares(x), [x]);
+        expect(() => T.sumOfSquares(ints([1, 2]))).toThrow(DTypeError);
+      });
+
+      it('axpyInPlace: target − decay·target − step·scale·source, with and without a scale', async () => {
+        await both(async () => {
+          for (const withScale of [false, true]) {
+            const [target, ht] = rand([4, 5]);
+            const [source, hs] = rand([4, 5]);
+            const scale = withScale ? T.tensor([0.25]) : null;
+            const [decay, step] = [2e-3, 0.7];
+            const s = withScale ? 0.25 : 1;
+            const expected = ht.values.map((t, i) => t - decay * t - step * s * hs.values[i]!);
+            noGrad(() => T.axpyInPlace(target, source, { decay, step, scale }));
+            await expectClose(target, expected, 'axpyInPlace', [4, 5]);
+            // the source and the scale are left as they were
+            expect(Array.from(await source.data())).toEqual(Array.from(Float32Array.from(hs.values)));
+          }
+        });
+      });
+
+      it('adamInPlace: moments and parameter in one pass (Adam with L2, AdamW, moments only)', async () => {
+        const cases = [
+          { l2: 0.01, decay: 0, step: 0.1, gradScale: 0.5 },
+          { l2: 0, decay: 1e-3, step: 0.05, gradScale: null },
+          { l2: 0, decay: 0, step: 0, gradScale: null },
+        ];
+        await both(async () => {
+          for (const c of cases) {
+            const [param, hp] = rand([3, 4]);
+            const [m, hm] = rand([3, 4], -0.1, 0.1);
+            const [v, hv] = rand([3, 4], 0, 0.1);
+            const [grad, hg] = rand([3, 4]);
+            const o = { beta1: 0.9, beta2: 0.999, sqrtCorrection2: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8 };
+            const s = c.gradScale ?? 1;
+            const d = hg.values.map((g, i) => s * g + c.l2 * hp.values[i]!);
+            const m1 = hm.values.map((x, i) => o.beta1 * x + (1 - o.beta1) * d[i]!);
+            const v1 = hv.values.map((x, i) => o.beta2 * x + (1 - o.beta2) * d[i]! ** 2);
+            const p1 = hp.values.map(
+              (x, i) => x - c.decay * x - (c.step * m1[i]!) / (Math.sqrt(v1[i]!) / o.sqrtCorrection2 + o.eps),
+            );
+            const gradScale = c.gradScale === null ? null : T.tensor([c.gradScale]);
+            noGrad(() =>
+              T.adamInPlace(param, m, v, grad, { ...o, l2: c.l2, decay: c.decay, step: c.step, gradScale }),
+            );
+            await expectClose(m, m1, 'adamInPlace');
+            await expectClose(v, v1, 'adamInPlace');
+            if (c.step === 0 && c.decay === 0) {
+              expect(Array.from(await param.data())).toEqual(Array.from(Float32Array.from(hp.values)));
+            } else {
+              await expectClose(param, p1, 'adamInPlace');
+            }
+          }
+        });
+      });
+
+      it('write no new storage when the backend has the kernels', () => {
+        const kernels = getBackend().kernels;
+        const target = T.ones([1000]);
+        const other = T.ones([1000]);
+        const m = T.zeros([1000]);
+        const v = T.zeros([1000]);
+        const scale = T.tensor([0.5]);
+        const before = memory();
+        resetPeakMemory();
+        noGrad(() => {
+          T.axpyInPlace(target, other, { decay: 0.1, step: 1, scale });
+          T.adamInPlace(target, m, v, other, {
+            beta1: 0.9,
+            beta2: 0.99,
+            step: 0.1,
+            sqrtCorrection2: 1,
+            eps: 1e-8,
+          });
+          T.sumOfSquares(target).dispose();
+        });
+        expect(memory().numBytes).toBe(before.numBytes);
+        const fullyFused = kernels.axpyInPlace && kernels.adamInPlace && kernels.sumOfSquares;
+        // a scalar result and nothing else
+        if (fullyFused) expect(memory().peakBytes - before.numBytes).toBeLessThanOrEqual(4);
+        for (const t of [target, other, m, v, scale]) t.dispose();
+      });
+
+      it('refuse targets another tensor can see, autograd recording, and mismatched arguments', async () => {
+        const p = T.ones([2, 3]).requireGrad();
+        const g = T.ones([2, 3]);
+        expect(() => T.axpyInPlace(p, g, { step: 1 })).toThrow(GradientError);
+        expect(() => T.axpyInPlace(p, g, { step: 1 })).toThrow(/inside noGrad/);
+        // a saved input of a live graph
+        const y = T.sum(T.mul(p, p));
+        expect(() => noGrad(() => T.axpyInPlace(p, g, { step: 1 }))).toThrow(
+          /shares its storage with 2 other tensor\(s\).*live autograd graph/,
+        );
+        y.backward();
+        noGrad(() => T.axpyInPlace(p, g, { step: 1 }));
+        expect(Array.from(await p.data())).toEqual([0, 0, 0, 0, 0, 0]);
+        // a view
+        const view = T.reshape(g, [6]);
+        const t = T.ones([2, 3]);
+        expect(() => noGrad(() => T.axpyInPlace(g, t, { step: 1 }))).toThrow(BackendError);
+        view.dispose();
+        noGrad(() => T.axpyInPlace(g, t, { step: 1 }));
+        expect(() => noGrad(() => T.axpyInPlace(t, t, { step: 1 }))).toThrow(/every argument distinct/);
+        expect(() => noGrad(() => T.axpyInPlace(t, T.ones([3, 2]), { step: 1 }))).toThrow(
+          /source must have the target's shape \[2, 3\], got \[3, 2\]/,
+        );
+        expect(() => noGrad(() => T.axpyInPlace(t, g, { step: 1, scale: T.ones([2]) }))).toThrow(ShapeError);
+        expect(() => noGrad(() => T.axpyInPlace(t, g, { step: Number.NaN }))).toThrow(
+          /step must be a finite number/,
+        );
+        expect(() => noGrad(() => T.axpyInPlace(ints([1, 2]), ints([1, 2]), { step: 1 }))).toThrow(
+          DTypeError,
+        );
+        expect(() =>
+          noGrad(() =>
+            T.adamInPlace(t, T.zeros([2, 3]), T.zeros([6]), g, {
+              beta1: 0.9,
+              beta2: 0.99,
+              step: 1,
+              sqrtCorrection2: 1,
+              eps: 1e-8,
+            }),
+          ),
+        ).toThrow(/expAvgSq must have the target's shape/);
+      });
+    });
+
     describe('random streams', () => {
       it('reproduce the reference Philox stream for every distribution', async () => {
         const shape = [257];
@@ -689,6 +843,54 @@ export function describeConformance(options: ConformanceOptions): void {
         expect(Array.from(await x.grad!.data())).toEqual([2, 4, 6]);
         T.sum(T.add(x, x)).backward();
         expect(Array.from(await x.grad!.data())).toEqual([4, 6, 8]);
+      });
+
+      it('onLeafGradient: each leaf once, its gradient complete, the graph done with it (in-place updates allowed)', async () => {
+        const x = T.tensor([[1, -2, 0.5]]);
+        const w1 = T.tensor([0.5, 1, -1]).requireGrad();
+        const w2 = T.tensor([2, 0.25, 1]).requireGrad();
+        const unused = T.tensor([1, 1, 1]).requireGrad();
+        const forward = () => tidy(() => T.sum(T.mul(T.exp(T.mul(x, w1)), T.mul(w2, w2))));
+        forward().backward();
+        const [g1, g2] = [Array.from(await w1.grad!.data()), Array.from(await w2.grad!.data())];
+        w1.grad!.dispose();
+        w2.grad!.dispose();
+        w1.grad = null;
+        w2.grad = null;
+        const before = [Array.from(await w1.data()), Array.from(await w2.data())];
+        const seen: Tensor[] = [];
+        const loss = forward();
+        T.sum(unused).dispose();
+        loss.backward(undefined, {
+          onLeafGradient: (leaf) => {
+            seen.push(leaf);
+            // no node of the graph still holds the leaf: an optimizer may update it here
+            T.axpyInPlace(leaf, leaf.grad!, { step: 1 });
+            leaf.grad!.dispose();
+            leaf.grad = null;
+          },
+        });
+        // w2 is used twice by one node and w1 once, deeper: both seen once; no gradient, no call
+        expect(seen.length).toBe(2);
+        expect(new Set(seen)).toEqual(new Set([w1, w2]));
+        expect(w1.grad).toBeNull();
+        expectValuesClose(
+          await w1.data(),
+          before[0]!.map((v, i) => v - g1[i]!),
+          tol('default'),
+          'w1',
+        );
+        expectValuesClose(
+          await w2.data(),
+          before[1]!.map((v, i) => v - g2[i]!),
+          tol('default'),
+          'w2',
+        );
+        // a leaf as the root
+        const r = T.tensor(3).requireGrad();
+        const roots: Tensor[] = [];
+        r.backward(undefined, { onLeafGradient: (leaf) => roots.push(leaf) });
+        expect(roots).toEqual([r]);
       });
 
       it('a graph is released by backward, and a second backward is a clear error', () => {
