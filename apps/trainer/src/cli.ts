@@ -13,7 +13,7 @@ const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
                         [--init-scale X] [--output-bias unigram|zero] [--dropout X] [--vocab-size N] [--corpora moby-dick,sotu,spam]
                         [--text PATH… [--text-field text] [--holdout 0.02] [--encoding utf-8]]
                         [--max-sequences N] [--log-every N] [--checkpoint-every N] [--config FILE]
-                        [--resume] [--overwrite]
+                        [--update-in-backward] [--resume] [--overwrite]
   sibert-train finetune --from DIR --out DIR2 (--task spam|sotu-party | --train FILE [--dev FILE]
                         [--test FILE] [--text-field text] [--text-pair-field F] [--label-field label]
                         [--encoding utf-8]) [--epochs E] [--optimizer …] [--lr X] [--weight-decay X]

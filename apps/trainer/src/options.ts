@@ -72,6 +72,11 @@ export interface PretrainOptions {
   maxSequences: number;
   logEvery: number;
   checkpointEvery: number;
+  /**
+   * Update each parameter inside backward as soon as its gradient is complete, freeing it at once
+   * (less peak memory; clipping then uses the previous step's gradient norm).
+   */
+  updateInBackward: boolean;
 }
 
 /** The user's labelled files, for fine-tuning. */
@@ -202,6 +207,7 @@ const PRETRAIN_FLAGS = {
   'log-every': 'string',
   'checkpoint-every': 'string',
   recipe: 'string',
+  'update-in-backward': 'boolean',
   resume: 'boolean',
   overwrite: 'boolean',
 } as const;
@@ -289,6 +295,7 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
     maxSequences: integer('max-sequences', raw.maxSequences ?? 0, 0),
     logEvery: integer('log-every', raw.logEvery ?? 10, 1),
     checkpointEvery: integer('checkpoint-every', raw.checkpointEvery ?? 200, 1),
+    updateInBackward: raw.updateInBackward === true,
   };
 }
 

@@ -82,11 +82,12 @@ export async function resumedRunSetup(
   const stored = await RunFolder.readConfig<PretrainOptions>(folder.dir);
   const storedModel = stored.model === undefined ? null : validateConfig(stored.model);
   // Runs written before recipes existed hold every option explicitly; they took the paper's. Runs
-  // written before --output-bias started it at zero.
+  // written before --output-bias started it at zero, and before --update-in-backward updated after it.
   const storedOptions = withTextDefaults({
     ...stored.options,
     recipe: stored.options.recipe ?? 'paper',
     outputBias: stored.options.outputBias ?? 'zero',
+    updateInBackward: stored.options.updateInBackward ?? false,
   });
   const options = {
     ...resumedOptions(storedOptions, parsed.options, explicitOptions(argv)),

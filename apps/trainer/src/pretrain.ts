@@ -256,7 +256,7 @@ async function train(o: {
             const { inputs, targets } = uploadMlmBatch(next.batch, model.config);
             return model.forward(inputs, targets);
           },
-          { report, skipNonFinite: true },
+          { report, skipNonFinite: true, updateInBackward: options.updateInBackward },
         ),
       reportEvery: options.logEvery,
       callbacks: [

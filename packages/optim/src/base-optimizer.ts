@@ -1,15 +1,26 @@
 import {
+  add,
   bytesPerElement,
   DisposedError,
   escapeTidy,
+  mul,
   noGrad,
   RangeArgumentError,
+  sumOfSquares,
   type Tensor,
   tidy,
   zerosLike,
 } from '@sibert/tensor';
-import { countClipping, disposeStats, type GroupStats, groupStats } from './clipping.js';
-import type { Optimizer, StepOptions } from './optimizer.js';
+import {
+  clipStats,
+  clipThreshold,
+  countClipping,
+  disposeStats,
+  type GroupStats,
+  groupStats,
+  totalSumOfSquares,
+} from './clipping.js';
+import { type Optimizer, runStepInBackward, type StepInBackward, type StepOptions } from './optimizer.js';
 import {
   type BaseGroupOptions,
   type Fail,
@@ -52,6 +63,28 @@ interface Group<O extends BaseGroupOptions> extends GroupState {
   options: O;
 }
 
+/** One group's part of a `backwardAndStep` pass. */
+interface InBackwardPlan<O extends BaseGroupOptions> {
+  group: Group<O>;
+  lr: number;
+  /** Whether norms are taken (the group clips, or a report was asked for). */
+  measure: boolean;
+  paramSq: Tensor | null;
+  /** Σ‖g‖² of the gradients seen so far in the pass. */
+  gradSq: Tensor | null;
+  /** The stale clip factor applied in the pass (factor null: no clipping this step). */
+  clip: Pick<GroupStats, 'threshold' | 'factor' | 'fired'>;
+}
+
+/** total + term as a kept device scalar (term is consumed). */
+function addScalar(total: Tensor | null, term: Tensor): Tensor {
+  if (!total) return escapeTidy(term);
+  const sum = escapeTidy(add(total, term));
+  total.dispose();
+  term.dispose();
+  return sum;
+}
+
 /**
  * The shared machinery of SGD, Adam, AdamW and LAMB: parameter groups with per-group options, LR
  * schedules, clipping, step reports, state dicts. Subclasses give the defaults, the per-parameter
@@ -80,7 +113,7 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
       const named = namedParams(op, list, counter);
       counter += named.length;
       if (named.length === 0) throw new RangeArgumentError(`group '${name}' has no parameters`, op);
-      this.groups.push({ params: named, options, state: [], clipCount: null });
+      this.groups.push({ params: named, options, state: [], clipCount: null, previousGradSq: null });
     });
     assertDisjoint(
       op,
@@ -172,6 +205,60 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
     return options.report ? readReport(this.name, stepNumber, pending) : undefined;
   }
 
+  /**
+   * Runs `loss.backward()` and this step in one pass: each parameter is updated as soon as its
+   * gradient is complete and that gradient is freed at once, so the gradients never all exist
+   * together (PyTorch's optimizer step in backward; LOMO). The update rule is `step()`'s. Clipping
+   * needs the group's gradient norm before its first update, and that norm is known only after the
+   * pass, so here it is one step stale: the clip factor is min(1, threshold / ‖g_{t−1}‖), with this
+   * step's threshold (‖x_t‖, η_t); a group's first such step does not clip. The report gives this
+   * step's norms and the factor that was applied. Parameters that get no gradient are left as they are.
+   */
+  backwardAndStep(loss: Tensor): void;
+  backwardAndStep(loss: Tensor, options: StepOptions & { report: true }): Promise<StepReport>;
+  backwardAndStep(loss: Tensor, options: StepOptions): Promise<StepReport> | undefined;
+  backwardAndStep(loss: Tensor, options: StepOptions = {}): Promise<StepReport> | undefined {
+    return runStepInBackward(this.beginStepInBackward(options), loss);
+  }
+
+  beginStepInBackward(options: StepOptions = {}): StepInBackward {
+    this.assertUsable('backwardAndStep');
+    const stepNumber = this.stepCount + 1;
+    const report = options.report === true;
+    const plans = noGrad(() => this.groups.map((group) => this.planInBackward(group, report)));
+    const owners = new Map<Tensor, { plan: InBackwardPlan<O>; index: number }>();
+    for (const plan of plans)
+      for (const [index, p] of plan.group.params.entries()) owners.set(p.tensor, { plan, index });
+    return {
+      onLeafGradient: (param) => {
+        const owner = owners.get(param);
+        if (!owner) return false;
+        const { plan, index } = owner;
+        const grad = param.grad!;
+        if (plan.measure) plan.gradSq = addScalar(plan.gradSq, sumOfSquares(grad));
+        const { group, lr, clip } = plan;
+        const state = group.state[index]!;
+        tidy(() =>
+          this.update({ param, grad, gradScale: clip.factor, state, options: group.options, lr, stepNumber }),
+        );
+        grad.dispose();
+        param.grad = null;
+        return true;
+      },
+      finish: () => {
+        const pending = noGrad(() => plans.flatMap((plan) => this.finishInBackward(plan, report)));
+        this.stepCount = stepNumber;
+        return report ? readReport(this.name, stepNumber, pending) : undefined;
+      },
+      abort: () => {
+        for (const { paramSq, gradSq, clip } of plans) {
+          for (const t of [paramSq, gradSq, clip.factor, clip.fired]) t?.dispose();
+          if (typeof clip.threshold === 'object') clip.threshold?.dispose();
+        }
+      },
+    };
+  }
+
   async stateDict(): Promise<OptimizerStateDict> {
     this.assertUsable('stateDict');
     const groups: GroupStateDict[] = [];
@@ -201,6 +288,7 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
       disposeState(group);
       group.state = loaded.state;
       group.clipCount = loaded.clipCount;
+      group.previousGradSq = loaded.previousGradSq;
       group.options = options[g]!;
     }
     this.stepCount = dict.step;
@@ -213,6 +301,7 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
       disposeState(group);
       group.state = [];
       group.clipCount = null;
+      group.previousGradSq = null;
     }
   }
 
@@ -240,6 +329,44 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
     return stats;
   }
 
+  /** Counts the group's clipping, keeps its gradient norm for the next pass, and leaves its report. */
+  private finishInBackward(
+    { group, lr, measure, paramSq, gradSq, clip }: InBackwardPlan<O>,
+    report: boolean,
+  ): PendingGroupReport[] {
+    // neither clipping nor a report: nothing was measured
+    if (!measure) return [];
+    if (clip.fired) group.clipCount = countClipping(group.clipCount, clip.fired);
+    // no gradient reached the group: its norm is 0
+    const thisGradSq = gradSq ?? escapeTidy(mul(paramSq!, 0));
+    if (group.options.clip) {
+      group.previousGradSq?.dispose();
+      group.previousGradSq = escapeTidy(mul(thisGradSq, 1));
+    }
+    const stats: GroupStats = { ...clip, paramSq: paramSq!, gradSq: thisGradSq };
+    if (report) return [{ options: group.options, clipCount: group.clipCount, lr, stats }];
+    disposeStats(stats);
+    return [];
+  }
+
+  /** A group's norms and stale clip factor before a `backwardAndStep` pass. */
+  private planInBackward(group: Group<O>, report: boolean): InBackwardPlan<O> {
+    const lr = lrOf(group.options, this.stepCount);
+    const { clip, weightDecay } = group.options;
+    const measure = clip !== null || report;
+    const paramSq = measure ? escapeTidy(totalSumOfSquares(group.params.map((p) => p.tensor))) : null;
+    const stale = group.previousGradSq;
+    const clipping =
+      clip && stale
+        ? clipStats(stale, paramSq!, clip, weightDecay, lr)
+        : {
+            threshold: clip ? clipThreshold(paramSq!, clip, weightDecay, lr) : null,
+            factor: null,
+            fired: null,
+          };
+    return { group, lr, measure, paramSq, gradSq: null, clip: clipping };
+  }
+
   /** Updates every parameter of the group that has a gradient, its gradient multiplied by `clipFactor`. */
   private updateGroup(group: Group<O>, lr: number, stepNumber: number, clipFactor: Tensor | null): void {
     for (const [index, { tensor: param }] of group.params.entries()) {
@@ -260,6 +387,13 @@ export abstract class BaseOptimizer<O extends BaseGroupOptions> implements Optim
       checkLayout(g, group.params, saved, op);
       const options = this.resolveOptions(pick(saved.options, keys) as Partial<O>, op);
       checkBuffers(group.params, saved, this.stateNames(options), op);
+      const previous = saved.previousGradNormSq;
+      if (previous !== undefined && !(Number.isFinite(previous) && previous >= 0)) {
+        throw new RangeArgumentError(
+          `group ${g}: previousGradNormSq must be a finite number >= 0, got ${previous}`,
+          op,
+        );
+      }
       return options;
     });
   }
@@ -283,6 +417,7 @@ function lrOf(options: BaseGroupOptions, step: number): number {
 function disposeState(group: GroupState): void {
   for (const state of group.state) for (const t of Object.values(state)) t.dispose();
   group.clipCount?.dispose();
+  group.previousGradSq?.dispose();
 }
 
 function isGroupList<O extends BaseGroupOptions>(params: unknown): params is readonly ParamGroup<O>[] {

@@ -72,27 +72,45 @@ export function groupStats(
   const grads = params.flatMap((p) => (p.grad ? [p.grad] : []));
   const paramSq = escapeTidy(totalSumOfSquares(params));
   const gradSq = escapeTidy(grads.length > 0 ? totalSumOfSquares(grads) : mul(paramSq, 0));
-  // η = 0 moves nothing; its relative threshold would be infinite, so it does not clip
-  if (!clip || (clip.type === 'relative' && lr === 0)) {
-    return {
-      gradSq,
-      paramSq,
-      threshold: clip ? Number.POSITIVE_INFINITY : null,
-      factor: null,
-      fired: null,
-    };
-  }
-  const clipping = tidy(() => {
+  return { gradSq, paramSq, ...clipStats(gradSq, paramSq, clip, weightDecay, lr) };
+}
+
+/**
+ * The group's clip threshold: a kept device scalar for relative clipping, the fixed number for norm
+ * clipping, +∞ when η = 0 (which moves nothing, so nothing clips), null when the group does not clip.
+ */
+export function clipThreshold(
+  paramSq: Tensor,
+  clip: ClipSpec | null,
+  weightDecay: number,
+  lr: number,
+): Tensor | number | null {
+  if (!clip) return null;
+  if (clip.type === 'norm') return clip.maxNorm;
+  if (lr === 0) return Number.POSITIVE_INFINITY;
+  return escapeTidy(tidy(() => mul(sqrt(paramSq), (clip.sqrtC ?? 2) * Math.sqrt((2 * weightDecay) / lr))));
+}
+
+/**
+ * The clip threshold, factor and fired flag for a gradient of squared norm `gradSq` (kept device
+ * scalars; factor and fired null when the group does not clip).
+ */
+export function clipStats(
+  gradSq: Tensor,
+  paramSq: Tensor,
+  clip: ClipSpec | null,
+  weightDecay: number,
+  lr: number,
+): Pick<GroupStats, 'threshold' | 'factor' | 'fired'> {
+  const threshold = clipThreshold(paramSq, clip, weightDecay, lr);
+  if (threshold === null || threshold === Number.POSITIVE_INFINITY)
+    return { threshold, factor: null, fired: null };
+  return tidy(() => {
     const gradNorm = sqrt(gradSq);
-    const threshold =
-      clip.type === 'relative'
-        ? escapeTidy(mul(sqrt(paramSq), (clip.sqrtC ?? 2) * Math.sqrt((2 * weightDecay) / lr)))
-        : clip.maxNorm;
     const factor = minimum(div(threshold, maximum(gradNorm, TINY_NORM)), 1);
     const fired = cast(greater(gradNorm, threshold), 'float32');
     return { threshold, factor: escapeTidy(factor), fired: escapeTidy(fired) };
   });
-  return { gradSq, paramSq, ...clipping };
 }
 
 /**
@@ -114,7 +132,7 @@ export function disposeStats(stats: GroupStats): void {
 }
 
 /** Σ‖t‖² as a device scalar, one fused sum of squares per tensor (no tensor-sized temporary). */
-function totalSumOfSquares(tensors: readonly Tensor[]): Tensor {
+export function totalSumOfSquares(tensors: readonly Tensor[]): Tensor {
   let total: Tensor | null = null;
   for (const t of tensors) {
     const before: Tensor | null = total;

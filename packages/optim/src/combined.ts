@@ -1,5 +1,5 @@
 import { DisposedError, RangeArgumentError, type Tensor } from '@sibert/tensor';
-import type { Optimizer, StepOptions } from './optimizer.js';
+import { type Optimizer, runStepInBackward, type StepInBackward, type StepOptions } from './optimizer.js';
 import { assertDisjoint, type NamedParam, namedParams, type ParamList } from './params.js';
 import { combineReports, type StepReport } from './report.js';
 import { type CombinedStateDict, isCombinedStateDict, type StateDict } from './state-dict.js';
@@ -75,6 +75,35 @@ export class CombinedOptimizer<const Parts extends readonly Optimizer[] = readon
       // `map` keeps the positions of the tuple but its type cannot say so
       parts: reports as CombinedStepReport<Parts>['parts'],
     }));
+  }
+
+  backwardAndStep(loss: Tensor): void;
+  backwardAndStep(loss: Tensor, options: StepOptions & { report: true }): Promise<CombinedStepReport<Parts>>;
+  backwardAndStep(loss: Tensor, options: StepOptions): Promise<CombinedStepReport<Parts>> | undefined;
+  backwardAndStep(loss: Tensor, options: StepOptions = {}): Promise<CombinedStepReport<Parts>> | undefined {
+    return runStepInBackward(this.beginStepInBackward(options), loss) as
+      | Promise<CombinedStepReport<Parts>>
+      | undefined;
+  }
+
+  /** Every part's hooks in one pass: a leaf goes to the part that owns it. */
+  beginStepInBackward(options: StepOptions = {}): StepInBackward {
+    this.assertUsable('backwardAndStep');
+    const steps = this.optimizers.map((o) => o.beginStepInBackward(options));
+    return {
+      onLeafGradient: (leaf) => steps.some((s) => s.onLeafGradient(leaf)),
+      finish: () => {
+        const results = steps.map((s) => s.finish());
+        if (!options.report) return undefined;
+        return Promise.all(results as Promise<StepReport>[]).then((reports) => ({
+          ...combineReports(reports),
+          parts: reports as CombinedStepReport<Parts>['parts'],
+        }));
+      },
+      abort: () => {
+        for (const s of steps) s.abort();
+      },
+    };
   }
 
   zeroGrad(): void {

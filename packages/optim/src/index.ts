@@ -4,7 +4,7 @@ export type { ClipSpec } from './clipping.js';
 export { CombinedOptimizer, type CombinedStepReport, type CombineOptions } from './combined.js';
 export { createOptimizer, type OptimizerKind, type OptionsOf, type ParamsOf } from './create.js';
 export { LAMB, type LAMBOptions } from './lamb.js';
-export type { Optimizer, StepOptions } from './optimizer.js';
+export type { Optimizer, StepInBackward, StepOptions } from './optimizer.js';
 export {
   type BaseGroupOptions,
   baseDefaults,

@@ -1,3 +1,4 @@
+import type { Tensor } from '@sibert/tensor';
 import type { NamedParam } from './params.js';
 import type { StepReport } from './report.js';
 import type { StateDict } from './state-dict.js';
@@ -5,6 +6,29 @@ import type { StateDict } from './state-dict.js';
 export interface StepOptions {
   /** Read back norms and clipping for this step (one device readback); off by default. */
   report?: boolean;
+}
+
+/**
+ * One step taken inside a backward pass (`Optimizer.beginStepInBackward`): the pass hands each leaf
+ * whose gradient is complete to `onLeafGradient`, which updates it when it is this optimizer's
+ * (returning true) and frees its gradient; `finish` ends the step, `abort` frees what it holds
+ * when the pass failed.
+ */
+export interface StepInBackward {
+  onLeafGradient(leaf: Tensor): boolean;
+  finish(): Promise<StepReport> | undefined;
+  abort(): void;
+}
+
+/** `loss.backward()` with the step's hook, then the step's end: every optimizer's `backwardAndStep`. */
+export function runStepInBackward(step: StepInBackward, loss: Tensor): Promise<StepReport> | undefined {
+  try {
+    loss.backward(undefined, { onLeafGradient: (leaf) => void step.onLeafGradient(leaf) });
+  } catch (error) {
+    step.abort();
+    throw error;
+  }
+  return step.finish();
 }
 
 /**
@@ -20,6 +44,15 @@ export interface Optimizer {
   step(): void;
   step(options: StepOptions & { report: true }): Promise<StepReport>;
   step(options: StepOptions): Promise<StepReport> | undefined;
+  /**
+   * `loss.backward()` and a step in one pass, each parameter updated as soon as its gradient is
+   * complete and the gradient freed at once, with clipping one step stale (see `BaseOptimizer`).
+   */
+  backwardAndStep(loss: Tensor): void;
+  backwardAndStep(loss: Tensor, options: StepOptions & { report: true }): Promise<StepReport>;
+  backwardAndStep(loss: Tensor, options: StepOptions): Promise<StepReport> | undefined;
+  /** The hooks of `backwardAndStep`, for a pass that other optimizers share (`CombinedOptimizer`). */
+  beginStepInBackward(options?: StepOptions): StepInBackward;
   /** Disposes every parameter's `.grad` and sets it to null. */
   zeroGrad(): void;
   /** Every parameter this optimizer updates. */

@@ -13,6 +13,8 @@ export interface GroupStateDict {
   options: BaseGroupOptions & Record<string, unknown>;
   params: ParamStateDict[];
   clipCount: number;
+  /** ‖g‖² of the last `backwardAndStep` of a clipping group (its next clip factor uses it); absent otherwise. */
+  previousGradNormSq?: number;
 }
 
 /** The snapshot of one optimizer (SGD, Adam, AdamW, LAMB). */
@@ -42,6 +44,8 @@ export interface GroupState {
   state: Record<string, Tensor>[];
   /** Steps clipped, a float32 device scalar (null until the group first clips). */
   clipCount: Tensor | null;
+  /** ‖g‖² of the last `backwardAndStep` (a device scalar; null unless the group clips that way). */
+  previousGradSq: Tensor | null;
 }
 
 /** A group's snapshot, its buffers read back from the device. */
@@ -53,7 +57,9 @@ export async function saveGroup(group: GroupState): Promise<GroupStateDict> {
     params.push({ name: p.name, shape: [...p.tensor.shape], state });
   }
   const clipCount = group.clipCount ? (await group.clipCount.data())[0]! : 0;
-  return { options: structuredClone(group.options) as GroupStateDict['options'], params, clipCount };
+  const options = structuredClone(group.options) as GroupStateDict['options'];
+  if (!group.previousGradSq) return { options, params, clipCount };
+  return { options, params, clipCount, previousGradNormSq: (await group.previousGradSq.data())[0]! };
 }
 
 /** Throws unless `dict` is a snapshot of optimizer `name` with `groupCount` groups and a valid step. */
@@ -122,7 +128,7 @@ export function checkBuffers(
 export async function loadGroup(
   params: readonly NamedParam[],
   saved: GroupStateDict,
-): Promise<Pick<GroupState, 'state' | 'clipCount'>> {
+): Promise<Pick<GroupState, 'state' | 'clipCount' | 'previousGradSq'>> {
   const state: Record<string, Tensor>[] = [];
   for (const [i, p] of saved.params.entries()) {
     const like = params[i]!.tensor;
@@ -130,9 +136,11 @@ export async function loadGroup(
     for (const [key, values] of Object.entries(p.state)) entry[key] = await upload(values, like.shape, like);
     state.push(entry);
   }
-  const clipCount =
-    saved.clipCount > 0 ? await upload(Float32Array.of(saved.clipCount), [], params[0]!.tensor) : null;
-  return { state, clipCount };
+  const like = params[0]!.tensor;
+  const clipCount = saved.clipCount > 0 ? await upload(Float32Array.of(saved.clipCount), [], like) : null;
+  const previous = saved.previousGradNormSq;
+  const previousGradSq = previous === undefined ? null : await upload(Float32Array.of(previous), [], like);
+  return { state, clipCount, previousGradSq };
 }
 
 /** Host values as a tensor on the backend of `like` (state buffers live beside their parameter). */

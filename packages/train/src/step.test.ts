@@ -1,6 +1,6 @@
 import '@sibert/backend-cpu';
 import { SGD } from '@sibert/optim';
-import { div, mean, memory, square, sum, type Tensor, tensor } from '@sibert/tensor';
+import { div, mean, memory, mul, square, sum, type Tensor, tensor } from '@sibert/tensor';
 import { describe, expect, it } from 'vitest';
 import { trainStep } from './step.js';
 
@@ -63,5 +63,39 @@ describe('trainStep', () => {
     expect(gradSeen).toEqual([6, 8]);
     expect(result.report?.step).toBe(1);
     expect(result.report?.groups[0]?.gradNorm).toBeCloseTo(10, 5);
+  });
+
+  it('updateInBackward: the same update inside the backward pass, gradients already freed after it', async () => {
+    const a = toy([1, -2]);
+    const b = toy([1, -2]);
+    let gradAfter: Tensor | null | undefined;
+    for (let i = 0; i < 3; i++) {
+      const ra = await trainStep(a.optimizer, a.forward);
+      const rb = await trainStep(b.optimizer, b.forward, {
+        updateInBackward: true,
+        report: true,
+        afterBackward: () => {
+          gradAfter = b.w.grad;
+        },
+      });
+      expect(rb.loss).toBeCloseTo(ra.loss, 6);
+      expect(rb.report?.step).toBe(i + 1);
+    }
+    expect(gradAfter).toBeNull();
+    expect(values(b.w)).toEqual(values(a.w).map((v) => expect.closeTo(v, 6)));
+  });
+
+  it('a metric whose graph saved a parameter does not block the in-place update', async () => {
+    const w = tensor([1, -2]).requireGrad();
+    const optimizer = new SGD([['w', w]], { lr: 0.1 });
+    const before = memory().numTensors;
+    for (const updateInBackward of [false, true]) {
+      const result = await trainStep(optimizer, () => ({ loss: sum(square(w)), wTimesW: sum(mul(w, w)) }), {
+        updateInBackward,
+      });
+      expect(result.metrics.wTimesW).toBeCloseTo(result.loss, 6);
+    }
+    expect(values(w)).toEqual([expect.closeTo(0.64, 6), expect.closeTo(-1.28, 6)]);
+    expect(memory().numTensors).toBe(before);
   });
 });

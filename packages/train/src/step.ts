@@ -10,6 +10,8 @@ export interface StepOutputs {
 export interface StepOptimizer<R extends StepReport = StepReport> extends Pick<Optimizer, 'zeroGrad'> {
   step(): void;
   step(options: { report: true }): Promise<R>;
+  backwardAndStep(loss: Tensor): void;
+  backwardAndStep(loss: Tensor, options: { report: true }): Promise<R>;
 }
 
 export interface TrainStepOptions {
@@ -22,7 +24,16 @@ export interface TrainStepOptions {
    * never reaches the weights. Costs a device sync mid-step; without it the loss is read after the update.
    */
   skipNonFinite?: boolean;
-  /** Called between backward and the update, with the gradients in place (memory measurements). */
+  /**
+   * Update each parameter inside backward, as soon as its gradient is complete, and free that
+   * gradient at once (`Optimizer.backwardAndStep`): the gradients never all exist together.
+   * Clipping then uses the previous step's gradient norm.
+   */
+  updateInBackward?: boolean;
+  /**
+   * Called between backward and the update, with the gradients in place (memory measurements);
+   * with `updateInBackward`, after the pass, when the gradients are already gone.
+   */
   afterBackward?: () => void;
 }
 
@@ -48,31 +59,51 @@ export async function trainStep<R extends StepReport = StepReport>(
   options: TrainStepOptions = {},
 ): Promise<TrainStepResult<R>> {
   // The phases label the step's kernels in a profile (`profileKernels` in @sibert/tensor).
-  const outputs = inPhase('forward', () => tidy(forward));
+  const outputs = metricsWithoutGraph(inPhase('forward', () => tidy(forward)));
   const all = tensorsOf(outputs);
   try {
     let loss = options.skipNonFinite ? await inPhase('read', () => outputs.loss.itemAsync()) : Number.NaN;
     if (options.skipNonFinite && !Number.isFinite(loss))
       return { loss, metrics: await readMetrics(outputs), report: null, updated: false };
     const scale = options.lossScale ?? 1;
-    inPhase('backward', () => {
-      if (scale === 1) outputs.loss.backward();
-      else {
-        const scaled = mul(outputs.loss, scale);
-        scaled.backward();
-        scaled.dispose();
-      }
-    });
-    options.afterBackward?.();
+    const scaled = scale === 1 ? outputs.loss : mul(outputs.loss, scale);
     let report: R | null = null;
-    if (options.report) report = await inPhase('optimizer', () => optimizer.step({ report: true }));
-    else inPhase('optimizer', () => optimizer.step());
+    try {
+      if (options.updateInBackward) {
+        // backward and the update are one pass: it is labelled backward in a profile
+        if (options.report)
+          report = await inPhase('backward', () => optimizer.backwardAndStep(scaled, { report: true }));
+        else inPhase('backward', () => optimizer.backwardAndStep(scaled));
+        options.afterBackward?.();
+      } else {
+        inPhase('backward', () => scaled.backward());
+        options.afterBackward?.();
+        if (options.report) report = await inPhase('optimizer', () => optimizer.step({ report: true }));
+        else inPhase('optimizer', () => optimizer.step());
+      }
+    } finally {
+      if (scaled !== outputs.loss) scaled.dispose();
+    }
     inPhase('optimizer', () => optimizer.zeroGrad());
     if (!options.skipNonFinite) loss = await inPhase('read', () => outputs.loss.itemAsync());
     return { loss, metrics: await readMetrics(outputs), report, updated: true };
   } finally {
     for (const [, t] of all) t.dispose();
   }
+}
+
+/**
+ * The outputs with every metric cut from the autograd graph: a metric's graph may have saved a
+ * parameter, and the update writes parameters in place, which a live graph holding them forbids.
+ */
+function metricsWithoutGraph(outputs: StepOutputs): StepOutputs {
+  const result: Record<string, unknown> = { ...outputs };
+  for (const [name, t] of tensorsOf(outputs)) {
+    if (name === 'loss' || !t.gradNode) continue;
+    result[name] = t.detach();
+    t.dispose();
+  }
+  return result as unknown as StepOutputs;
 }
 
 function tensorsOf(outputs: StepOutputs): [string, Tensor][] {

@@ -163,7 +163,7 @@ function checkUpdate(
     const others = t.storage(op).holders - 1;
     if (others > 0) {
       throw new BackendError(
-        `tensor #${t.id} ${formatShape(t.shape)} shares its storage with ${others} other tensor(s): a view (reshape, detach) or an input that a live autograd graph saved for backward; updating it in place would change them too (dispose them, or call backward first)`,
+        `tensor #${t.id} ${formatShape(t.shape)} shares its storage with ${others} other tensor(s): a view (reshape, detach, the value given to assign) or an input that a live autograd graph saved for backward; updating it in place would change them too (dispose them, or call backward first)`,
         op,
       );
     }
