@@ -26,7 +26,7 @@ const HELP = `sibert-bench: speed, memory and the paper's claims, side by side w
   sibert-bench kernels    [--backend cpu|webgpu|all] [--ops matmul,softmax,…]
   sibert-bench step       [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all]
   sibert-bench profile    [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all] [--steps N]
-  sibert-bench memory     [--model sibert-mini,sibert-base,bert-base] [--batch-size B] [--backend cpu|webgpu]
+  sibert-bench memory     [--model sibert-mini,bert-mini,sibert-base,bert-base] [--batch-size B] [--backend cpu|webgpu]
   sibert-bench robustness [--steps N] [--init-scales 0.01,1,100] [--loss-scales 0.01,1,100]
                           [--grid axes|full] [--margin NATS] [--backend cpu|webgpu]
   sibert-bench reproduce  [--size tiny|mini] [--steps N] [--seeds 1,2,3] [--finetune-examples N]
@@ -89,7 +89,7 @@ const SUITES: Record<string, Runner> = {
     const models =
       flags.model === undefined
         ? common.quick
-          ? (['sibert-mini'] as const)
+          ? (['sibert-mini', 'bert-mini'] as const)
           : MEMORY_MODELS
         : flags.model.split(',').map((m) => oneOf('model', m.trim(), MEMORY_MODELS, 'sibert-mini'));
     const batchSize = positiveInteger('batch-size', flags['batch-size'], common.quick ? 2 : 8);

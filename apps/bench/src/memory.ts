@@ -1,48 +1,55 @@
-import { type MaskedLanguageModel, paramGroups } from '@sibert/models';
-import { CombinedOptimizer, createOptimizer, type Optimizer } from '@sibert/optim';
-import { getBackend, manualSeed, memory, resetPeakMemory } from '@sibert/tensor';
-import { trainStep, uploadMlmBatch } from '@sibert/train';
-import { selectOurBackend, syncOurs } from './backends.js';
-import { benchModel, syntheticBatch } from './mlm-batch.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ourBackends } from './backends.js';
+import type { OptimizerChoice, RowResult, RowSpec } from './memory-row.js';
 import { type Column, markdownTable, mebibytes, type Row, type SuiteOutput } from './report.js';
 import { Progress } from './timing.js';
 
-export const MEMORY_MODELS = ['sibert-mini', 'sibert-base', 'bert-base'] as const;
+export const MEMORY_MODELS = ['sibert-mini', 'bert-mini', 'sibert-base', 'bert-base'] as const;
 export type MemoryModel = (typeof MEMORY_MODELS)[number];
-const OPTIMIZERS = ['sgd', 'sgd-momentum', 'adamw', 'lamb'] as const;
-type OptimizerChoice = (typeof OPTIMIZERS)[number];
 
-type Params = ReturnType<MaskedLanguageModel['namedParameters']>;
-
-function optimizerFor(choice: OptimizerChoice, params: Params): Optimizer {
-  switch (choice) {
-    case 'sgd':
-      return createOptimizer('sgd', params, { lr: 1e-3, weightDecay: 1e-2 });
-    case 'sgd-momentum':
-      return createOptimizer('sgd', params, { lr: 1e-3, weightDecay: 1e-2, momentum: 0.9 });
-    case 'adamw':
-      return createOptimizer('adamw', params, { lr: 1e-4, weightDecay: 1e-2 });
-    case 'lamb':
-      return createOptimizer('lamb', params, { lr: 1e-3, weightDecay: 1e-2 });
-  }
+/** A row's training setup: the optimizer(s) and whether the update runs inside backward. */
+interface Recipe {
+  family: 'bert' | 'sibert';
+  name: string;
+  optimizer: OptimizerChoice;
+  headOptimizer: OptimizerChoice | null;
+  updateInBackward: boolean;
 }
+
+const recipe = (
+  family: Recipe['family'],
+  optimizer: OptimizerChoice,
+  headOptimizer: OptimizerChoice | null,
+  updateInBackward: boolean,
+): Recipe => {
+  const heads =
+    headOptimizer === null ? '' : headOptimizer === optimizer ? ' everywhere' : ` (heads: ${headOptimizer})`;
+  return {
+    family,
+    name: `${optimizer}${heads}${updateInBackward ? ', update in backward' : ''}`,
+    optimizer,
+    headOptimizer,
+    updateInBackward,
+  };
+};
 
 /**
- * The optimizer of a row: for SIBERT the named one drives the scale-invariant encoder and the heads
- * keep LAMB (the paper's setup); for BERT the named one covers every parameter.
+ * BERT + AdamW is the baseline every row is compared with; SIBERT + SGD with LAMB heads is the
+ * paper's setup; SGD everywhere keeps no optimizer state at all.
  */
-function buildOptimizer(model: MaskedLanguageModel, choice: OptimizerChoice): Optimizer {
-  if (model.config.family === 'bert') return optimizerFor(choice, model.namedParameters());
-  const groups = paramGroups(model);
-  return new CombinedOptimizer(
-    [optimizerFor(choice, groups.scaleInvariant), optimizerFor('lamb', groups.other)],
-    {
-      cover: model.namedParameters(),
-    },
-  );
-}
-
-const bytesOf = (tensors: readonly { size: number }[]) => tensors.reduce((n, t) => n + t.size * 4, 0);
+const RECIPES: Recipe[] = [
+  recipe('bert', 'adamw', null, false),
+  recipe('bert', 'adamw', null, true),
+  recipe('bert', 'sgd', null, false),
+  recipe('sibert', 'adamw', 'lamb', false),
+  recipe('sibert', 'sgd', 'lamb', false),
+  recipe('sibert', 'sgd', 'lamb', true),
+  recipe('sibert', 'sgd', 'sgd', false),
+  recipe('sibert', 'sgd', 'sgd', true),
+];
+/** --quick: the baseline, the paper's setup and the least memory. */
+const QUICK_RECIPES = [RECIPES[0]!, RECIPES[4]!, RECIPES[7]!];
 
 export interface MemoryOptions {
   models: MemoryModel[];
@@ -53,74 +60,90 @@ export interface MemoryOptions {
 }
 
 export async function memorySuite(options: MemoryOptions): Promise<SuiteOutput> {
-  const adapter = await selectOurBackend(options.backend);
-  const [seqLen, vocab] = options.quick ? [32, 2048] : [128, 8192];
-  const batchSize = options.batchSize;
-  const batch = syntheticBatch(batchSize, seqLen, vocab);
+  const { adapter } = await ourBackends(options.backend);
+  const [seqLen, vocabSize] = options.quick ? [32, 2048] : [128, 8192];
+  const recipes = options.quick ? QUICK_RECIPES : RECIPES;
+  const plan = options.models.flatMap((model) =>
+    recipes.filter((r) => model.startsWith(`${r.family}-`)).map((r) => ({ model, recipe: r })),
+  );
+  const progress = new Progress('memory', plan.length);
   const rows: Row[] = [];
-  const progress = new Progress('memory', options.models.length * OPTIMIZERS.length);
-  let done = 0;
-  for (const name of options.models) {
-    for (const choice of OPTIMIZERS) {
-      progress.update(done++, `${name} with ${choice}`);
-      // Count from what is live before the row, so that its figures are its own.
-      const liveBefore = memory().numBytes;
-      manualSeed(0);
-      const model = benchModel(name, vocab);
-      const optimizer = buildOptimizer(model, choice);
-      const step = (afterBackward?: () => void) =>
-        trainStep(
-          optimizer,
-          () => {
-            const { inputs, targets } = uploadMlmBatch(batch, model.config);
-            return { loss: model.forward(inputs, targets).loss };
-          },
-          afterBackward ? { afterBackward } : {},
-        );
-      let gradBytes = 0;
-      await step(); // the first step allocates the optimizer's state
-      // Each step runs to completion before the next (WebGPU records work and returns at once;
-      // the pool is read when nothing is in flight).
-      await syncOurs();
-      resetPeakMemory();
-      await step(() => {
-        gradBytes = bytesOf(model.parameters().flatMap((p) => (p.grad ? [p.grad] : [])));
-      });
-      await syncOurs();
-      rows.push({
-        model: name,
-        optimizer: model.config.family === 'sibert' ? `${choice} (heads: lamb)` : choice,
-        paramBytes: bytesOf(model.parameters()),
-        gradBytes,
-        stateBytes: optimizer.stateBytes(),
-        peakBytes: memory().peakBytes - liveBefore,
-        pooledBytes: pooledBytes(),
-      });
-      optimizer.dispose();
-      model.dispose();
-    }
+  for (const [i, { model, recipe: r }] of plan.entries()) {
+    progress.update(i, `${model}: ${r.name}`);
+    const result = await runRow({
+      model,
+      backend: options.backend,
+      optimizer: r.optimizer,
+      headOptimizer: r.family === 'sibert' ? r.headOptimizer : null,
+      updateInBackward: r.updateInBackward,
+      batchSize: options.batchSize,
+      seqLen,
+      vocabSize,
+    });
+    rows.push({ model, optimizer: r.name, ...result });
   }
   progress.done();
+  // each row against BERT + AdamW of the same size, measured in this run
+  for (const row of rows) {
+    const size = String(row.model).split('-')[1];
+    const baseline = rows.find((b) => b.model === `bert-${size}` && b.optimizer === RECIPES[0]!.name);
+    row.peakRatio = baseline ? Number(row.peakBytes) / Number(baseline.peakBytes) : null;
+    row.rssRatio = baseline ? Number(row.maxRssBytes) / Number(baseline.maxRssBytes) : null;
+  }
   const notes = [
-    `${options.backend} backend; batch ${batchSize} × seq ${seqLen}, vocab ${vocab}, no dropout. paramBytes, gradBytes: float32 parameters and their gradients after backward; stateBytes: the optimizer's own report (stateBytes()); peakBytes: the most live tensor bytes during the second training step (memory().peakBytes: parameters, activations, gradients, state)`,
-    "pooled: bytes the backend's buffer pool holds for reuse after the row's second step, on top of the live tensors; the rows share one pool in table order, so a row's figure includes buffers that earlier rows freed",
-    'SIBERT rows: the named optimizer drives the scale-invariant encoder; the (non-SI) MLM head keeps LAMB as in the paper. BERT rows: the named optimizer covers every parameter',
+    `${options.backend} backend; batch ${options.batchSize} × seq ${seqLen}, vocab ${vocabSize}, no dropout; each row in a process of its own, two training steps. params, grads: float32 parameters, and the gradients left when backward returns (none when the update runs inside it); state: the optimizer's own report (stateBytes()); peak: the most live tensor bytes during the second step (memory().peakBytes: parameters, activations, gradients, state), and its ratio to BERT + AdamW's of the same size; peak RSS: the process's maximum resident set (process.resourceUsage().maxRSS: everything above plus the backend's buffer pool, the runtime and the code), and its ratio`,
+    "pooled: bytes the backend's buffer pool holds for reuse after the second step, on top of the live tensors",
+    'SIBERT rows: the first optimizer drives the scale-invariant encoder, the heads take the one in brackets (the paper: LAMB); "everywhere": heads too. BERT rows: the optimizer covers every parameter. "update in backward": each parameter is updated as soon as its gradient is complete and the gradient freed at once (Optimizer.backwardAndStep); otherwise backward, then the step. Every update is in place (no parameter-sized temporaries but LAMB\'s direction)',
   ];
   return { rows, notes, adapter, body: markdownTable(rows, MEMORY_COLUMNS), plots: [] };
 }
+
+const ratio = (v: Row[string]) => (typeof v === 'number' ? `${v.toFixed(2)}×` : '–');
 
 const MEMORY_COLUMNS: Column[] = [
   { key: 'model', title: 'model' },
   { key: 'optimizer', title: 'optimizer' },
   { key: 'paramBytes', title: 'params MiB', format: mebibytes },
   { key: 'gradBytes', title: 'grads MiB', format: mebibytes },
-  { key: 'stateBytes', title: 'optimizer state MiB', format: mebibytes },
+  { key: 'stateBytes', title: 'state MiB', format: mebibytes },
   { key: 'peakBytes', title: 'peak MiB', format: mebibytes },
+  { key: 'peakRatio', title: 'peak vs BERT + AdamW', format: ratio },
+  { key: 'maxRssBytes', title: 'peak RSS MiB', format: mebibytes },
+  { key: 'rssRatio', title: 'RSS vs BERT + AdamW', format: ratio },
   { key: 'pooledBytes', title: 'pooled MiB', format: mebibytes },
 ];
 
-/** What the current backend keeps pooled (both backends report `pooledBytes` in describe()). */
-function pooledBytes(): number | null {
-  const value = getBackend().describe?.().pooledBytes;
-  return typeof value === 'number' ? value : null;
+/** The row script and how to start it: under tsx from source (tests), plain node when built. */
+function rowCommand(): string[] {
+  const script = fileURLToPath(
+    new URL(`./memory-row${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+  );
+  return script.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', script] : [script];
+}
+
+function runRow(spec: RowSpec): Promise<RowResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...rowCommand(), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as RowResult);
+      else
+        reject(
+          new Error(
+            `the memory row ${spec.model} (${JSON.stringify(spec)}) exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
+    });
+  });
 }

@@ -27,18 +27,30 @@ export function axpyInPlace(
 }
 
 export function adamInPlace(param: View, expAvg: View, expAvgSq: View, grad: View, u: AdamUpdate): void {
-  const [p, m, v, g] = [data(param), data(expAvg), data(expAvgSq), data(grad)];
+  const p = data(param);
+  const m = data(expAvg);
+  const v = data(expAvgSq);
+  const g = data(grad);
   const s = scaleOf(u.gradScale);
-  const [a1, a2] = [1 - u.beta1, 1 - u.beta2];
-  const moveParam = u.decay !== 0 || u.step !== 0;
-  for (let i = 0; i < p.length; i++) {
+  const { l2, beta1, beta2, decay, step, sqrtCorrection2, eps } = u;
+  const a1 = 1 - beta1;
+  const a2 = 1 - beta2;
+  const n = p.length;
+  if (decay === 0 && step === 0) {
+    for (let i = 0; i < n; i++) {
+      const d = s * g[i]! + l2 * p[i]!;
+      m[i] = beta1 * m[i]! + a1 * d;
+      v[i] = beta2 * v[i]! + a2 * d * d;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
     const x = p[i]!;
-    const d = s * g[i]! + u.l2 * x;
-    const mi = Math.fround(u.beta1 * m[i]! + a1 * d);
-    const vi = Math.fround(u.beta2 * v[i]! + a2 * d * d);
-    m[i] = mi;
-    v[i] = vi;
-    if (moveParam) p[i] = x - u.decay * x - (u.step * mi) / (Math.sqrt(vi) / u.sqrtCorrection2 + u.eps);
+    const d = s * g[i]! + l2 * x;
+    m[i] = beta1 * m[i]! + a1 * d;
+    v[i] = beta2 * v[i]! + a2 * d * d;
+    // the stored (float32) moments, as the composed definition reads them
+    p[i] = x - decay * x - (step * m[i]!) / (Math.sqrt(v[i]!) / sqrtCorrection2 + eps);
   }
 }
 
