@@ -16,13 +16,17 @@ export interface OurBackends {
   webgpuSkipped: string | null;
 }
 
+const BENCH_READ_TIMEOUT_MS = 10 * 60_000;
+
 let webgpuProbe: Promise<{ ok: true; adapter: string } | { ok: false; reason: string }> | undefined;
 
 /** Opens WebGPU once per process (Dawn in Node); never throws. */
 export function probeOurWebGpu() {
   webgpuProbe ??= (async () => {
     const { probeWebGpu, WEBGPU_SETUP_SCRIPT } = await import('@sibert/backend-webgpu');
-    const probe = await probeWebGpu();
+    // A base-size step on a software adapter (lavapipe) sharing two cores can take minutes before
+    // its first read; the bench waits ten before it calls the GPU hung (the backend's default: 2).
+    const probe = await probeWebGpu({ readTimeoutMs: BENCH_READ_TIMEOUT_MS });
     if (!probe.available) {
       return {
         ok: false as const,

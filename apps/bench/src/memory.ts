@@ -141,9 +141,15 @@ function runRow(spec: RowSpec): Promise<RowResult> {
       else
         reject(
           new Error(
-            `the memory row ${spec.model} (${JSON.stringify(spec)}) exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+            `the memory row ${spec.model} (${JSON.stringify(spec)}) exited ${code}: ${errorLines(stderr)}`,
           ),
         );
     });
   });
+}
+
+/** What a failed row printed, without Dawn's warnings and stack frames. */
+function errorLines(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !/^Warning:|^\s+at /.test(l));
+  return lines.slice(0, 8).join(' | ');
 }
