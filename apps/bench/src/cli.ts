@@ -28,7 +28,7 @@ const HELP = `sibert-bench: speed, memory and the paper's claims, side by side w
   sibert-bench profile    [--model bert-mini|sibert-mini] [--backend cpu|webgpu|all] [--steps N]
   sibert-bench memory     [--model sibert-mini,bert-mini,sibert-base,bert-base] [--batch-size B] [--backend cpu|webgpu]
   sibert-bench robustness [--steps N] [--init-scales 0.01,1,100] [--loss-scales 0.01,1,100]
-                          [--grid axes|full] [--margin NATS] [--backend cpu|webgpu]
+                          [--grid axes|full] [--margin NATS] [--runs DIR] [--backend cpu|webgpu]
   sibert-bench reproduce  [--size tiny|mini] [--steps N] [--seeds 1,2,3] [--finetune-examples N]
                           [--finetune-epochs N] [--runs DIR] [--backend cpu|webgpu]
 
@@ -107,6 +107,7 @@ const SUITES: Record<string, Runner> = {
       'grid',
       'margin',
       'backend',
+      'runs',
     ]);
     const { robustnessSuite } = await import('./robustness.js');
     const quick = common.quick;
@@ -118,6 +119,7 @@ const SUITES: Record<string, Runner> = {
       margin: positiveNumber('margin', flags.margin, ROBUSTNESS_MARGIN),
       backend: oneOf('backend', flags.backend, ONE_BACKEND, 'cpu'),
       quick,
+      runsDir: flags.runs ?? null,
     });
     return { common, output };
   },

@@ -12,6 +12,7 @@ import { trainStep, uploadMlmBatch } from '@sibert/train';
 import { selectOurBackend } from './backends.js';
 import { corpusBatches } from './corpus.js';
 import { type Column, fixed, markdownTable, type Row, type SuiteOutput } from './report.js';
+import { RunCache } from './run-cache.js';
 import { lineChart } from './svg.js';
 import { Progress } from './timing.js';
 
@@ -95,6 +96,20 @@ export const RECIPES: Recipe[] = [
 export interface RunResult {
   losses: number[];
   diverged: boolean;
+}
+
+/** Everything that decides a run's losses: what a stored run is checked against. */
+interface RunSettings {
+  recipe: string;
+  size: string;
+  corpora: string[];
+  vocabSize: number;
+  batchSize: number;
+  seqLen: number;
+  steps: number;
+  initScale: number;
+  lossScale: number;
+  backend: string;
 }
 
 /**
@@ -186,6 +201,8 @@ export interface RobustnessOptions {
   margin: number;
   backend: 'cpu' | 'webgpu';
   quick: boolean;
+  /** Where finished runs are kept (null: nowhere); a rerun with the same folder reuses them. */
+  runsDir: string | null;
 }
 
 export async function robustnessSuite(options: RobustnessOptions): Promise<SuiteOutput> {
@@ -207,12 +224,33 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
   const rows: Row[] = [];
   const curves = new Map<string, number[]>();
   const progress = new Progress('robustness', RECIPES.length * cells.length);
+  const cache = options.runsDir
+    ? new RunCache<RunSettings, RunResult & { seconds: number }>(options.runsDir)
+    : null;
   let done = 0;
   for (const [initScale, lossScale] of cells) {
     for (const recipe of RECIPES) {
       progress.update(done++, `${recipe.name}, init ×${initScale}, loss ×${lossScale}`);
+      const settings: RunSettings = {
+        recipe: recipe.name,
+        size,
+        corpora: [...corpora],
+        vocabSize,
+        batchSize,
+        seqLen,
+        steps: options.steps,
+        initScale,
+        lossScale,
+        backend: options.backend,
+      };
+      const name = `${recipe.name} init ${initScale} loss ${lossScale} steps ${options.steps}`;
       const started = performance.now();
-      const run = await trainRun(recipe, size, vocabSize, initScale, lossScale, batches, logPrior);
+      let run = await cache?.load(name, settings);
+      if (!run) {
+        const trained = await trainRun(recipe, size, vocabSize, initScale, lossScale, batches, logPrior);
+        run = { ...trained, seconds: (performance.now() - started) / 1000 };
+        await cache?.save(name, settings, run);
+      }
       curves.set(`${recipe.name}|${initScale}|${lossScale}`, run.losses);
       const final = run.diverged ? Number.NaN : finalLoss(run.losses);
       // A non-finite loss, or a run that ends above where it started.
@@ -229,7 +267,7 @@ export async function robustnessSuite(options: RobustnessOptions): Promise<Suite
         finalLoss: Number.isFinite(final) ? final : null,
         belowBaseline: Number.isFinite(final) ? baseline.loss - final : null,
         diverged,
-        seconds: (performance.now() - started) / 1000,
+        seconds: run.seconds,
       });
     }
   }
