@@ -36,20 +36,16 @@ export function adamInPlace(param: View, expAvg: View, expAvgSq: View, grad: Vie
   const a1 = 1 - beta1;
   const a2 = 1 - beta2;
   const n = p.length;
-  if (decay === 0 && step === 0) {
-    for (let i = 0; i < n; i++) {
-      const d = s * g[i]! + l2 * p[i]!;
-      m[i] = beta1 * m[i]! + a1 * d;
-      v[i] = beta2 * v[i]! + a2 * d * d;
-    }
-    return;
-  }
+  // two passes, moments then parameter: V8 runs them faster than one loop doing both
   for (let i = 0; i < n; i++) {
-    const x = p[i]!;
-    const d = s * g[i]! + l2 * x;
+    const d = s * g[i]! + l2 * p[i]!;
     m[i] = beta1 * m[i]! + a1 * d;
     v[i] = beta2 * v[i]! + a2 * d * d;
-    // the stored (float32) moments, as the composed definition reads them
+  }
+  if (decay === 0 && step === 0) return;
+  // the stored (float32) moments, as the composed definition reads them
+  for (let i = 0; i < n; i++) {
+    const x = p[i]!;
     p[i] = x - decay * x - (step * m[i]!) / (Math.sqrt(v[i]!) / sqrtCorrection2 + eps);
   }
 }
