@@ -57,7 +57,10 @@ export function runInPlace<K extends keyof Kernels>(
   detail: () => string,
 ): void {
   const fn = kernelOf(backend, kernel, op);
-  if (!profiling()) return call(fn);
+  if (!profiling()) {
+    call(fn);
+    return;
+  }
   const started = performance.now();
   call(fn);
   recordKernel(op, kernel, detail(), performance.now() - started);
