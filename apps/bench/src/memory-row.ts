@@ -52,8 +52,7 @@ function optimizerFor(choice: OptimizerChoice, params: Params): Optimizer {
 }
 
 function buildOptimizer(model: MaskedLanguageModel, spec: RowSpec): Optimizer {
-  if (model.config.family === 'bert' || spec.headOptimizer === null)
-    return optimizerFor(spec.optimizer, model.namedParameters());
+  if (spec.headOptimizer === null) return optimizerFor(spec.optimizer, model.namedParameters());
   const groups = paramGroups(model);
   return new CombinedOptimizer(
     [optimizerFor(spec.optimizer, groups.scaleInvariant), optimizerFor(spec.headOptimizer, groups.other)],

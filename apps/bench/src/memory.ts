@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ourBackends } from './backends.js';
+import { nodeCommand, runNode } from './child-process.js';
 import type { OptimizerChoice, RowResult, RowSpec } from './memory-row.js';
 import { type Column, markdownTable, mebibytes, type Row, type SuiteOutput } from './report.js';
 import { Progress } from './timing.js';
@@ -113,39 +113,18 @@ const MEMORY_COLUMNS: Column[] = [
   { key: 'pooledBytes', title: 'pooled MiB', format: mebibytes },
 ];
 
-/** The row script and how to start it: under tsx from source (tests), plain node when built. */
-function rowCommand(): string[] {
-  const script = fileURLToPath(
-    new URL(`./memory-row${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
-  );
-  return script.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', script] : [script];
-}
+/** The row script beside this module: its TypeScript source under tsx (tests), the built file else. */
+const ROW_SCRIPT = fileURLToPath(
+  new URL(`./memory-row${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+);
 
-function runRow(spec: RowSpec): Promise<RowResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...rowCommand(), JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as RowResult);
-      else
-        reject(
-          new Error(
-            `the memory row ${spec.model} (${JSON.stringify(spec)}) exited ${code}: ${errorLines(stderr)}`,
-          ),
-        );
-    });
-  });
+async function runRow(spec: RowSpec): Promise<RowResult> {
+  const { code, stdout, stderr } = await runNode([...nodeCommand(ROW_SCRIPT), JSON.stringify(spec)]);
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  if (code === 0 && line.startsWith('{')) return JSON.parse(line) as RowResult;
+  throw new Error(
+    `the memory row ${spec.model} (${JSON.stringify(spec)}) exited ${code}: ${errorLines(stderr)}`,
+  );
 }
 
 /** What a failed row printed, without Dawn's warnings and stack frames. */

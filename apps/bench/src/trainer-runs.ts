@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeCommand, runNode } from './child-process.js';
 
 // Starting `sibert-train` and reading what its run folders hold, for the reproduce suite.
 
@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
  * sources (under tsx) when this runs from source with the "source" condition, else the built CLI.
  */
 export function trainerCommand(): string[] {
-  const cli = fileURLToPath(import.meta.resolve('@sibert/trainer/cli'));
-  return cli.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', cli] : [cli];
+  return nodeCommand(fileURLToPath(import.meta.resolve('@sibert/trainer/cli')));
 }
 
 /** A `sibert-train` run that exited non-zero: its exit code and what it printed. */
@@ -27,26 +26,9 @@ export class TrainerExit extends Error {
 }
 
 /** Runs `sibert-train …`, passing its last output line on; rejects with a TrainerExit. */
-export function runTrainer(args: string[], onLine: (line: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...trainerCommand(), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      onLine(String(chunk).trim().split('\n').at(-1) ?? '');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new TrainerExit(args, code, stdout, stderr));
-    });
-  });
+export async function runTrainer(args: string[], onLine: (line: string) => void): Promise<void> {
+  const { code, stdout, stderr } = await runNode([...trainerCommand(), ...args], onLine);
+  if (code !== 0) throw new TrainerExit(args, code, stdout, stderr);
 }
 
 /** `sibert-train pretrain` stops with this line (and exit code 1) at a non-finite loss. */

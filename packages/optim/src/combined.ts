@@ -69,12 +69,7 @@ export class CombinedOptimizer<const Parts extends readonly Optimizer[] = readon
       for (const o of this.optimizers) o.step(options);
       return undefined;
     }
-    const pending = this.optimizers.map((o) => o.step({ ...options, report: true }));
-    return Promise.all(pending).then((reports) => ({
-      ...combineReports(reports),
-      // `map` keeps the positions of the tuple but its type cannot say so
-      parts: reports as CombinedStepReport<Parts>['parts'],
-    }));
+    return this.combined(this.optimizers.map((o) => o.step({ ...options, report: true })));
   }
 
   backwardAndStep(loss: Tensor): void;
@@ -94,11 +89,7 @@ export class CombinedOptimizer<const Parts extends readonly Optimizer[] = readon
       onLeafGradient: (leaf) => steps.some((s) => s.onLeafGradient(leaf)),
       finish: () => {
         const results = steps.map((s) => s.finish());
-        if (!options.report) return undefined;
-        return Promise.all(results as Promise<StepReport>[]).then((reports) => ({
-          ...combineReports(reports),
-          parts: reports as CombinedStepReport<Parts>['parts'],
-        }));
+        return options.report ? this.combined(results as Promise<StepReport>[]) : undefined;
       },
       abort: () => {
         for (const s of steps) s.abort();
@@ -155,6 +146,13 @@ export class CombinedOptimizer<const Parts extends readonly Optimizer[] = readon
     }
     for (const [i, o] of this.optimizers.entries()) o.checkStateDict(dict.parts[i]!);
     return dict.parts;
+  }
+
+  /** The parts' reports as one, each also at its part's position. */
+  private async combined(pending: Promise<StepReport>[]): Promise<CombinedStepReport<Parts>> {
+    const reports = await Promise.all(pending);
+    // `map` keeps the positions of the tuple but its type cannot say so
+    return { ...combineReports(reports), parts: reports as CombinedStepReport<Parts>['parts'] };
   }
 
   private assertUsable(op: string): void {

@@ -79,8 +79,7 @@ export function adamInPlace(
 ): void {
   const op = 'adamInPlace';
   const gradScale = options.gradScale ?? null;
-  const update = {
-    gradScale: null,
+  const scalars = {
     l2: options.l2 ?? 0,
     beta1: options.beta1,
     beta2: options.beta2,
@@ -98,7 +97,6 @@ export function adamInPlace(
   assertSameShape(op, 'expAvg', expAvg, param);
   assertSameShape(op, 'expAvgSq', expAvgSq, param);
   assertSameShape(op, 'grad', grad, param);
-  const { gradScale: _, ...scalars } = update;
   assertFinite(op, scalars);
   if (useKernel(backend, op)) {
     runInPlace(
@@ -107,14 +105,14 @@ export function adamInPlace(
       op,
       (fn) =>
         fn(param.view(op), expAvg.view(op), expAvgSq.view(op), grad.view(op), {
-          ...update,
+          ...scalars,
           gradScale: gradScale?.view(op) ?? null,
         }),
       () => formatShape(param.shape),
     );
     return;
   }
-  const { l2, beta1, beta2, decay, step, sqrtCorrection2, eps } = update;
+  const { l2, beta1, beta2, decay, step, sqrtCorrection2, eps } = scalars;
   tidy(() => {
     const scaled = gradScale ? mul(grad, gradScale) : grad;
     const d = l2 !== 0 ? add(scaled, mul(param, l2)) : scaled;
