@@ -44,6 +44,12 @@ export interface ModelConfig {
    * pretraining, where nothing teaches [CLS] to summarise the sequence.
    */
   classifierPooling: 'cls' | 'mean';
+  /**
+   * The MLM head: 'standard' (BERT's and the paper's: dense → GELU → LayerNorm → decoder, trained
+   * by an adaptive optimizer) or, SIBERT only, 'scale-invariant' (ScaleInvariantMlmHead: trainable
+   * by plain SGD, no optimizer state anywhere; not the paper's architecture).
+   */
+  mlmHead: 'standard' | 'scale-invariant';
 }
 
 const SIZES: Record<
@@ -93,6 +99,7 @@ export function presetConfig(
     // Our WordPiece vocabularies put [PAD] first, as BERT's; SIBERT's embedding stage has no padding row.
     padTokenId: family === 'bert' ? 0 : null,
     classifierPooling: 'cls',
+    mlmHead: 'standard',
     ...overrides,
   });
 }
@@ -114,10 +121,16 @@ const KEYS: readonly (keyof ModelConfig)[] = [
   'hiddenAct',
   'padTokenId',
   'classifierPooling',
+  'mlmHead',
 ];
 
 /** Keys added after the first checkpoints were written, with the value those checkpoints meant. */
-const LATER_KEYS: Partial<ModelConfig> = { classifierPooling: 'cls', hiddenAct: 'gelu', padTokenId: null };
+const LATER_KEYS: Partial<ModelConfig> = {
+  classifierPooling: 'cls',
+  hiddenAct: 'gelu',
+  padTokenId: null,
+  mlmHead: 'standard',
+};
 
 /** Checks a config (for example one read from JSON) and returns it typed; every problem is listed. */
 export function validateConfig(value: unknown): ModelConfig {
@@ -175,6 +188,10 @@ export function validateConfig(value: unknown): ModelConfig {
     !(Number.isInteger(pad) && (pad as number) >= 0 && (pad as number) < (config.vocabSize as number))
   )
     problems.push(`padTokenId must be null or an id in [0, vocabSize), got ${JSON.stringify(pad)}`);
+  if ('mlmHead' in config && config.mlmHead !== 'standard' && config.mlmHead !== 'scale-invariant')
+    problems.push(`mlmHead must be 'standard' or 'scale-invariant', got ${JSON.stringify(config.mlmHead)}`);
+  if (config.family === 'bert' && config.mlmHead === 'scale-invariant')
+    problems.push("mlmHead 'scale-invariant' is SIBERT's: BERT's decoder is tied to its word embeddings");
   if (config.family === 'sibert' && config.hiddenAct === 'gelu_new')
     problems.push("hiddenAct 'gelu_new' is BERT's; SIBERT's feed-forward uses ReLU");
   const hidden = config.hiddenSize as number;

@@ -1,4 +1,4 @@
-import { Dropout, GELU, init, LayerNorm, Linear, Module, Parameter } from '@sibert/nn';
+import { Dropout, GELU, init, LayerNorm, Linear, Module, Parameter, ReLU } from '@sibert/nn';
 import {
   add,
   argmax,
@@ -13,11 +13,14 @@ import {
   matmul,
   mean,
   mul,
+  noGrad,
   reshape,
   ShapeError,
   slice,
+  sqrt,
   squeeze,
   sum,
+  sumOfSquares,
   type Tensor,
   tidy,
   zeros,
@@ -64,6 +67,63 @@ export class MlmHead extends Module<[Tensor], Tensor> {
   }
 }
 
+/**
+ * SIBERT's MLM head for training by plain SGD (`mlmHead: 'scale-invariant'`): u = N(ReLU(W_t·h + b_t)),
+ * logits = τ·(u·W_dᵀ)/‖W_d‖_F + b. The loss is scale invariant in (W_t, b_t) jointly (ReLU is
+ * 1-homogeneous, N removes the scale) and in W_d (divided by its own norm), so both train by SGD
+ * with weight decay at an effective LR η/‖x‖², as the encoder does; only the temperature τ and the
+ * output bias b are left with a scale, two plain-SGD parameters with no weight decay. τ starts at
+ * ‖W_d‖_F, so the first logits are those of an unnormalised decoder. The standard head (GELU,
+ * LayerNorm gain and bias, an unnormalised decoder) has no such invariance and needs an adaptive
+ * optimizer (the paper: LAMB).
+ */
+export class ScaleInvariantMlmHead extends Module<[Tensor], Tensor> {
+  transform: Linear;
+  activation: ReLU;
+  transformNorm: LayerNorm;
+  decoder: Linear;
+  temperature: Parameter;
+  bias: Parameter;
+
+  constructor(config: ModelConfig) {
+    super();
+    const weightInit = init.truncatedNormal(config.initStd);
+    this.transform = new Linear(config.hiddenSize, config.hiddenSize, { weightInit });
+    this.activation = new ReLU();
+    this.transformNorm = new LayerNorm(config.hiddenSize, {
+      elementwiseAffine: false,
+      eps: config.layerNormEps,
+    });
+    this.decoder = new Linear(config.hiddenSize, config.vocabSize, { bias: false, weightInit });
+    const norm = noGrad(() => tidy(() => reshape(sqrt(sumOfSquares(this.decoder.weight)), [1])));
+    this.temperature = new Parameter(norm, 'temperature');
+    this.bias = new Parameter(zeros([config.vocabSize]), 'bias');
+  }
+
+  /** The parameter sets the loss is separately scale invariant in, by module path below the head. */
+  scaleInvariantParts(): [string, Parameter[]][] {
+    return [
+      ['transform', this.transform.parameters()],
+      ['decoder', [this.decoder.weight]],
+    ];
+  }
+
+  /** Vocabulary logits [..., vocab] for hidden states [..., hidden]. */
+  forward(hidden: Tensor): Tensor {
+    return tidy(() => {
+      const u = this.transformNorm.forward(this.activation.forward(this.transform.forward(hidden)));
+      const weight = this.decoder.weight;
+      const flat = reshape(u, [-1, u.shape[u.rank - 1]!]);
+      const scale = div(this.temperature, sqrt(sumOfSquares(weight)));
+      const logits = add(mul(matmul(flat, weight, { transposeB: true }), scale), this.bias);
+      return reshape(logits, [...u.shape.slice(0, -1), weight.shape[0]!]);
+    });
+  }
+}
+
+/** Either MLM head: what `mlmLoss` and the output-bias prior need of it. */
+export type AnyMlmHead = MlmHead | ScaleInvariantMlmHead;
+
 /** Masked positions of a batch: flat indices into [batch·seq] and the original token ids there. */
 export interface MaskedTargets {
   /** int32 [M]: flat positions (row · seq + column) of the masked tokens. */
@@ -99,7 +159,7 @@ export interface MlmOutput {
  * The MLM loss computed only at the masked positions: the hidden states are gathered first, so
  * the decoder (most of the head's cost) runs on M rows instead of batch·seq.
  */
-export function mlmLoss(head: MlmHead, sequenceOutput: Tensor, targets: MaskedTargets): MlmOutput {
+export function mlmLoss(head: AnyMlmHead, sequenceOutput: Tensor, targets: MaskedTargets): MlmOutput {
   if (sequenceOutput.rank !== 3) {
     throw new ShapeError(
       `expected sequenceOutput [batch, seq, hidden], got ${formatShape(sequenceOutput.shape)}`,

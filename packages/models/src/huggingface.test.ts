@@ -11,6 +11,7 @@ import {
   encodeSafetensors,
   loadWeights,
   MaskedLanguageModel,
+  MlmHead,
   presetConfig,
   SequenceClassifier,
   type TensorData,
@@ -311,6 +312,7 @@ describe('from HuggingFace: the variants other tools write', () => {
     loadWeights(tanh, read.tensors);
     if (!(tanh.encoder instanceof BertModel)) throw new Error('expected BERT');
     expect(tanh.encoder.layers[0]!.feedForward.activation.approximate).toBe('tanh');
+    if (!(tanh.head instanceof MlmHead)) throw new Error('expected the standard MLM head');
     expect(tanh.head.activation.approximate).toBe('tanh');
     expect(Math.abs((await mlmLossOf(tanh)) - (await mlmLossOf(model)))).toBeLessThan(1e-3);
 

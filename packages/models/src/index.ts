@@ -22,6 +22,7 @@ export {
 } from './config.js';
 export { createEncoder, type Encoder } from './encoder.js';
 export {
+  type AnyMlmHead,
   ClassificationHead,
   classificationLoss,
   clsState,
@@ -31,6 +32,7 @@ export {
   maskedTargetsFromLabels,
   meanState,
   mlmLoss,
+  ScaleInvariantMlmHead,
 } from './heads.js';
 export { configFromHuggingFace, configToHuggingFace, huggingFaceFiles } from './huggingface.js';
 export { checkEncoderInputs, type EncoderInputs, type EncoderOutput } from './inputs.js';

@@ -18,6 +18,7 @@ import {
   maskedTargetsFromLabels,
   paramGroups,
   presetConfig,
+  type ScaleInvariantMlmHead,
   SequenceClassifier,
   SibertModel,
   scaleEncoder,
@@ -80,6 +81,102 @@ describe('scale invariance of the encoders', () => {
       }
     });
   }
+});
+
+describe("the scale-invariant MLM head (mlmHead: 'scale-invariant')", () => {
+  const siHeadModel = () =>
+    new MaskedLanguageModel(
+      presetConfig('sibert-tiny', VOCAB, {
+        hiddenDropout: 0,
+        attentionDropout: 0,
+        mlmHead: 'scale-invariant',
+      }),
+    );
+  const lossOf = (model: MaskedLanguageModel, data: ReturnType<typeof batch>) => ({
+    forward: () => model.forward(data.inputs, data.targets).loss,
+    parameters: () => model.parameters(),
+  });
+
+  it('the MLM loss is invariant in each SI part alone, and the gradient is orthogonal to each', async () => {
+    manualSeed(3);
+    const model = siHeadModel();
+    const data = batch();
+    const { scaleInvariantParts, other } = paramGroups(model);
+    expect(scaleInvariantParts.map((p) => p.name)).toEqual(['encoder', 'head.transform', 'head.decoder']);
+    expect(other.map(([name]) => name)).toEqual(['head.temperature', 'head.bias']);
+    for (const part of scaleInvariantParts) {
+      const params = part.params.map(([, p]) => p);
+      const report = await checkScaleInvariance(lossOf(model, data) as never, [], {
+        scales: [1e-2, 1e2],
+        params,
+      });
+      expect(report.maxRelativeChange, part.name).toBeLessThan(1e-4);
+      const orthogonality = await gradientOrthogonality(
+        () => model.forward(data.inputs, data.targets).loss,
+        params,
+      );
+      expect(orthogonality, part.name).toBeLessThan(1e-4);
+    }
+    // τ is not invariant: doubling it sharpens every logit.
+    const report = await checkScaleInvariance(lossOf(model, data) as never, [], {
+      scales: [2],
+      params: [(model.head as ScaleInvariantMlmHead).temperature],
+    });
+    expect(report.maxRelativeChange).toBeGreaterThan(1e-3);
+  });
+
+  it('τ starts at ‖W_d‖_F: the first logits are the unnormalised decoder’s', async () => {
+    manualSeed(4);
+    const model = siHeadModel();
+    const head = model.head as ScaleInvariantMlmHead;
+    const hidden = tensor(
+      Float32Array.from({ length: 3 * 128 }, (_, i) => Math.sin(i)),
+      [3, 128],
+    );
+    const logits = head.forward(hidden);
+    const expected = noGrad(() =>
+      tidy(() => {
+        const u = head.transformNorm.forward(head.activation.forward(head.transform.forward(hidden)));
+        return head.decoder.forward(u);
+      }),
+    );
+    const [a, b] = [await logits.data(), await expected.data()];
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('trains by plain SGD alone and survives a checkpoint round trip', async () => {
+    manualSeed(5);
+    const model = siHeadModel();
+    const data = batch();
+    const losses: number[] = [];
+    for (let step = 0; step < 15; step++) {
+      const { loss, accuracy } = model.forward(data.inputs, data.targets);
+      loss.backward();
+      sgdStep(model, 0.3);
+      losses.push(await loss.itemAsync());
+      loss.dispose();
+      accuracy.dispose();
+    }
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7);
+    const contents = decodeModel(await encodeModel(model), 'si-head.safetensors');
+    expect(contents.config.mlmHead).toBe('scale-invariant');
+    manualSeed(6);
+    const copy = new MaskedLanguageModel(contents.config);
+    loadWeights(copy, contents.tensors);
+    const [x, y] = [model.forward(data.inputs, data.targets), copy.forward(data.inputs, data.targets)];
+    expect(await y.loss.itemAsync()).toBe(await x.loss.itemAsync());
+  });
+
+  it("is SIBERT's: a BERT config with it is refused, naming the key", () => {
+    expect(() => presetConfig('bert-tiny', VOCAB, { mlmHead: 'scale-invariant' })).toThrow(
+      /mlmHead 'scale-invariant' is SIBERT's/,
+    );
+    expect(() => presetConfig('sibert-tiny', VOCAB, { mlmHead: 'cosine' as never })).toThrow(
+      /mlmHead must be/,
+    );
+  });
 });
 
 describe('the Encoder interface', () => {

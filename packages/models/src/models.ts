@@ -3,6 +3,7 @@ import { mul, noGrad, RangeArgumentError, type Tensor, tensor, tidy } from '@sib
 import type { ModelConfig } from './config.js';
 import { createEncoder, type Encoder } from './encoder.js';
 import {
+  type AnyMlmHead,
   ClassificationHead,
   classificationLoss,
   clsState,
@@ -11,6 +12,7 @@ import {
   type MlmOutput,
   meanState,
   mlmLoss,
+  ScaleInvariantMlmHead,
 } from './heads.js';
 import type { EncoderInputs } from './inputs.js';
 
@@ -18,13 +20,16 @@ import type { EncoderInputs } from './inputs.js';
 export class MaskedLanguageModel extends Module<[EncoderInputs, MaskedTargets], MlmOutput> {
   readonly task = 'mlm';
   encoder: Encoder;
-  head: MlmHead;
+  head: AnyMlmHead;
 
   constructor(readonly config: ModelConfig) {
     super();
     // No pooler: it serves classification, and MLM without next-sentence prediction gives it no gradient.
     this.encoder = createEncoder(config, false);
-    this.head = new MlmHead(config, this.encoder.tiedInputEmbedding());
+    this.head =
+      config.mlmHead === 'scale-invariant'
+        ? new ScaleInvariantMlmHead(config)
+        : new MlmHead(config, this.encoder.tiedInputEmbedding());
   }
 
   forward(inputs: EncoderInputs, targets: MaskedTargets): MlmOutput {
@@ -78,19 +83,36 @@ export class SequenceClassifier extends Module<[EncoderInputs], Tensor> {
 }
 
 export interface ParamGroups {
-  /** The scale-invariant encoder's parameters (SIBERT only): SGD + weight decay + relative clipping. */
+  /**
+   * Every parameter the loss is scale invariant in (SIBERT only): the encoder's and, with the
+   * scale-invariant MLM head, the head's. SGD + weight decay + relative clipping.
+   */
   scaleInvariant: [string, Parameter][];
-  /** Everything else (heads; all of BERT): LAMB or AdamW. */
+  /**
+   * `scaleInvariant` split into the sets the loss is *separately* invariant in, first the encoder
+   * ('encoder'), then the head's parts ('head.transform', 'head.decoder'): each has its own norm,
+   * and so its own effective LR and clipping threshold.
+   */
+  scaleInvariantParts: { name: string; params: [string, Parameter][] }[];
+  /** Everything else (heads; all of BERT): LAMB or AdamW, or plain SGD for the SI head's τ and b. */
   other: [string, Parameter][];
 }
 
-/** Splits a model's parameters for the paper's optimizer recipe, as its encoder says which are scale invariant. */
+/** Splits a model's parameters for the paper's optimizer recipe, as its encoder and head say which are scale invariant. */
 export function paramGroups(model: MaskedLanguageModel | SequenceClassifier): ParamGroups {
-  const invariant = new Set(model.encoder.scaleInvariantParameters());
-  const scaleInvariant: [string, Parameter][] = [];
+  const sets: [string, Set<Parameter>][] = [['encoder', new Set(model.encoder.scaleInvariantParameters())]];
+  if (model.head instanceof ScaleInvariantMlmHead) {
+    for (const [name, params] of model.head.scaleInvariantParts())
+      sets.push([`head.${name}`, new Set(params)]);
+  }
+  const parts = sets.map(([name]) => ({ name, params: [] as [string, Parameter][] }));
   const other: [string, Parameter][] = [];
-  for (const entry of model.namedParameters()) (invariant.has(entry[1]) ? scaleInvariant : other).push(entry);
-  return { scaleInvariant, other };
+  for (const entry of model.namedParameters()) {
+    const part = sets.findIndex(([, set]) => set.has(entry[1]));
+    (part < 0 ? other : parts[part]!.params).push(entry);
+  }
+  const scaleInvariantParts = parts.filter((p) => p.params.length > 0);
+  return { scaleInvariant: scaleInvariantParts.flatMap((p) => p.params), scaleInvariantParts, other };
 }
 
 /**
