@@ -20,6 +20,20 @@ import {
   TrainerExit,
 } from './trainer-runs.js';
 
+/** Fine-tuning by plain SGD: the SI encoder at η = 4 without weight decay, the classifier at 0.1 (docs/sgd-everywhere.md). */
+const SGD_FINETUNE_FLAGS = [
+  '--optimizer',
+  'sgd',
+  '--lr',
+  '4',
+  '--weight-decay',
+  '0',
+  '--head-optimizer',
+  'sgd',
+  '--head-lr',
+  '0.1',
+];
+
 /** One pretraining row of the paper's Table 1: `sibert-train pretrain` with the family's defaults. */
 interface PretrainRow {
   name: string;
@@ -29,6 +43,8 @@ interface PretrainRow {
   flags: string[];
   /** The paper's "+2× training": twice the steps of the row before it. */
   doubled: boolean;
+  /** Fine-tuning flags of this row's encoder beyond the suite's (none: the trainer's defaults per family). */
+  finetuneFlags?: string[];
 }
 
 const PRETRAIN_ROWS: PretrainRow[] = [
@@ -47,6 +63,16 @@ const PRETRAIN_ROWS: PretrainRow[] = [
     family: 'sibert',
     flags: ['--clip', 'relative:2'],
     doubled: true,
+  },
+  // Not the paper's: its heads are scale invariant too, so plain SGD trains every parameter, in
+  // pretraining and fine-tuning (docs/sgd-everywhere.md); zero optimizer state.
+  {
+    name: 'SGD everywhere (SI heads)',
+    slug: 'sibert-sgd-only',
+    family: 'sibert',
+    flags: ['--recipe', 'sgd-only'],
+    doubled: false,
+    finetuneFlags: SGD_FINETUNE_FLAGS,
   },
 ];
 
@@ -89,10 +115,12 @@ export interface EncoderRow {
   /** The step of a non-finite loss, for a pretraining run that diverged. */
   divergedAt: number | null;
   curve: [number, number][];
+  /** Its row's own fine-tuning flags. */
+  finetuneFlags: string[];
 }
 
 /**
- * The paper's Table 1 at small scale, run through `sibert-train` as a user would: four pretraining
+ * The paper's Table 1 at small scale, run through `sibert-train` as a user would: five pretraining
  * recipes and a from-scratch encoder per family, each fine-tuned on both tasks over several seeds.
  * Every run folder stays in `runsDir`; a rerun reuses the complete ones and resumes the rest.
  */
@@ -223,6 +251,7 @@ async function pretrainEncoders(
       clippedShare: config.options.clip.kind === 'none' ? 0 : clipped / config.options.steps,
       pretrainSeconds: metrics.at(-1)?.elapsed ?? null,
       curve: metrics.map((m) => [m.step * tokensPerStep, m.loss]),
+      finetuneFlags: row.finetuneFlags ?? [],
     });
   }
   return encoders;
@@ -286,6 +315,7 @@ async function finetuneEncoders(
               '--seed',
               String(seed),
               ...finetuneFlags,
+              ...encoder.finetuneFlags,
               ...(encoder.pretrained ? [] : ['--random-encoder']),
               '--backend',
               options.backend,
@@ -332,7 +362,12 @@ function reproduceNotes(
       .map((e) => `${e.name}: ${e.optimizer}`)
       .join('; ')}`,
     `held-out MLM loss and masked-token accuracy: \`eval.json\` of each run (its held-out documents); the baseline: a unigram model of the run's training tokens on the same masked positions; clipped: the share of steps on which the encoder's gradient was clipped; time: the pretraining run's wall time on this machine`,
-    `fine-tuning: \`sibert-train finetune\` with the trainer's defaults per family (mean pooling; SIBERT LAMB, BERT AdamW) and ${finetuneFlags.join(' ')}, seeds ${options.seeds.join(', ')}: mean ± standard deviation of test accuracy (spam: also F1 of the spam class) on the task's fixed test split; from scratch: the same fine-tuning of a randomly initialised encoder (\`--random-encoder\`, the config and tokenizer of the family's pretraining run)`,
+    `fine-tuning: \`sibert-train finetune\` with the trainer's defaults per family (mean pooling; SIBERT LAMB, BERT AdamW) and ${finetuneFlags.join(' ')}${pretrainRows
+      .filter((r) => r.finetuneFlags)
+      .map((r) => `; ${r.name}: also ${r.finetuneFlags!.join(' ')}`)
+      .join(
+        '',
+      )}, seeds ${options.seeds.join(', ')}: mean ± standard deviation of test accuracy (spam: also F1 of the spam class) on the task's fixed test split; from scratch: the same fine-tuning of a randomly initialised encoder (\`--random-encoder\`, the config and tokenizer of the family's pretraining run)`,
     `run folders (config, metrics, eval, checkpoints, results) are in ${options.runsDir}; a rerun with the same --runs reuses every complete run`,
   ];
 }

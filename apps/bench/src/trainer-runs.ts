@@ -63,6 +63,8 @@ export interface PretrainConfig {
     schedule: string;
     headOptimizer: string;
     headLr: number;
+    /** Absent in runs written before the option. */
+    mlmHead?: string;
   };
 }
 
@@ -102,7 +104,10 @@ export function describeOptimizer(o: PretrainConfig['options'], family: 'bert' |
         ? `, clip ${o.clip.maxNorm}`
         : '';
   const main = `${o.optimizer} lr ${o.lr}, wd ${o.weightDecay}${clip}, ${o.schedule} schedule`;
-  return family === 'sibert' ? `${main}; heads ${o.headOptimizer} ${o.headLr}` : main;
+  if (family === 'bert') return main;
+  return o.mlmHead === 'scale-invariant'
+    ? `${main}; scale-invariant MLM head (its matrices: as the encoder; τ and bias: ${o.headOptimizer} ${o.headLr})`
+    : `${main}; heads ${o.headOptimizer} ${o.headLr}`;
 }
 
 /** A pretraining run that has finished and evaluated: its eval is of the last step. */

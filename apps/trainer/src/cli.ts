@@ -5,18 +5,19 @@ import { UsageError } from './flags.js';
 
 const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
 
-  sibert-train pretrain --out DIR [--model sibert-tiny] [--recipe short|paper] [--backend cpu|webgpu] [--steps N]
+  sibert-train pretrain --out DIR [--model sibert-tiny] [--recipe short|paper|sgd-only] [--backend cpu|webgpu] [--steps N]
                         [--batch-size B] [--seq-len S] [--seed K] [--optimizer sgd|adam|adamw|lamb]
                         [--lr X] [--weight-decay X] [--momentum X] [--clip none|global:X|relative:C]
                         [--schedule paper|constant|linear|cosine] [--warmup-steps N]
                         [--head-optimizer lamb|adamw|adam|sgd] [--head-lr X] [--head-weight-decay X]
-                        [--init-scale X] [--output-bias unigram|zero] [--dropout X] [--vocab-size N] [--corpora moby-dick,sotu,spam]
+                        [--mlm-head standard|scale-invariant] [--init-scale X] [--output-bias unigram|zero] [--dropout X] [--vocab-size N] [--corpora moby-dick,sotu,spam]
                         [--text PATH… [--text-field text] [--holdout 0.02] [--encoding utf-8]]
                         [--max-sequences N] [--log-every N] [--checkpoint-every N] [--config FILE]
                         [--update-in-backward] [--resume] [--overwrite]
   sibert-train finetune --from DIR --out DIR2 (--task spam|sotu-party | --train FILE [--dev FILE]
                         [--test FILE] [--text-field text] [--text-pair-field F] [--label-field label]
                         [--encoding utf-8]) [--epochs E] [--optimizer …] [--lr X] [--weight-decay X]
+                        [--head-optimizer … [--head-lr X] [--head-weight-decay X]]
                         [--batch-size B] [--max-length L] [--seed K] [--warmup-steps N]
                         [--max-train-examples N] [--dropout X] [--pooling mean|cls]
                         [--random-encoder] [--backend …] [--config FILE] [--overwrite]
@@ -37,7 +38,10 @@ Models: {bert,sibert}-{tiny,mini,small,base}. The default recipe, 'short', is th
 set for a few thousand steps: SIBERT's encoder SGD (lr 40, weight decay 5e-5: ηλ = 2e-3), relative
 clipping √C = 2, ÷10 at 60% and 90%, LAMB heads at 2e-2; BERT AdamW at 2e-3 (1e-3 from mini on)
 with warmup and linear decay. '--recipe paper' takes the paper's settings (SGD lr 8e-4, weight decay 1e-2; LAMB 8e-4;
-BERT AdamW 1e-4). Every option overrides the recipe.`;
+BERT AdamW 1e-4). '--recipe sgd-only' (SIBERT) trains everything by plain SGD, with no optimizer
+state: the short recipe with a scale-invariant MLM head (--mlm-head scale-invariant) whose weight
+matrices train as the encoder does, and plain SGD for its temperature and output bias. Every option
+overrides the recipe.`;
 
 /**
  * One command's lines of HELP (its usage up to the next command), for `sibert-train CMD --help`;

@@ -19,6 +19,7 @@ import { UsageError } from './flags.js';
 import { combine, scheduleFor } from './optimizers.js';
 import { type FinetuneOptions, parseFinetune } from './options.js';
 import { Progress } from './progress.js';
+import { FINETUNE_LR } from './recipes.js';
 import { useBackend } from './setup.js';
 
 export interface FinetuneResult {
@@ -53,14 +54,6 @@ function emptyResult(task: {
     longTexts: 0,
   };
 }
-
-/** The fine-tuning LR of each optimizer when --lr is not given. */
-const FINETUNE_LR: Record<FinetuneOptions['optimizer'], number> = {
-  lamb: 3e-2,
-  adamw: 1e-3,
-  adam: 1e-3,
-  sgd: 0.1,
-};
 
 /** Steps between progress lines on a pipe (a terminal gets a live bar). */
 const FINETUNE_LOG_EVERY = 25;
@@ -187,7 +180,9 @@ function resolvedOptions(parsed: ReturnType<typeof parseFinetune>, source: Encod
   };
 }
 
-/** The classifier (the source's encoder, or a random one) and one optimizer over all of it. */
+type HeadSettings = Pick<FinetuneOptions, 'optimizer' | 'lr' | 'weightDecay'>;
+
+/** The classifier (the source's encoder, or a random one) and one optimizer over all of it, or one for the encoder and one for the head. */
 function buildClassifier(
   options: FinetuneOptions,
   source: EncoderSource,
@@ -211,19 +206,36 @@ function buildClassifier(
       say(`the encoder's pooler starts fresh (${source.path} has none: MLM pretraining does not train one)`);
   }
   const totalSteps = stepsPerEpoch * options.epochs;
-  const optimizer = combine(model, [
-    {
-      name: 'all',
-      params: model.namedParameters(),
-      optimizer: options.optimizer,
-      lr: options.lr,
-      weightDecay: options.weightDecay,
-      momentum: 0,
-      clip: { kind: 'none' },
-      schedule: scheduleFor('linear', totalSteps, options.warmupSteps),
-      scaleInvariant: false,
-    },
-  ]);
+  const schedule = scheduleFor('linear', totalSteps, options.warmupSteps);
+  const group = (name: string, params: ReturnType<typeof model.namedParameters>, o: HeadSettings) => ({
+    name,
+    params,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    momentum: 0,
+    clip: { kind: 'none' } as const,
+    schedule,
+    scaleInvariant: name === 'encoder' && config.family === 'sibert',
+  });
+  const all = model.namedParameters();
+  const optimizer = combine(
+    model,
+    options.head
+      ? [
+          group(
+            'encoder',
+            all.filter(([name]) => !name.startsWith('head.')),
+            options,
+          ),
+          group(
+            'head',
+            all.filter(([name]) => name.startsWith('head.')),
+            options.head,
+          ),
+        ]
+      : [group('all', all, options)],
+  );
   return { model, optimizer };
 }
 
@@ -317,7 +329,7 @@ function finetuneSummary(options: FinetuneOptions, r: FinetuneResult): string {
   return [
     `# Fine-tuning run: ${r.task}`,
     '',
-    `From \`${options.from}\`${options.randomEncoder ? ' (its config and tokenizer; the encoder randomly initialised)' : ''}; ${r.trainExamples} training examples of ${source}, ${r.labelNames.length} classes, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}).`,
+    `From \`${options.from}\`${options.randomEncoder ? ' (its config and tokenizer; the encoder randomly initialised)' : ''}; ${r.trainExamples} training examples of ${source}, ${r.labelNames.length} classes, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}, weight decay ${options.weightDecay})${options.head ? ` for the encoder and ${options.head.optimizer} (lr ${options.head.lr}, weight decay ${options.head.weightDecay}) for the head` : ''}.`,
     '',
     '| split | accuracy | macro-F1 |',
     '| --- | --- | --- |',

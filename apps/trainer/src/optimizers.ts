@@ -72,7 +72,9 @@ export function buildOptimizer(spec: GroupSpec): Optimizer {
 
 /**
  * The pretraining optimizers. SIBERT: the encoder (one scale-invariant group) with `optimizer`
- * (SGD by default) and the heads with `headOptimizer` (LAMB, warmup + linear decay). BERT: one
+ * (SGD by default) and the heads with `headOptimizer` (LAMB, warmup + linear decay); with the
+ * scale-invariant MLM head, its transform and decoder get the encoder's optimizer and settings, and
+ * `headOptimizer` trains only its temperature and output bias. BERT: one
  * optimizer over everything. The encoder's comes first: the logged norms are the report's first part.
  */
 export function pretrainGroups(model: MaskedLanguageModel, o: PretrainOptions): GroupSpec[] {
@@ -93,18 +95,18 @@ export function pretrainGroups(model: MaskedLanguageModel, o: PretrainOptions): 
       },
     ];
   }
+  const encoder = {
+    optimizer: o.optimizer,
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    momentum: o.momentum,
+    clip: o.clip,
+    schedule: scheduleFor(o.schedule, o.steps, o.warmupSteps),
+    scaleInvariant: true,
+  };
+  const [encoderPart, ...headParts] = groups.scaleInvariantParts;
   return [
-    {
-      name: 'encoder',
-      params: groups.scaleInvariant,
-      optimizer: o.optimizer,
-      lr: o.lr,
-      weightDecay: o.weightDecay,
-      momentum: o.momentum,
-      clip: o.clip,
-      schedule: scheduleFor(o.schedule, o.steps, o.warmupSteps),
-      scaleInvariant: true,
-    },
+    { name: 'encoder', params: encoderPart!.params, ...encoder },
     {
       name: 'heads',
       params: groups.other,
@@ -116,6 +118,9 @@ export function pretrainGroups(model: MaskedLanguageModel, o: PretrainOptions): 
       schedule: headSchedule,
       scaleInvariant: false,
     },
+    // The scale-invariant head's weight matrices: trained as the encoder is, each part with its own
+    // norm (so its own clipping threshold), since the loss is invariant in each separately.
+    ...headParts.map((part) => ({ name: part.name, params: part.params, ...encoder })),
   ];
 }
 

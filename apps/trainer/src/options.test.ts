@@ -53,7 +53,9 @@ describe('pretraining recipes', () => {
       schedule: 'linear',
     });
     expect(pretrain('--head-optimizer', 'adamw')).toMatchObject({ headLr: 1e-3 });
-    expect(() => pretrain('--recipe', 'fast')).toThrow(/--recipe expects one of short, paper, got "fast"/);
+    expect(() => pretrain('--recipe', 'fast')).toThrow(
+      /--recipe expects one of short, paper, sgd-only, got "fast"/,
+    );
     expect(pretrain('--output-bias', 'zero').outputBias).toBe('zero');
     expect(() => pretrain('--output-bias', 'prior')).toThrow(
       /--output-bias expects one of unigram, zero, got "prior"/,
@@ -61,7 +63,49 @@ describe('pretraining recipes', () => {
   });
 });
 
+describe('--recipe sgd-only', () => {
+  it('SIBERT with the scale-invariant MLM head and plain SGD for its temperature and bias; refused for BERT', () => {
+    expect(pretrain('--recipe', 'sgd-only')).toMatchObject({
+      optimizer: 'sgd',
+      lr: 40,
+      clip: { kind: 'relative', sqrtC: 2 },
+      headOptimizer: 'sgd',
+      headWeightDecay: 0,
+      mlmHead: 'scale-invariant',
+    });
+    expect(pretrain().mlmHead).toBe('standard');
+    expect(pretrain('--mlm-head', 'scale-invariant')).toMatchObject({
+      mlmHead: 'scale-invariant',
+      headOptimizer: 'lamb',
+    });
+    expect(() => pretrain('--recipe', 'sgd-only', '--model', 'bert-tiny')).toThrow(
+      /--recipe sgd-only is SIBERT's: .*bert-tiny has none/,
+    );
+    expect(() => pretrain('--model', 'bert-mini', '--mlm-head', 'scale-invariant')).toThrow(
+      /--mlm-head scale-invariant is SIBERT's/,
+    );
+    expect(() => pretrain('--mlm-head', 'cosine')).toThrow(
+      /--mlm-head expects one of standard, scale-invariant, got "cosine"/,
+    );
+  });
+});
+
 describe('fine-tuning options', () => {
+  it('one optimizer over the model unless --head-optimizer gives the head its own', () => {
+    const base = ['--task', 'spam', '--from', 'runs/x', '--out', 'runs/y'];
+    expect(parseFinetune(base).options.head).toBeNull();
+    expect(parseFinetune([...base, '--head-optimizer', 'sgd']).options.head).toEqual({
+      optimizer: 'sgd',
+      lr: 0.1,
+      weightDecay: 0,
+    });
+    expect(
+      parseFinetune([...base, '--head-optimizer', 'lamb', '--head-lr', '0.01', '--head-weight-decay', '0.1'])
+        .options.head,
+    ).toEqual({ optimizer: 'lamb', lr: 0.01, weightDecay: 0.1 });
+    expect(() => parseFinetune([...base, '--head-lr', '1'])).toThrow(/--head-lr needs --head-optimizer/);
+  });
+
   it('read the token mean by default and fine-tune the run’s weights unless --random-encoder', () => {
     const base = ['--task', 'spam', '--from', 'runs/x', '--out', 'runs/y'];
     expect(parseFinetune(base).options).toMatchObject({ pooling: 'mean', randomEncoder: false });

@@ -13,14 +13,16 @@ import {
   real,
   UsageError,
 } from './flags.js';
-import { DEFAULT_STEPS, GENERIC_LR, RECIPES } from './recipes.js';
+import { DEFAULT_STEPS, FINETUNE_LR, GENERIC_LR, RECIPES } from './recipes.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'lamb';
 export type ScheduleName = 'paper' | 'constant' | 'linear' | 'cosine';
 export type TaskName = 'spam' | 'sotu-party';
 export type CorpusName = 'moby-dick' | 'sotu' | 'spam';
-export type RecipeName = 'short' | 'paper';
+export type RecipeName = 'short' | 'paper' | 'sgd-only';
+/** The MLM head: BERT's (and the paper's), or SIBERT's scale-invariant one that plain SGD trains. */
+export type MlmHeadName = 'standard' | 'scale-invariant';
 /** The MLM head's output bias at init: the training tokens' unigram log prior, or zero (HF's and the paper's). */
 export type OutputBiasName = 'unigram' | 'zero';
 
@@ -53,6 +55,8 @@ export interface PretrainOptions {
   headOptimizer: OptimizerName;
   headLr: number;
   headWeightDecay: number;
+  /** SIBERT only: 'scale-invariant' trains every weight matrix of the MLM head as the encoder is trained. */
+  mlmHead: MlmHeadName;
   /** Multiplies every encoder parameter at initialisation (x₀ → c·x₀): the paper's Figure 1 axis. */
   initScale: number;
   outputBias: OutputBiasName;
@@ -101,6 +105,11 @@ export interface FinetuneOptions {
   optimizer: OptimizerName;
   lr: number;
   weightDecay: number;
+  /**
+   * The classifier head's own optimizer, LR and weight decay; null: one optimizer (`optimizer`,
+   * `lr`, `weightDecay`) over the whole model.
+   */
+  head: { optimizer: OptimizerName; lr: number; weightDecay: number } | null;
   epochs: number;
   batchSize: number;
   maxLength: number;
@@ -156,7 +165,8 @@ const SCHEDULES: readonly ScheduleName[] = ['paper', 'constant', 'linear', 'cosi
 const BACKENDS: readonly BackendName[] = ['cpu', 'webgpu'];
 const TASKS: readonly TaskName[] = ['spam', 'sotu-party'];
 const CORPORA: readonly CorpusName[] = ['moby-dick', 'sotu', 'spam'];
-const RECIPE_NAMES: readonly RecipeName[] = ['short', 'paper'];
+const RECIPE_NAMES: readonly RecipeName[] = ['short', 'paper', 'sgd-only'];
+const MLM_HEADS: readonly MlmHeadName[] = ['standard', 'scale-invariant'];
 const OUTPUT_BIASES: readonly OutputBiasName[] = ['unigram', 'zero'];
 
 export function parseClip(value: unknown): ClipOption {
@@ -194,6 +204,7 @@ const PRETRAIN_FLAGS = {
   'head-optimizer': 'string',
   'head-lr': 'string',
   'head-weight-decay': 'string',
+  'mlm-head': 'string',
   'init-scale': 'string',
   'output-bias': 'string',
   dropout: 'string',
@@ -231,6 +242,15 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
   const sibert = model.startsWith('sibert');
   const recipeName = oneOf('recipe', raw.recipe ?? 'short', RECIPE_NAMES);
   const recipe = RECIPES[recipeName][sibert ? 'sibert' : 'bert'];
+  if (!recipe)
+    throw new UsageError(
+      `--recipe ${recipeName} is SIBERT's: it needs a scale-invariant encoder, and ${model} has none`,
+    );
+  const mlmHead = oneOf('mlm-head', raw.mlmHead ?? recipe.mlmHead, MLM_HEADS);
+  if (!sibert && mlmHead === 'scale-invariant')
+    throw new UsageError(
+      `--mlm-head scale-invariant is SIBERT's: ${model}'s decoder is tied to its word embeddings`,
+    );
   const steps = integer('steps', raw.steps ?? DEFAULT_STEPS[model.split('-')[1]!], 1);
   const optimizer = oneOf('optimizer', raw.optimizer ?? recipe.optimizer, OPTIMIZERS);
   const headOptimizer = oneOf('head-optimizer', raw.headOptimizer ?? recipe.headOptimizer, OPTIMIZERS);
@@ -282,7 +302,13 @@ export function resolvePretrain(raw: Raw): PretrainOptions {
       (n) => n > 0,
       'a positive number',
     ),
-    headWeightDecay: real('head-weight-decay', raw.headWeightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
+    headWeightDecay: real(
+      'head-weight-decay',
+      raw.headWeightDecay ?? recipe.headWeightDecay,
+      (n) => n >= 0,
+      'a number ≥ 0',
+    ),
+    mlmHead,
     initScale: real('init-scale', raw.initScale ?? 1, (n) => n > 0, 'a positive number'),
     outputBias: oneOf('output-bias', raw.outputBias ?? recipe.outputBias, OUTPUT_BIASES),
     dropout: real('dropout', raw.dropout ?? 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
@@ -307,6 +333,9 @@ const FINETUNE_FLAGS = {
   optimizer: 'string',
   lr: 'string',
   'weight-decay': 'string',
+  'head-optimizer': 'string',
+  'head-lr': 'string',
+  'head-weight-decay': 'string',
   epochs: 'string',
   'batch-size': 'string',
   'max-length': 'string',
@@ -339,6 +368,12 @@ export function parseFinetune(argv: readonly string[]): {
       `${raw.task === undefined ? 'a task is required' : '--task and --train exclude each other'}: --task ${TASKS.join('|')} for a bundled task, or --train FILE (with --text-field and --label-field) for your own`,
     );
   if (raw.from === undefined) throw new UsageError('--from DIR is required: a pretraining run folder');
+  if (raw.headOptimizer === undefined && (raw.headLr !== undefined || raw.headWeightDecay !== undefined))
+    throw new UsageError(
+      `--${raw.headLr !== undefined ? 'head-lr' : 'head-weight-decay'} needs --head-optimizer: without it one optimizer trains the whole model`,
+    );
+  const headOptimizer =
+    raw.headOptimizer === undefined ? null : oneOf('head-optimizer', raw.headOptimizer, OPTIMIZERS);
   if (raw.out === undefined)
     throw new UsageError('--out DIR is required: the folder the fine-tuning run writes to');
   const task = raw.task === undefined ? null : oneOf('task', raw.task, TASKS);
@@ -372,6 +407,19 @@ export function parseFinetune(argv: readonly string[]): {
       out: nonEmpty('out', raw.out),
       backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
       weightDecay: real('weight-decay', raw.weightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
+      head:
+        headOptimizer === null
+          ? null
+          : {
+              optimizer: headOptimizer,
+              lr: real(
+                'head-lr',
+                raw.headLr ?? FINETUNE_LR[headOptimizer],
+                (n) => n > 0,
+                'a positive number',
+              ),
+              weightDecay: real('head-weight-decay', raw.headWeightDecay ?? 0, (n) => n >= 0, 'a number ≥ 0'),
+            },
       epochs: integer('epochs', raw.epochs ?? 3, 1),
       batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
       maxLength: integer('max-length', raw.maxLength ?? 128, 8),

@@ -61,8 +61,8 @@ export class MetricsLogger implements TrainCallback<PrefetchedBatch, PretrainRep
     const tokensPerSec = w.sum('tokens') / Math.max(w.sum('seconds'), 1e-9);
     this.progress.tick({ step, loss: result.loss, tokensPerSec });
     if (!result.report) return;
-    // pretrainGroups puts the encoder first: one group per part.
-    const [encoderPart, headsPart] = result.report.parts;
+    // pretrainGroups puts the encoder first, then the heads, then the SI head's parts: one group per part.
+    const [encoderPart, headsPart, ...siHeadParts] = result.report.parts;
     const encoder = encoderPart!.groups[0]!;
     const heads = headsPart?.groups[0];
     const clipCount = encoder.clipCount ?? 0;
@@ -79,6 +79,14 @@ export class MetricsLogger implements TrainCallback<PrefetchedBatch, PretrainRep
       effectiveLr: encoder.effectiveLr,
       clipped: encoder.clipped,
       clippedSteps: clipCount - this.clipCountBefore,
+      // The scale-invariant MLM head's parts: their norms set their effective LRs, as the encoder's does.
+      ...(siHeadParts.length > 0
+        ? {
+            headParamNorms: Object.fromEntries(
+              siHeadParts.map((part) => [part.groups[0]!.group, part.groups[0]!.paramNorm]),
+            ),
+          }
+        : {}),
       tokensPerSec,
       dataWaitMs: w.sum('waitedMs'),
       elapsed: (performance.now() - this.started) / 1000,

@@ -19,6 +19,7 @@ export function modelConfigFor(options: PretrainOptions, vocabSize: number): Mod
   return presetConfig(options.model, vocabSize, {
     hiddenDropout: options.dropout,
     attentionDropout: options.dropout,
+    mlmHead: options.mlmHead,
   });
 }
 
@@ -82,12 +83,13 @@ export async function resumedRunSetup(
   const stored = await RunFolder.readConfig<PretrainOptions>(folder.dir);
   const storedModel = stored.model === undefined ? null : validateConfig(stored.model);
   // Runs written before recipes existed hold every option explicitly; they took the paper's. Runs
-  // written before --output-bias started it at zero, and before --update-in-backward updated after it.
+  // written before --output-bias started it at zero, and before --update-in-backward updated after it, before --mlm-head had the standard head.
   const storedOptions = withTextDefaults({
     ...stored.options,
     recipe: stored.options.recipe ?? 'paper',
     outputBias: stored.options.outputBias ?? 'zero',
     updateInBackward: stored.options.updateInBackward ?? false,
+    mlmHead: stored.options.mlmHead ?? 'standard',
   });
   const options = {
     ...resumedOptions(storedOptions, parsed.options, explicitOptions(argv)),

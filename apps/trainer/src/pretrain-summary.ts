@@ -48,7 +48,11 @@ export async function pretrainSummary(
     `${plateauVerdict(heldOut)} (The baseline is a unigram model of the run's training tokens, scored on the same ${heldOut.maskedTokens} masked held-out positions; \`eval.json\` has these numbers.)`,
     '',
     `Recipe ${options.recipe}. Optimizer: ${options.optimizer} (lr ${options.lr}, weight decay ${options.weightDecay}, clip ${formatClip(options.clip)}, schedule ${options.schedule})` +
-      (model.config.family === 'sibert' ? `; heads: ${options.headOptimizer} (lr ${options.headLr}).` : '.'),
+      (model.config.family !== 'sibert'
+        ? '.'
+        : model.config.mlmHead === 'scale-invariant'
+          ? `; the scale-invariant MLM head's transform and decoder: the encoder's optimizer and settings; its temperature and output bias: ${options.headOptimizer} (lr ${options.headLr}, weight decay ${options.headWeightDecay}).`
+          : `; heads: ${options.headOptimizer} (lr ${options.headLr}).`),
     '',
     'Every option is in `config.json`; per-step metrics in `metrics.jsonl`.',
     '',

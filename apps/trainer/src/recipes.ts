@@ -1,4 +1,4 @@
-import type { OptimizerName, OutputBiasName, RecipeName, ScheduleName } from './options.js';
+import type { MlmHeadName, OptimizerName, OutputBiasName, RecipeName, ScheduleName } from './options.js';
 
 export interface Recipe {
   optimizer: OptimizerName;
@@ -11,6 +11,9 @@ export interface Recipe {
   /** SIBERT only: the heads' optimizer and LR. */
   headOptimizer: OptimizerName;
   headLr: number;
+  headWeightDecay: number;
+  /** SIBERT only: which MLM head; the scale-invariant one's weight matrices train with the encoder's settings. */
+  mlmHead: MlmHeadName;
   /** The MLM head's output bias at init. */
   outputBias: OutputBiasName;
 }
@@ -31,7 +34,7 @@ export interface Recipe {
  * prior, so the model predicts word frequencies from step 0 (HF's and the paper's bias start at 0). BERT: AdamW at 2e-3 (bert-tiny, 1200 steps: held-out 5.78 against 5.94 at 1e-3),
  * 1e-3 from mini on (see lrBySize).
  */
-export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
+export const RECIPES: Record<RecipeName, { sibert: Recipe; bert: Recipe | null }> = {
   short: {
     sibert: {
       optimizer: 'sgd',
@@ -41,6 +44,8 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'paper',
       headOptimizer: 'lamb',
       headLr: 2e-2,
+      headWeightDecay: 1e-2,
+      mlmHead: 'standard',
       outputBias: 'unigram',
     },
     bert: {
@@ -54,6 +59,8 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'linear',
       headOptimizer: 'lamb',
       headLr: 2e-2,
+      headWeightDecay: 1e-2,
+      mlmHead: 'standard',
       outputBias: 'unigram',
     },
   },
@@ -66,6 +73,8 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'paper',
       headOptimizer: 'lamb',
       headLr: 8e-4,
+      headWeightDecay: 1e-2,
+      mlmHead: 'standard',
       outputBias: 'zero',
     },
     bert: {
@@ -76,8 +85,25 @@ export const RECIPES: Record<RecipeName, Record<'sibert' | 'bert', Recipe>> = {
       schedule: 'linear',
       headOptimizer: 'lamb',
       headLr: 8e-4,
+      headWeightDecay: 1e-2,
+      mlmHead: 'standard',
       outputBias: 'zero',
     },
+  },
+  'sgd-only': {
+    sibert: {
+      optimizer: 'sgd',
+      lr: 40,
+      weightDecay: 5e-5,
+      clip: 'relative:2',
+      schedule: 'paper',
+      headOptimizer: 'sgd',
+      headLr: 1,
+      headWeightDecay: 0,
+      mlmHead: 'scale-invariant',
+      outputBias: 'unigram',
+    },
+    bert: null,
   },
 };
 
@@ -86,3 +112,11 @@ export const GENERIC_LR: Record<OptimizerName, number> = { sgd: 0.1, adam: 1e-3,
 
 /** Default steps per model size: what fits the README's budgets on 2 CPU cores (tiny ~10 min). */
 export const DEFAULT_STEPS: Record<string, number> = { tiny: 1200, mini: 900, small: 1000, base: 1000 };
+
+/** The fine-tuning LR of each optimizer when --lr (or --head-lr) is not given. */
+export const FINETUNE_LR: Record<OptimizerName, number> = {
+  lamb: 3e-2,
+  adamw: 1e-3,
+  adam: 1e-3,
+  sgd: 0.1,
+};
