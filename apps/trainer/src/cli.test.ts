@@ -94,6 +94,39 @@ describe('sibert-train end to end', () => {
       /test accuracy [\d.]+% \(majority class [\d.]+%\), macro-F1 [\d.]+, F1 \(spam\) [\d.]+/,
     );
     expect(await readFile(join(finetuned, 'summary.md'), 'utf8')).toMatch(/\| test \| [\d.]+% \|/);
+
+    // The classifier with an optimizer of its own: two groups, both named in the summary.
+    const split = join(root, 'e2e-spam-split');
+    const splitRun = await train([
+      'finetune',
+      '--task',
+      'spam',
+      '--from',
+      out,
+      '--out',
+      split,
+      '--epochs',
+      '1',
+      '--max-train-examples',
+      '96',
+      '--max-length',
+      '32',
+      '--optimizer',
+      'sgd',
+      '--lr',
+      '4',
+      '--weight-decay',
+      '0',
+      '--head-optimizer',
+      'sgd',
+      '--head-lr',
+      '0.1',
+    ]);
+    expect(splitRun.stderr).toBe('');
+    expect(splitRun.code).toBe(0);
+    expect(await readFile(join(split, 'summary.md'), 'utf8')).toMatch(
+      /sgd \(lr 4, weight decay 0\) for the encoder and sgd \(lr 0\.1, weight decay 0\) for the head/,
+    );
   });
 
   it('--recipe sgd-only trains every parameter by plain SGD: no optimizer state, a falling loss', async () => {
