@@ -180,7 +180,8 @@ function resolvedOptions(parsed: ReturnType<typeof parseFinetune>, source: Encod
   };
 }
 
-type HeadSettings = Pick<FinetuneOptions, 'optimizer' | 'lr' | 'weightDecay'>;
+type GroupSettings = Pick<FinetuneOptions, 'optimizer' | 'lr' | 'weightDecay'>;
+type NamedParameter = ReturnType<SequenceClassifier['namedParameters']>[number];
 
 /** The classifier (the source's encoder, or a random one) and one optimizer over all of it, or one for the encoder and one for the head. */
 function buildClassifier(
@@ -207,7 +208,8 @@ function buildClassifier(
   }
   const totalSteps = stepsPerEpoch * options.epochs;
   const schedule = scheduleFor('linear', totalSteps, options.warmupSteps);
-  const group = (name: string, params: ReturnType<typeof model.namedParameters>, o: HeadSettings) => ({
+  // SIBERT's encoder is scale invariant and its classifier head is not: only a group of the encoder alone is.
+  const group = (name: string, params: NamedParameter[], o: GroupSettings, scaleInvariant = false) => ({
     name,
     params,
     optimizer: o.optimizer,
@@ -216,23 +218,21 @@ function buildClassifier(
     momentum: 0,
     clip: { kind: 'none' } as const,
     schedule,
-    scaleInvariant: name === 'encoder' && config.family === 'sibert',
+    scaleInvariant,
   });
   const all = model.namedParameters();
+  const isHead = ([name]: NamedParameter) => name.startsWith('head.');
   const optimizer = combine(
     model,
     options.head
       ? [
           group(
             'encoder',
-            all.filter(([name]) => !name.startsWith('head.')),
+            all.filter((p) => !isHead(p)),
             options,
+            config.family === 'sibert',
           ),
-          group(
-            'head',
-            all.filter(([name]) => name.startsWith('head.')),
-            options.head,
-          ),
+          group('head', all.filter(isHead), options.head),
         ]
       : [group('all', all, options)],
   );

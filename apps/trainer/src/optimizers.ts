@@ -79,31 +79,17 @@ export function buildOptimizer(spec: GroupSpec): Optimizer {
  */
 export function pretrainGroups(model: MaskedLanguageModel, o: PretrainOptions): GroupSpec[] {
   const groups = paramGroups(model);
-  const headSchedule = scheduleFor('linear', o.steps, o.warmupSteps);
-  if (model.config.family === 'bert') {
-    return [
-      {
-        name: 'all',
-        params: groups.other,
-        optimizer: o.optimizer,
-        lr: o.lr,
-        weightDecay: o.weightDecay,
-        momentum: o.momentum,
-        clip: o.clip,
-        schedule: scheduleFor(o.schedule, o.steps, o.warmupSteps),
-        scaleInvariant: false,
-      },
-    ];
-  }
-  const encoder = {
+  const main = {
     optimizer: o.optimizer,
     lr: o.lr,
     weightDecay: o.weightDecay,
     momentum: o.momentum,
     clip: o.clip,
     schedule: scheduleFor(o.schedule, o.steps, o.warmupSteps),
-    scaleInvariant: true,
   };
+  if (model.config.family === 'bert')
+    return [{ name: 'all', params: groups.other, ...main, scaleInvariant: false }];
+  const encoder = { ...main, scaleInvariant: true };
   const [encoderPart, ...headParts] = groups.scaleInvariantParts;
   return [
     { name: 'encoder', params: encoderPart!.params, ...encoder },
@@ -115,7 +101,7 @@ export function pretrainGroups(model: MaskedLanguageModel, o: PretrainOptions): 
       weightDecay: o.headWeightDecay,
       momentum: 0,
       clip: { kind: 'none' },
-      schedule: headSchedule,
+      schedule: scheduleFor('linear', o.steps, o.warmupSteps),
       scaleInvariant: false,
     },
     // The scale-invariant head's weight matrices: trained as the encoder is, each part with its own

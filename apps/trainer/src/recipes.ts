@@ -33,21 +33,27 @@ export interface Recipe {
  * twice the equilibrium update; LAMB heads at 2e-2, and the output bias starts at the unigram log
  * prior, so the model predicts word frequencies from step 0 (HF's and the paper's bias start at 0). BERT: AdamW at 2e-3 (bert-tiny, 1200 steps: held-out 5.78 against 5.94 at 1e-3),
  * 1e-3 from mini on (see lrBySize).
+ *
+ * `sgd-only` (SIBERT; not the paper's): `short` with the scale-invariant MLM head, whose matrices
+ * train with the encoder's settings, and plain SGD for its temperature and output bias, so no
+ * parameter has optimizer state (docs/sgd-everywhere.md §3).
  */
+const SHORT_SIBERT: Recipe = {
+  optimizer: 'sgd',
+  lr: 40,
+  weightDecay: 5e-5,
+  clip: 'relative:2',
+  schedule: 'paper',
+  headOptimizer: 'lamb',
+  headLr: 2e-2,
+  headWeightDecay: 1e-2,
+  mlmHead: 'standard',
+  outputBias: 'unigram',
+};
+
 export const RECIPES: Record<RecipeName, { sibert: Recipe; bert: Recipe | null }> = {
   short: {
-    sibert: {
-      optimizer: 'sgd',
-      lr: 40,
-      weightDecay: 5e-5,
-      clip: 'relative:2',
-      schedule: 'paper',
-      headOptimizer: 'lamb',
-      headLr: 2e-2,
-      headWeightDecay: 1e-2,
-      mlmHead: 'standard',
-      outputBias: 'unigram',
-    },
+    sibert: SHORT_SIBERT,
     bert: {
       optimizer: 'adamw',
       lr: 2e-3,
@@ -92,16 +98,11 @@ export const RECIPES: Record<RecipeName, { sibert: Recipe; bert: Recipe | null }
   },
   'sgd-only': {
     sibert: {
-      optimizer: 'sgd',
-      lr: 40,
-      weightDecay: 5e-5,
-      clip: 'relative:2',
-      schedule: 'paper',
+      ...SHORT_SIBERT,
       headOptimizer: 'sgd',
       headLr: 1,
       headWeightDecay: 0,
       mlmHead: 'scale-invariant',
-      outputBias: 'unigram',
     },
     bert: null,
   },
