@@ -116,7 +116,9 @@ describe('sibert-train end to end', () => {
       '--lr',
       '4',
       '--weight-decay',
-      '0',
+      '0.0001',
+      '--clip',
+      'relative:0.001',
       '--head-optimizer',
       'sgd',
       '--head-lr',
@@ -125,8 +127,15 @@ describe('sibert-train end to end', () => {
     expect(splitRun.stderr).toBe('');
     expect(splitRun.code).toBe(0);
     expect(await readFile(join(split, 'summary.md'), 'utf8')).toMatch(
-      /sgd \(lr 4, weight decay 0\) for the encoder and sgd \(lr 0\.1, weight decay 0\) for the head/,
+      /sgd \(lr 4, weight decay 0\.0001, clip relative:0\.001\) for the encoder and sgd \(lr 0\.1, weight decay 0\) for the head/,
     );
+    // A threshold that small clips every step, and the epoch's record counts them.
+    const [epoch] = (await readFile(join(split, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(epoch.clippedSteps).toBe(epoch.step);
+    expect(epoch.encoderParamNorm).toBeGreaterThan(0);
   });
 
   it('--recipe sgd-only trains every parameter by plain SGD: no optimizer state, a falling loss', async () => {
@@ -296,6 +305,37 @@ describe('sibert-train refuses bad input with one clear line and touches nothing
     await refuse(
       ['finetune', '--task', 'spam', '--from', foreign, '--out', join(root, 'z')],
       /was not written by sibert-train/,
+    );
+  });
+
+  it('relative clipping in fine-tuning of an encoder that is not scale invariant', async () => {
+    const bert = join(root, 'bert-one-step');
+    const pretrain = await train([
+      'pretrain',
+      ...SMALL,
+      '--model',
+      'bert-tiny',
+      '--steps',
+      '1',
+      '--out',
+      bert,
+    ]);
+    expect(pretrain.code).toBe(0);
+    await refuse(
+      [
+        'finetune',
+        '--task',
+        'spam',
+        '--from',
+        bert,
+        '--out',
+        join(root, 'z'),
+        '--head-optimizer',
+        'sgd',
+        '--clip',
+        'relative:1',
+      ],
+      /--clip relative:1 needs a scale-invariant \(SIBERT\) encoder; .*bert-one-step holds a bert model/,
     );
   });
 

@@ -17,7 +17,7 @@ const HELP = `sibert-train: pretrain, fine-tune and evaluate BERT and SIBERT
   sibert-train finetune --from DIR --out DIR2 (--task spam|sotu-party | --train FILE [--dev FILE]
                         [--test FILE] [--text-field text] [--text-pair-field F] [--label-field label]
                         [--encoding utf-8]) [--epochs E] [--optimizer …] [--lr X] [--weight-decay X]
-                        [--head-optimizer … [--head-lr X] [--head-weight-decay X]]
+                        [--head-optimizer … [--head-lr X] [--head-weight-decay X]] [--clip …]
                         [--batch-size B] [--max-length L] [--seed K] [--warmup-steps N]
                         [--max-train-examples N] [--dropout X] [--pooling mean|cls]
                         [--random-encoder] [--backend …] [--config FILE] [--overwrite]

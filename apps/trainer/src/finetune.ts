@@ -3,6 +3,7 @@ import { BatchIterator, selectRows } from '@sibert/data';
 import { MAX_TEXT_CHARS } from '@sibert/data/node';
 import { SequenceClassifier } from '@sibert/models';
 import { isHuggingFaceFolder, saveModel } from '@sibert/models/node';
+import type { CombinedStepReport, Optimizer, StepReport } from '@sibert/optim';
 import { manualSeed } from '@sibert/tensor';
 import {
   type LoopResult,
@@ -17,7 +18,7 @@ import { perClassTable, type SplitScores, scoreSplit } from './classify.js';
 import { absoluteFiles, encodeTask } from './finetune-data.js';
 import { UsageError } from './flags.js';
 import { combine, scheduleFor } from './optimizers.js';
-import { type FinetuneOptions, parseFinetune } from './options.js';
+import { type FinetuneOptions, formatClip, parseFinetune } from './options.js';
 import { Progress } from './progress.js';
 import { FINETUNE_LR } from './recipes.js';
 import { useBackend } from './setup.js';
@@ -172,6 +173,11 @@ function resolvedOptions(parsed: ReturnType<typeof parseFinetune>, source: Encod
   // AdamW. The LRs are for small encoders and a few hundred steps: BERT's usual 1e-4 left tiny and
   // mini models at the majority class.
   const optimizer = parsed.optimizer ?? (source.contents.config.family === 'sibert' ? 'lamb' : 'adamw');
+  const { clip } = base;
+  if (clip.kind === 'relative' && source.contents.config.family !== 'sibert')
+    throw new UsageError(
+      `--clip relative:${clip.sqrtC} needs a scale-invariant (SIBERT) encoder; ${base.from} holds a ${source.contents.config.family} model`,
+    );
   return {
     ...base,
     ...(base.data ? { data: absoluteFiles(base.data) } : {}),
@@ -180,7 +186,9 @@ function resolvedOptions(parsed: ReturnType<typeof parseFinetune>, source: Encod
   };
 }
 
-type GroupSettings = Pick<FinetuneOptions, 'optimizer' | 'lr' | 'weightDecay'>;
+type GroupSettings = Pick<FinetuneOptions, 'optimizer' | 'lr' | 'weightDecay'> & {
+  clip?: FinetuneOptions['clip'];
+};
 type NamedParameter = ReturnType<SequenceClassifier['namedParameters']>[number];
 
 /** The classifier (the source's encoder, or a random one) and one optimizer over all of it, or one for the encoder and one for the head. */
@@ -216,7 +224,7 @@ function buildClassifier(
     lr: o.lr,
     weightDecay: o.weightDecay,
     momentum: 0,
-    clip: { kind: 'none' } as const,
+    clip: o.clip ?? { kind: 'none' },
     schedule,
     scaleInvariant,
   });
@@ -262,6 +270,10 @@ async function trainClassifier(o: {
   const epochLoss = new MetricWindow(['loss']);
   const throughput = new MetricWindow(['tokens', 'seconds']);
   const tokensPerSec = () => throughput.sum('tokens') / throughput.sum('seconds');
+  type GroupReport = StepReport['groups'][number];
+  let encoderReport: GroupReport | null = null;
+  const clipCountAt = (r: GroupReport | null) => r?.clipCount ?? 0;
+  let clipCountBefore = 0;
   const onEpochEnd = async (step: number, epoch: number) => {
     progress.done();
     const dev = await scoreSplit(model, data.devSet, data.task.labelNames, options.batchSize);
@@ -273,8 +285,11 @@ async function trainClassifier(o: {
       devAccuracy: dev.accuracy,
       devMacroF1: dev.macroF1,
       devF1: dev.f1,
+      encoderParamNorm: encoderReport?.paramNorm ?? null,
+      clippedSteps: clipCountAt(encoderReport) - clipCountBefore,
       tokensPerSec: tokensPerSec(),
     };
+    clipCountBefore = clipCountAt(encoderReport);
     await o.folder.appendMetrics(record);
     o.say(
       `epoch ${epoch + 1}/${options.epochs}: train loss ${record.trainLoss.toFixed(4)}, dev accuracy ${(dev.accuracy * 100).toFixed(1)}%, dev macro-F1 ${dev.macroF1.toFixed(3)}`,
@@ -289,14 +304,21 @@ async function trainClassifier(o: {
         const next = batches.next();
         return next.done ? null : { ...next.value, rows: selectRows(data.trainSet, next.value.indices) };
       },
-      trainOn: ({ rows }) =>
-        trainStep(o.optimizer, () => {
-          const { inputs, labels } = uploadClassificationBatch(rows, model.config);
-          return { loss: model.loss(inputs, labels).loss };
-        }),
+      trainOn: ({ rows }, report) =>
+        trainStep<CombinedStepReport<readonly Optimizer[]>>(
+          o.optimizer,
+          () => {
+            const { inputs, labels } = uploadClassificationBatch(rows, model.config);
+            return { loss: model.loss(inputs, labels).loss };
+          },
+          { report },
+        ),
+      // One optimizer report an epoch, on its last step: the encoder's norm and clip count for the log.
+      reportEvery: o.stepsPerEpoch,
       callbacks: [
         {
           onStepEnd: async ({ step, batch, result, seconds, stopRequested }) => {
+            if (result.report) encoderReport = result.report.parts[0]!.groups[0]!;
             epochLoss.add({ loss: result.loss });
             throughput.add({ tokens: batch.rows.attentionMask.reduce((n, m) => n + m, 0), seconds });
             progress.tick({ step, loss: result.loss, tokensPerSec: tokensPerSec() });
@@ -329,7 +351,7 @@ function finetuneSummary(options: FinetuneOptions, r: FinetuneResult): string {
   return [
     `# Fine-tuning run: ${r.task}`,
     '',
-    `From \`${options.from}\`${options.randomEncoder ? ' (its config and tokenizer; the encoder randomly initialised)' : ''}; ${r.trainExamples} training examples of ${source}, ${r.labelNames.length} classes, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}, weight decay ${options.weightDecay})${options.head ? ` for the encoder and ${options.head.optimizer} (lr ${options.head.lr}, weight decay ${options.head.weightDecay}) for the head` : ''}.`,
+    `From \`${options.from}\`${options.randomEncoder ? ' (its config and tokenizer; the encoder randomly initialised)' : ''}; ${r.trainExamples} training examples of ${source}, ${r.labelNames.length} classes, ${options.epochs} epoch(s), ${options.optimizer} (lr ${options.lr}, weight decay ${options.weightDecay}${options.clip.kind === 'none' ? '' : `, clip ${formatClip(options.clip)}`})${options.head ? ` for the encoder and ${options.head.optimizer} (lr ${options.head.lr}, weight decay ${options.head.weightDecay}) for the head` : ''}.`,
     '',
     '| split | accuracy | macro-F1 |',
     '| --- | --- | --- |',

@@ -106,6 +106,24 @@ describe('fine-tuning options', () => {
     expect(() => parseFinetune([...base, '--head-lr', '1'])).toThrow(/--head-lr needs --head-optimizer/);
   });
 
+  it('clip the encoder only when asked; relative clipping needs the encoder in its own group', () => {
+    const base = ['--task', 'spam', '--from', 'runs/x', '--out', 'runs/y'];
+    expect(parseFinetune(base).options.clip).toEqual({ kind: 'none' });
+    expect(parseFinetune([...base, '--clip', 'global:1']).options.clip).toEqual({
+      kind: 'global',
+      maxNorm: 1,
+    });
+    expect(parseFinetune([...base, '--clip', 'relative:2', '--head-optimizer', 'sgd']).options.clip).toEqual({
+      kind: 'relative',
+      sqrtC: 2,
+    });
+    expect(() => parseFinetune([...base, '--clip', 'relative:2'])).toThrow(/add --head-optimizer/);
+    expect(() => parseFinetune([...base, '--clip', 'relative:0'])).toThrow(/--clip/);
+    expect(() =>
+      parseFinetune([...base, '--clip', 'relative:2', '--head-optimizer', 'sgd', '--weight-decay', '0']),
+    ).toThrow(/needs --weight-decay > 0/);
+  });
+
   it('read the token mean by default and fine-tune the run’s weights unless --random-encoder', () => {
     const base = ['--task', 'spam', '--from', 'runs/x', '--out', 'runs/y'];
     expect(parseFinetune(base).options).toMatchObject({ pooling: 'mean', randomEncoder: false });

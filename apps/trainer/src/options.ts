@@ -110,6 +110,11 @@ export interface FinetuneOptions {
    * `lr`, `weightDecay`) over the whole model.
    */
   head: { optimizer: OptimizerName; lr: number; weightDecay: number } | null;
+  /**
+   * The encoder's gradient clipping (with `head`, the encoder's group alone; without it, the whole
+   * model's). `relative:C` needs a SIBERT encoder in a group of its own (`--head-optimizer`).
+   */
+  clip: ClipOption;
   epochs: number;
   batchSize: number;
   maxLength: number;
@@ -336,6 +341,7 @@ const FINETUNE_FLAGS = {
   'head-optimizer': 'string',
   'head-lr': 'string',
   'head-weight-decay': 'string',
+  clip: 'string',
   epochs: 'string',
   'batch-size': 'string',
   'max-length': 'string',
@@ -374,6 +380,16 @@ export function parseFinetune(argv: readonly string[]): {
     );
   const headOptimizer =
     raw.headOptimizer === undefined ? null : oneOf('head-optimizer', raw.headOptimizer, OPTIMIZERS);
+  const clip = parseClip(raw.clip ?? 'none');
+  if (clip.kind === 'relative' && headOptimizer === null)
+    throw new UsageError(
+      `--clip relative:${clip.sqrtC} clips the scale-invariant encoder by its own norm, which needs the encoder in a group of its own: add --head-optimizer`,
+    );
+  const weightDecay = real('weight-decay', raw.weightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0');
+  if (clip.kind === 'relative' && weightDecay === 0)
+    throw new UsageError(
+      `--clip relative:${clip.sqrtC} needs --weight-decay > 0: its threshold √(2Cλ/η)·‖x‖ is 0 when λ = 0`,
+    );
   if (raw.out === undefined)
     throw new UsageError('--out DIR is required: the folder the fine-tuning run writes to');
   const task = raw.task === undefined ? null : oneOf('task', raw.task, TASKS);
@@ -406,7 +422,7 @@ export function parseFinetune(argv: readonly string[]): {
       from: nonEmpty('from', raw.from),
       out: nonEmpty('out', raw.out),
       backend: oneOf('backend', raw.backend ?? 'cpu', BACKENDS),
-      weightDecay: real('weight-decay', raw.weightDecay ?? 1e-2, (n) => n >= 0, 'a number ≥ 0'),
+      weightDecay,
       head:
         headOptimizer === null
           ? null
@@ -420,6 +436,7 @@ export function parseFinetune(argv: readonly string[]): {
               ),
               weightDecay: real('head-weight-decay', raw.headWeightDecay ?? 0, (n) => n >= 0, 'a number ≥ 0'),
             },
+      clip,
       epochs: integer('epochs', raw.epochs ?? 3, 1),
       batchSize: integer('batch-size', raw.batchSize ?? 32, 1),
       maxLength: integer('max-length', raw.maxLength ?? 128, 8),
